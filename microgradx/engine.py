@@ -1,0 +1,597 @@
+"""The engine: `Value`, the table of derivative rules, and the iterative backward pass.
+
+Every operation is one node. Its forward computation lives in the `Value` method of the same name,
+and its derivative rule lives once, in `RULES`: a `Rule` gives the local derivatives
+``∂out/∂input`` for each operand, written with ordinary arithmetic so that the same function serves
+plain floats (`backward`, `grad`) and `Value`s (`grad(..., create_graph=True)`, hence higher
+derivatives), plus a formula per operand that `explain` and `draw` print. Nothing here imports the
+rest of the package.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import ContextDecorator
+from typing import NamedTuple
+
+__all__ = [
+    "RULES",
+    "Rule",
+    "Value",
+    "cos",
+    "exp",
+    "grad",
+    "is_grad_enabled",
+    "log",
+    "no_grad",
+    "relu",
+    "sigmoid",
+    "sin",
+    "sqrt",
+    "tanh",
+    "topological_order",
+    "zero_grad",
+]
+
+Number = int | float
+"""What a Value mixes with: any real number (bool, Fraction and numpy scalars included)."""
+
+_inf = math.inf
+
+# --- grad mode ---------------------------------------------------------------------------------
+
+
+class _GradMode(threading.local):
+    enabled = True  # class default, so every new thread starts with recording on
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record a graph in this thread (False inside `no_grad`)."""
+    return _mode.enabled
+
+
+class no_grad(ContextDecorator):
+    """Context manager (or decorator) in which operations record no graph: results are leaves.
+
+    The switch is thread-local and nestable, like ``torch.no_grad``; use it for optimizer
+    updates and evaluation, where nothing will be differentiated.
+    """
+
+    def __enter__(self) -> no_grad:
+        self._previous = _mode.enabled
+        _mode.enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._previous
+
+
+# --- forward math on floats, with Python's `math` domain errors and IEEE overflow ---------------
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"'/': division by zero in {_fmt(a)} / {_fmt(b)}")
+    return a / b
+
+
+def _pow(a: float, b: float) -> float:
+    if a == 0.0 and b < 0.0:
+        raise ZeroDivisionError(
+            f"'**': {_fmt(a)} ** {_fmt(b)} divides by zero (a zero base needs an exponent >= 0)"
+        )
+    if a < 0.0 and not b.is_integer() and math.isfinite(b):
+        raise ValueError(
+            f"'**': {_fmt(a)} ** {_fmt(b)} is not a real number "
+            "(a negative base needs a whole-number exponent)"
+        )
+    try:
+        return a**b
+    except OverflowError:  # IEEE semantics, as in PyTorch: the result is ±inf
+        return -_inf if a < 0.0 and b % 2.0 == 1.0 else _inf
+
+
+def _exp(a: float) -> float:
+    try:
+        return math.exp(a)
+    except OverflowError:  # IEEE semantics, as in PyTorch
+        return _inf
+
+
+def _log(a: float) -> float:
+    if a <= 0.0:
+        raise ValueError(f"log: math domain error, log({_fmt(a)}) is undefined (log needs a number > 0)")
+    return math.log(a)
+
+
+def _sqrt(a: float) -> float:
+    if a < 0.0:
+        raise ValueError(f"sqrt: math domain error, sqrt({_fmt(a)}) is not real (sqrt needs a number >= 0)")
+    return math.sqrt(a)
+
+
+def _sigmoid(a: float) -> float:
+    # Stable for any input: exp() is only ever taken of a non-positive number.
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def _trig(name: str, fn: Callable[[float], float]) -> Callable[[float], float]:
+    def forward(a: float) -> float:
+        if math.isinf(a):
+            raise ValueError(f"{name}: math domain error, {name}({_fmt(a)}) is undefined")
+        return fn(a)
+
+    forward.__name__ = f"_{name}"
+    return forward
+
+
+_sin = _trig("sin", math.sin)
+_cos = _trig("cos", math.cos)
+
+
+def _relu(a: float) -> float:
+    return a if a > 0.0 else 0.0
+
+
+# --- the rule table ----------------------------------------------------------------------------
+
+
+class Rule(NamedTuple):
+    """How one operation computes and differentiates.
+
+    ``forward`` maps operand floats to the result; ``local(*operands, out)`` returns one local
+    derivative ``∂out/∂operand`` per operand, for floats or for Values alike; ``formulas`` says
+    the same in words, with ``{a}``, ``{b}`` standing for the operands and ``{out}`` for the result.
+    """
+
+    op: str
+    forward: Callable[..., float]
+    local: Callable[..., tuple]
+    formulas: tuple[str, ...]
+
+
+# Math helpers for the local rules: floats stay floats; Values record graph.
+def _v_exp(x):
+    return x.exp() if type(x) is Value else _exp(x)
+
+
+def _v_log(x):
+    return x.log() if type(x) is Value else _log(x)
+
+
+def _v_sin(x):
+    return x.sin() if type(x) is Value else _sin(x)
+
+
+def _v_cos(x):
+    return x.cos() if type(x) is Value else _cos(x)
+
+
+def _data(x):
+    return x.data if type(x) is Value else x
+
+
+def _dpow_base(a, b, out):
+    # d(a^b)/da = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1.
+    bd, ad = _data(b), _data(a)
+    if bd == 0.0:
+        return 0.0
+    if ad == 0.0 and bd < 1.0:
+        return _inf if bd > 0.0 else -_inf
+    return b * (a ** (b - 1.0) if type(a) is Value else _pow(a, b - 1.0))
+
+
+def _dpow_exponent(a, b, out):
+    # d(a^b)/db = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base.
+    ad = _data(a)
+    if ad > 0.0:
+        return out * _v_log(a)
+    return 0.0 if ad == 0.0 else math.nan
+
+
+def _dsqrt(a, out):
+    # d√a/da = 1/(2√a); +inf at a == 0 (as PyTorch).
+    return (0.5 / out,) if _data(out) != 0.0 else (_inf,)
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+RULES: dict[str, Rule] = {
+    rule.op: rule
+    for rule in (
+        Rule("+", float.__add__, lambda a, b, out: (1.0, 1.0), ("1", "1")),
+        Rule("-", float.__sub__, lambda a, b, out: (1.0, -1.0), ("1", "−1")),
+        Rule("*", float.__mul__, lambda a, b, out: (b, a), ("{b}", "{a}")),
+        # d(a/b)/db = −a/b² = −out/b
+        Rule("/", _div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²")),
+        Rule(
+            "**",
+            _pow,
+            lambda a, b, out: (_dpow_base(a, b, out), _dpow_exponent(a, b, out)),
+            ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
+        ),
+        Rule("neg", float.__neg__, lambda a, out: (-1.0,), ("−1",)),
+        Rule("abs", abs, lambda a, out: (_sign(_data(a)),), ("sign({a})",)),
+        Rule("exp", _exp, lambda a, out: (out,), ("exp({a})",)),
+        Rule("log", _log, lambda a, out: (1.0 / a,), ("1/{a}",)),
+        Rule("sqrt", _sqrt, _dsqrt, ("1/(2·√{a})",)),
+        Rule("tanh", math.tanh, lambda a, out: (1.0 - out * out,), ("1−tanh²({a})",)),
+        Rule("sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),), ("σ({a})·(1−σ({a}))",)),
+        Rule("relu", _relu, lambda a, out: (1.0 if _data(a) > 0.0 else 0.0,), ("[{a} > 0]",)),
+        Rule("sin", _sin, lambda a, out: (_v_cos(a),), ("cos({a})",)),
+        Rule("cos", _cos, lambda a, out: (-_v_sin(a),), ("−sin({a})",)),
+    )
+}
+"""Every operation's rule, keyed by its op name (`Value.op`)."""
+
+_LOCAL = {op: rule.local for op, rule in RULES.items()}
+_FORWARD = {op: rule.forward for op, rule in RULES.items()}
+
+
+# --- Value ---------------------------------------------------------------------------------------
+
+
+def _as_float(data: object, what: str) -> float:
+    if type(data) is float:
+        return data
+    if isinstance(data, numbers.Real) and not isinstance(data, Value):
+        return float(data)
+    raise TypeError(f"{what} must be a real number (int, float, Fraction, ...), got {type(data).__name__}")
+
+
+class Value:
+    """A scalar that remembers how it was computed, so `backward()` can apply the chain rule.
+
+    >>> w = Value(0.3, "w"); E = (w * 2.0 - 1.0) ** 2; E.backward(); round(w.grad, 6)
+    -1.6
+    """
+
+    __slots__ = ("__weakref__", "_label", "data", "grad", "op", "parents")
+
+    data: float
+    grad: float
+    op: str
+    parents: tuple[Value, ...]
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        self.data = _as_float(data, "Value(data)")
+        self.grad = 0.0
+        if type(label) is not str:
+            raise TypeError(f"Value(label) must be a str, got {type(label).__name__}")
+        self._label = label
+        self.op = ""
+        self.parents = ()
+
+    @property
+    def label(self) -> str:
+        """A name for the node, shown by `repr`, `explain`, `draw` (writable)."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if type(label) is not str:
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self._label = label
+
+    def __repr__(self) -> str:
+        label = f", label={self._label!r}" if self._label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else repr(self)
+
+    # Ordering compares numbers; == and hash stay identity (Values are dict keys and set members).
+    def __lt__(self, other: Value | Number) -> bool:
+        return self.data < _other_data(other)
+
+    def __le__(self, other: Value | Number) -> bool:
+        return self.data <= _other_data(other)
+
+    def __gt__(self, other: Value | Number) -> bool:
+        return self.data > _other_data(other)
+
+    def __ge__(self, other: Value | Number) -> bool:
+        return self.data >= _other_data(other)
+
+    # Binary operators. Each result is one node; a number operand becomes an unlabelled leaf.
+    def __add__(self, other: Value | Number) -> Value:
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _node(self.data + other.data, "+", self, other)
+
+    def __sub__(self, other: Value | Number) -> Value:
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _node(self.data - other.data, "-", self, other)
+
+    def __mul__(self, other: Value | Number) -> Value:
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _node(self.data * other.data, "*", self, other)
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _node(_div(self.data, other.data), "/", self, other)
+
+    def __pow__(self, other: Value | Number) -> Value:
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _node(_pow(self.data, other.data), "**", self, other)
+
+    # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
+    def __radd__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is NotImplemented else other.__add__(self)
+
+    def __rsub__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is NotImplemented else other.__sub__(self)
+
+    def __rmul__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is NotImplemented else other.__mul__(self)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is NotImplemented else other.__truediv__(self)
+
+    def __rpow__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is NotImplemented else other.__pow__(self)
+
+    # Unary operations: forward from the rule table, one node each.
+    def __neg__(self) -> Value:
+        return _node(-self.data, "neg", self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _node(abs(self.data), "abs", self)
+
+    def exp(self) -> Value:
+        """e to the power of this value."""
+        return _node(_exp(self.data), "exp", self)
+
+    def log(self) -> Value:
+        """Natural logarithm; `ValueError` for a value <= 0."""
+        return _node(_log(self.data), "log", self)
+
+    def sqrt(self) -> Value:
+        """Square root; `ValueError` for a negative value."""
+        return _node(_sqrt(self.data), "sqrt", self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent (stable for any input)."""
+        return _node(math.tanh(self.data), "tanh", self)
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."""
+        return _node(_sigmoid(self.data), "sigmoid", self)
+
+    def relu(self) -> Value:
+        """max(0, x); its derivative at 0 is taken as 0."""
+        return _node(_relu(self.data), "relu", self)
+
+    def sin(self) -> Value:
+        """Sine (radians)."""
+        return _node(_sin(self.data), "sin", self)
+
+    def cos(self) -> Value:
+        """Cosine (radians)."""
+        return _node(_cos(self.data), "cos", self)
+
+    def backward(self, gradient: Number = 1.0) -> None:
+        """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
+
+        The seed ``gradient`` (default 1) is d self / d self. Grads accumulate across calls, as in
+        PyTorch; call `zero_grad` between steps. Iterative: any depth works.
+        """
+        seed = _as_float(gradient, "backward(gradient)")
+        _backprop(self, seed, create_graph=False, into_grad=True)
+
+
+_new = object.__new__
+_FAST_NUMBERS = (float, int)
+
+
+def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
+    """Make the result node of `op` (a leaf when grad mode is off)."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._label = ""
+    if _mode.enabled:
+        out.op = op
+        out.parents = (a,) if b is None else (a, b)
+    else:
+        out.op = ""
+        out.parents = ()
+    return out
+
+
+def _operand(other: object) -> Value:
+    if type(other) is Value:
+        return other
+    if type(other) in _FAST_NUMBERS or isinstance(other, numbers.Real):
+        const = _new(Value)
+        const.data = float(other)
+        const.grad = 0.0
+        const._label = ""
+        const.op = ""
+        const.parents = ()
+        return const
+    return NotImplemented
+
+
+def _other_data(other: object) -> float:
+    if type(other) is Value:
+        return other.data
+    if isinstance(other, numbers.Real):
+        return float(other)
+    raise TypeError(f"cannot compare a Value with {type(other).__name__}")
+
+
+# --- module-level functions --------------------------------------------------------------------
+
+
+def _function(op: str) -> Callable[[Value | Number], Value]:
+    method = getattr(Value, op)
+
+    def function(x: Value | Number) -> Value:
+        if type(x) is not Value:
+            x = Value(x)
+        return method(x)
+
+    function.__name__ = function.__qualname__ = op
+    function.__doc__ = f"{method.__doc__} Accepts a Value or a number; returns a Value."
+    return function
+
+
+exp = _function("exp")
+log = _function("log")
+sqrt = _function("sqrt")
+tanh = _function("tanh")
+sigmoid = _function("sigmoid")
+relu = _function("relu")
+sin = _function("sin")
+cos = _function("cos")
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set ``.grad = 0.0`` on each Value (do it before each training step's backward)."""
+    for v in values:
+        if type(v) is not Value:
+            raise TypeError(f"zero_grad expects Values, got {type(v).__name__}")
+        v.grad = 0.0
+
+
+# --- backpropagation ----------------------------------------------------------------------------
+
+
+def _consumer_counts(root: Value) -> dict[Value, int]:
+    """How many times each node reachable from `root` is used as an operand (iterative DFS)."""
+    counts = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for parent in pop().parents:
+            if parent in counts:
+                counts[parent] += 1
+            else:
+                counts[parent] = 1
+                push(parent)
+    return counts
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Nodes reachable from `root`, each after all of its consumers (root first): backward order."""
+    counts = _consumer_counts(root)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            c = counts[parent] - 1
+            counts[parent] = c
+            if c == 0:
+                ready.append(parent)
+    return order
+
+
+def _backprop(root: Value, seed: float | Value, *, create_graph: bool, into_grad: bool) -> dict:
+    """Chain rule over the graph of `root`, each node once after all its consumers.
+
+    Returns node -> d root / d node (floats, or Values when `create_graph`). With `into_grad` the
+    totals are also added into each node's ``.grad``.
+    """
+    counts = _consumer_counts(root)
+    grads: dict = {root: seed}
+    ready = [root]
+    pop, push = ready.pop, ready.append
+    local_rules = _LOCAL
+    while ready:
+        node = pop()
+        upstream = grads[node]
+        if into_grad:
+            node.grad += upstream
+        parents = node.parents
+        if not parents:
+            continue
+        local = local_rules[node.op]
+        if create_graph:  # the rule on Values: its result is a graph we can differentiate again
+            locals_ = local(*parents, node)
+        elif len(parents) == 2:
+            a, b = parents
+            locals_ = local(a.data, b.data, node.data)
+        else:
+            locals_ = local(parents[0].data, node.data)
+        for parent, d in zip(parents, locals_, strict=True):
+            contribution = upstream * d  # chain rule: d root/d parent += d root/d node · local
+            if parent in grads:
+                grads[parent] = grads[parent] + contribution
+            else:
+                grads[parent] = contribution
+            c = counts[parent] - 1
+            counts[parent] = c
+            if c == 0:
+                push(parent)
+    return grads
+
+
+class _enable_grad:
+    def __enter__(self) -> None:
+        self._previous = _mode.enabled
+        _mode.enabled = True
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._previous
+
+
+def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = False) -> list:
+    """Return ``[d output / d x for x in inputs]`` without touching any ``.grad``.
+
+    Floats by default (0.0 for an input `output` does not depend on). With ``create_graph=True``
+    the results are Values recorded in a graph of their own, so they can be differentiated
+    again: ``grad(grad(f, [x], create_graph=True)[0], [x])`` is the second derivative.
+    """
+    if type(output) is not Value:
+        raise TypeError(f"grad(output) must be a Value, got {type(output).__name__}")
+    inputs = [inputs] if type(inputs) is Value else list(inputs)
+    for x in inputs:
+        if type(x) is not Value:
+            raise TypeError(f"grad(inputs) must be Values, got {type(x).__name__}")
+    if create_graph:
+        with _enable_grad():
+            grads = _backprop(output, Value(1.0), create_graph=True, into_grad=False)
+        return [grads[x] if x in grads else Value(0.0) for x in inputs]
+    grads = _backprop(output, 1.0, create_graph=False, into_grad=False)
+    return [float(_data(grads.get(x, 0.0))) for x in inputs]
