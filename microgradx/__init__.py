@@ -3,6 +3,7 @@
 Build expressions from `Value`s, call `.backward()`, and read each input's ``.grad``.
 """
 
+from microgradx import nn, optim
 from microgradx.engine import (
     Value,
     cos,
@@ -29,7 +30,9 @@ __all__ = [
     "grad",
     "is_grad_enabled",
     "log",
+    "nn",
     "no_grad",
+    "optim",
     "relu",
     "sigmoid",
     "sin",

@@ -1,0 +1,410 @@
+"""Neural networks from Values: `Module`, `Neuron`, `Layer`, `MLP`, and the losses that train them.
+
+A model is a plain Python object whose parameters are leaf `Value`s; calling it builds the graph of
+its output, so `loss.backward()` fills every parameter's ``.grad`` for an optimizer (`microgradx.optim`)
+to use. Parameters are found by walking the model's attributes, as in PyTorch, which also gives each
+one a stable name (``layers.0.neurons.3.w.1``) for `state_dict`, `save` and `load`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import random
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from microgradx.engine import Value
+
+__all__ = ["MLP", "Layer", "Module", "Neuron", "bce_loss", "hinge_loss", "mse_loss"]
+
+Number = int | float
+Input = Sequence[Value | Number]
+
+ACTIVATIONS: dict[str | None, Callable[[Value], Value] | None] = {
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    None: None,
+}
+"""The activation names a `Neuron`, `Layer` or `MLP` accepts; ``None`` means linear (no activation)."""
+
+
+class Module:
+    """Base class of models: finds the parameters, resets their grads, saves and loads them.
+
+    A parameter is a `Value` held in a public attribute, directly, in a list or tuple, or inside a
+    sub-`Module`; attributes starting with ``_`` are private and never searched. The order is the
+    order in which the attributes were assigned, so it is the same on every run.
+    """
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(self, x)")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Every parameter with its dotted name (``layers.0.neurons.3.w.1``), in a stable order.
+
+        A Value reachable twice is listed once, under its first name.
+        """
+        found: list[tuple[str, Value]] = []
+        seen: set[Value] = set()
+        stack: list[tuple[str, object]] = [("", self)]
+        while stack:  # depth-first, children in attribute order
+            name, obj = stack.pop()
+            if type(obj) is Value:
+                if obj not in seen:
+                    seen.add(obj)
+                    found.append((name, obj))
+                continue
+            if isinstance(obj, Module):
+                children = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
+            elif isinstance(obj, list | tuple):
+                children = [(str(i), v) for i, v in enumerate(obj)]
+            else:
+                continue
+            for key, child in reversed(children):
+                stack.append((f"{name}.{key}" if name else key, child))
+        return found
+
+    def parameters(self) -> list[Value]:
+        """The model's parameters (leaf Values), in the same stable order as `state_dict`."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0.0 (before each step's ``backward()``)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """The parameters' values by name, as a JSON-ready ``dict`` of ``str`` to ``float``."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set the parameters from `state` (as made by `state_dict`), all or nothing.
+
+        Everything is checked first: a missing or unknown name, a value that is not a real number
+        (a ``bool`` is not one here) or that is not finite raises `ValueError` naming the entry,
+        and then no parameter has changed.
+        """
+        named = dict(self.named_parameters())
+        values = _checked_state(state, named, self)
+        for name, p in named.items():
+            p.data = values[name]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `state_dict` to `path` as JSON, atomically: a reader sees the old file or the new one.
+
+        The text goes to a temporary file in the same folder, which then replaces `path`. A
+        non-finite parameter (after a diverged run) raises `ValueError`, since `load` would refuse it.
+        """
+        state = self.state_dict()
+        for name, x in state.items():
+            if not math.isfinite(x):
+                raise ValueError(f"cannot save {type(self).__name__}: parameter {name!r} is {x!r}")
+        text = json.dumps(state, indent=1) + "\n"
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Read a file written by `save` into this model, with the checks of `load_state_dict`.
+
+        A file that is not JSON raises `ValueError` naming the file; the model is then unchanged.
+        """
+        path = os.fspath(path)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            state = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: not a saved state (invalid JSON: {e})") from None
+        try:
+            self.load_state_dict(state)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+
+
+def _checked_state(state: object, named: Mapping[str, Value], model: Module) -> dict[str, float]:
+    """`state` as floats after every check of `load_state_dict`; `ValueError` listing each problem."""
+    what = f"state for {type(model).__name__}"
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{what} must be a dict of name -> number, got {type(state).__name__}")
+    problems = []
+    missing = [name for name in named if name not in state]
+    unknown = [name for name in state if name not in named]
+    if missing:
+        problems.append("missing " + ", ".join(map(repr, missing)))
+    if unknown:
+        problems.append("unknown " + ", ".join(map(repr, unknown)))
+    values = {}
+    for name in named:
+        if name not in state:
+            continue
+        x = state[name]
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            problems.append(f"{name!r} is not a number (got {type(x).__name__} {x!r})")
+        elif not math.isfinite(x):
+            problems.append(f"{name!r} is not finite (got {x!r})")
+        else:
+            values[name] = float(x)
+    if problems:
+        shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise ValueError(f"{what} rejected, model unchanged: " + "; ".join(shown))
+    return values
+
+
+# --- the building blocks ---------------------------------------------------------------------------
+
+
+def _activation(activation: str | None) -> Callable[[Value], Value] | None:
+    if activation not in ACTIVATIONS:
+        choices = ", ".join(repr(a) for a in ACTIVATIONS)
+        raise ValueError(f"unknown activation {activation!r}; choose one of {choices}")
+    return ACTIVATIONS[activation]
+
+
+def _count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be a whole number, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{what} must be at least 1, got {n}")
+    return int(n)
+
+
+def _rng(seed: int | random.Random | None) -> random.Random:
+    # A local generator: seeding never touches (or depends on) the global `random` state.
+    return seed if isinstance(seed, random.Random) else random.Random(seed)
+
+
+def _inputs(x: Input, nin: int, who: str) -> list[Value]:
+    """The input as Values, each number becoming one leaf shared by every neuron that reads it."""
+    if isinstance(x, Value | numbers.Real | str) or not isinstance(x, Sequence):
+        raise TypeError(f"{who} expects a list of {nin} numbers or Values, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    return [xi if type(xi) is Value else Value(xi) for xi in x]
+
+
+def _relabel(module: Module, prefix: str) -> None:
+    for p in module.parameters():
+        p.label = prefix + p.label
+
+
+class Neuron(Module):
+    """One neuron: ``activation(w·x + b)``, with parameters labelled ``w1 … wn`` and ``b``.
+
+    Weights and bias start uniform in ``±1/√nin``, as PyTorch's ``nn.Linear``. `seed` (a number, or
+    a `random.Random` to draw from) makes that start reproducible.
+
+    >>> n = Neuron(2, activation=None, seed=0); n.w[0].data, n.w[1].data = 2.0, -1.0; n.b.data = 0.5
+    >>> n([1.0, 3.0]).data
+    -0.5
+    """
+
+    def __init__(self, nin: int, activation: str | None = "tanh", seed: int | random.Random | None = None):
+        self.nin = _count(nin, "Neuron(nin)")
+        self.activation = activation
+        self._act = _activation(activation)
+        rng = _rng(seed)
+        bound = 1.0 / math.sqrt(self.nin)
+        self.w = [Value(rng.uniform(-bound, bound), f"w{i + 1}") for i in range(self.nin)]
+        self.b = Value(rng.uniform(-bound, bound), "b")
+
+    def __call__(self, x: Input) -> Value:
+        x = _inputs(x, self.nin, repr(self))
+        return self._forward(x)
+
+    def _forward(self, x: list[Value]) -> Value:
+        # Start the sum from the bias: n multiplications and n additions, no extra nodes.
+        act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+        return self._act(act) if self._act else act
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """`nout` neurons reading the same `nin` inputs; parameters labelled ``n1.w1``, ``n1.b``, ….
+
+    Returns a Value when ``nout == 1``, otherwise a list of `nout` Values.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str | None = "tanh",
+        seed: int | random.Random | None = None,
+    ):
+        self.nin = _count(nin, "Layer(nin)")
+        self.nout = _count(nout, "Layer(nout)")
+        self.activation = activation
+        _activation(activation)
+        rng = _rng(seed)
+        self.neurons = [Neuron(self.nin, activation, seed=rng) for _ in range(self.nout)]
+        for j, neuron in enumerate(self.neurons):
+            _relabel(neuron, f"n{j + 1}.")
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        out = self._forward(_inputs(x, self.nin, repr(self)))
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [neuron._forward(x) for neuron in self.neurons]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: layers of the given `sizes`, each feeding the next.
+
+    Hidden layers use `activation`, the last one `final_activation` (default linear). Parameters
+    are labelled ``L1.n1.w1`` … (counting from 1, as in the math), while `state_dict` names count
+    list positions from 0 (``layers.0.neurons.0.w.0``). `seed` makes the initialisation reproducible
+    without touching the global `random` state.
+
+    >>> len(MLP(2, [16, 16, 1]).parameters())
+    337
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation: str | None = "tanh",
+        final_activation: str | None = None,
+        seed: int | None = None,
+    ):
+        self.nin = _count(nin, "MLP(nin)")
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+            raise TypeError(f"MLP(sizes) must be a list of layer sizes, got {type(sizes).__name__}")
+        if not sizes:
+            raise ValueError("MLP(sizes) must list at least one layer size, got an empty list")
+        self.sizes = [_count(n, f"MLP(sizes[{i}])") for i, n in enumerate(sizes)]
+        self.activation = activation
+        self.final_activation = final_activation
+        _activation(activation)
+        _activation(final_activation)
+        rng = random.Random(seed)
+        fan_in = [self.nin, *self.sizes]
+        last = len(self.sizes) - 1
+        self.layers = [
+            Layer(fan_in[i], n, final_activation if i == last else activation, seed=rng)
+            for i, n in enumerate(self.sizes)
+        ]
+        for i, layer in enumerate(self.layers):
+            _relabel(layer, f"L{i + 1}.")
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        x = _inputs(x, self.nin, repr(self))
+        for layer in self.layers:
+            x = layer._forward(x)
+        return x[0] if len(x) == 1 else x
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
+            f"final_activation={self.final_activation!r})"
+        )
+
+
+# --- losses -----------------------------------------------------------------------------------------
+
+
+def _batch(xs: object, what: str) -> list:
+    if isinstance(xs, Value | numbers.Real):
+        return [xs]
+    if isinstance(xs, str | bytes) or not isinstance(xs, Sequence):
+        raise TypeError(f"{what} must be a list of numbers or Values, got {type(xs).__name__}")
+    for i, x in enumerate(xs):
+        if not isinstance(x, Value | numbers.Real):
+            raise TypeError(f"{what}[{i}] must be a number or a Value, got {type(x).__name__}")
+    return list(xs)
+
+
+def _pair(a: object, b: object, names: tuple[str, str], loss: str) -> tuple[list, list]:
+    a, b = _batch(a, f"{loss}({names[0]})"), _batch(b, f"{loss}({names[1]})")
+    if not a:
+        raise ValueError(f"{loss}: the batch is empty")
+    if len(a) != len(b):
+        raise ValueError(f"{loss}: {len(a)} {names[0]} but {len(b)} {names[1]}")
+    return [x if type(x) is Value else Value(x) for x in a], b
+
+
+def _mean(terms: list[Value]) -> Value:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total / len(terms)
+
+
+def _data(x: Value | Number) -> float:
+    return x.data if type(x) is Value else float(x)
+
+
+def mse_loss(preds: Sequence[Value | Number] | Value, targets: Sequence[Value | Number] | Value) -> Value:
+    """Mean squared error ``mean((pred − target)²)`` over the batch, as ``torch.nn.functional.mse_loss``.
+
+    A single prediction and target may be given without a list.
+    """
+    preds, targets = _pair(preds, targets, ("preds", "targets"), "mse_loss")
+    return _mean([(p - t) ** 2 for p, t in zip(preds, targets, strict=True)])
+
+
+LOG_FLOOR = -100.0
+"""`bce_loss` clamps each log at this value, as PyTorch's ``binary_cross_entropy`` does."""
+
+
+def _clamped_log(x: Value) -> Value:
+    # log(x) below the floor (x == 0 included) becomes a constant leaf: finite, no gradient.
+    if x.data <= 0.0 or math.log(x.data) < LOG_FLOOR:
+        return Value(LOG_FLOOR)
+    return x.log()
+
+
+def bce_loss(probs: Sequence[Value | Number] | Value, targets: Sequence[Value | Number] | Value) -> Value:
+    """Binary cross-entropy ``mean(−(t·log p + (1−t)·log(1−p)))`` for probabilities in [0, 1].
+
+    Numerically safe at 0 and 1 the way PyTorch is: each log is clamped at -100 (`LOG_FLOOR`), so
+    p = 0 or 1 gives a finite loss. A clamped log is a constant, so it passes no gradient (like a
+    clamp); elsewhere values and gradients are PyTorch's. Probabilities or targets outside [0, 1]
+    raise `ValueError`.
+    """
+    probs, targets = _pair(probs, targets, ("probs", "targets"), "bce_loss")
+    terms = []
+    for i, (p, t) in enumerate(zip(probs, targets, strict=True)):
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(f"bce_loss: probs[{i}] = {p.data!r} is not a probability in [0, 1]")
+        if not 0.0 <= _data(t) <= 1.0:
+            raise ValueError(f"bce_loss: targets[{i}] = {_data(t)!r} is not in [0, 1]")
+        terms.append(-(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)))
+    return _mean(terms)
+
+
+def hinge_loss(scores: Sequence[Value | Number] | Value, labels: Sequence[Value | Number] | Value) -> Value:
+    """Hinge loss ``mean(relu(1 − y·s))`` for labels y = ±1: zero once each score is on its side by 1.
+
+    This is the margin loss of a support vector machine, used by micrograd's two-moons demo.
+    """
+    scores, labels = _pair(scores, labels, ("scores", "labels"), "hinge_loss")
+    for i, y in enumerate(labels):
+        if _data(y) not in (1.0, -1.0):
+            raise ValueError(f"hinge_loss: labels[{i}] = {_data(y)!r}, labels must be +1 or -1")
+    return _mean([(1 - y * s).relu() for s, y in zip(scores, labels, strict=True)])
