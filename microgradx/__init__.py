@@ -4,6 +4,7 @@ Build expressions from `Value`s, call `.backward()`, and read each input's ``.gr
 """
 
 from microgradx import nn, optim
+from microgradx.check import compare, gradcheck
 from microgradx.engine import (
     Value,
     cos,
@@ -19,15 +20,20 @@ from microgradx.engine import (
     tanh,
     zero_grad,
 )
+from microgradx.explain import explain
+from microgradx.sym import to_sympy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Value",
     "__version__",
+    "compare",
     "cos",
     "exp",
+    "explain",
     "grad",
+    "gradcheck",
     "is_grad_enabled",
     "log",
     "nn",
@@ -38,5 +44,6 @@ __all__ = [
     "sin",
     "sqrt",
     "tanh",
+    "to_sympy",
     "zero_grad",
 ]

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 from microgradx.engine import RULES, Value, topological_order
 
-__all__ = ["expression", "fmt", "local_formula", "node_names"]
+__all__ = [
+    "expression",
+    "fmt",
+    "latex_escape",
+    "latex_formula",
+    "latex_names",
+    "latex_number",
+    "latex_operand",
+    "local_formula",
+    "node_names",
+]
 
 # How each op is written as an expression, and how tightly it binds (higher binds tighter).
 _INFIX = {"+": (" + ", 1), "-": (" − ", 1), "*": ("·", 2), "/": ("/", 2), "**": ("^", 4)}
@@ -81,27 +92,44 @@ def node_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value,
     expression in its operands' names (``yhat − y``) while that stays short, else its op and an
     index in forward order (``mul3``). Names are unique: a repeat gets ``#2``, ``#3``, ...
     """
+    return _names(root, max_expression, latex=False)
+
+
+def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
+    """`node_names`, or with `latex` the same choices written as LaTeX math (`latex_names`)."""
     forward = topological_order(root)[::-1]
     written: dict[Value, tuple[str, int]] = {}
+    tex: dict[Value, tuple[str, int]] = {}
     taken: dict[str, int] = {}
     counters: dict[str, int] = {}
     for node in forward:
         if node.label:
             text, prec = node.label, _ATOM
+            if latex:
+                tex[node] = latex_escape(node.label), _ATOM
         elif not node.parents:
             text, prec = fmt(node.data), _ATOM if node.data >= 0 else 3
+            if latex:
+                tex[node] = latex_number(node.data), prec
         else:
             text, prec = expression(node, written)
             if len(text) > max_expression:
                 word = _WORD.get(node.op, node.op)
                 counters[word] = counters.get(word, 0) + 1
                 text, prec = f"{word}{counters[word]}", _ATOM
+                if latex:
+                    tex[node] = f"\\mathrm{{{text}}}", _ATOM
+            elif latex:
+                tex[node] = _latex_expression(node, tex)
         seen = taken.get(text, 0)
         taken[text] = seen + 1
         if seen and (node.label or node.parents):
             text, prec = f"{text}#{seen + 1}", _ATOM
+            if latex:
+                tex[node] = f"{tex[node][0]}\\#{seen + 1}", _ATOM
         written[node] = (text, prec)
-    return {node: text for node, (text, _) in written.items()}
+    chosen = tex if latex else written
+    return {node: name for node, (name, _) in chosen.items()}
 
 
 def _operand(name: str) -> str:
@@ -150,3 +178,215 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
         return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"
     raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
     return _fill(RULES[node.op].formulas[index], raw)
+
+
+# --- LaTeX: the same names and formulas, written for math mode ----------------------------------
+
+_LATEX_INFIX = {"+": " + ", "-": " - ", "*": " \\cdot ", "/": " / ", "**": "^"}
+_LATEX_CALL = {
+    "abs": ("\\left|", "\\right|"),
+    "exp": ("\\exp(", ")"),
+    "log": ("\\log(", ")"),
+    "sqrt": ("\\sqrt{", "}"),
+    "tanh": ("\\tanh(", ")"),
+    "sigmoid": ("\\sigma(", ")"),
+    "relu": ("\\operatorname{relu}(", ")"),
+    "sin": ("\\sin(", ")"),
+    "cos": ("\\cos(", ")"),
+}
+_LATEX_SPECIAL = {
+    "\\": "\\backslash{}",
+    "{": "\\{",
+    "}": "\\}",
+    "$": "\\$",
+    "&": "\\&",
+    "#": "\\#",
+    "_": "\\_",
+    "%": "\\%",
+    "~": "\\text{\\textasciitilde}",
+    "^": "\\text{\\textasciicircum}",
+    "−": "-",
+    "·": "\\cdot{}",
+    "²": "^{2}",
+    "³": "^{3}",
+}
+_LATEX_ACCENT = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot", "\u0308": "ddot"}
+_GREEK_CAPITALS = {"GAMMA", "DELTA", "THETA", "LAMBDA", "XI", "PI", "SIGMA", "UPSILON", "PHI", "PSI", "OMEGA"}
+
+
+def _latex_char(ch: str) -> str:
+    if ch in _LATEX_SPECIAL:
+        return _LATEX_SPECIAL[ch]
+    name = unicodedata.name(ch, "")
+    if name.startswith("GREEK SMALL LETTER ") and " " not in name[19:]:
+        letter = name[19:].lower()
+        return "o" if letter == "omicron" else f"\\{'varsigma' if letter == 'final' else letter}{{}}"
+    if name.startswith("GREEK CAPITAL LETTER ") and name[21:] in _GREEK_CAPITALS:
+        return f"\\{name[21:].capitalize()}{{}}"
+    return ch
+
+
+def latex_escape(label: str) -> str:
+    """A user's label as LaTeX math: specials escaped, Greek letters and accents (ŷ) as macros.
+
+    A one-letter label stays italic (``\\hat{y}``, ``w``), a letter with digits gets a subscript
+    (``w_{1}``), anything longer is set upright (``\\mathrm{loss}``).
+    """
+    letters: list[str] = []  # one entry per base character, its accents applied
+    for ch in unicodedata.normalize("NFD", label):
+        if ch in _LATEX_ACCENT and letters:
+            letters[-1] = f"\\{_LATEX_ACCENT[ch]}{{{letters[-1]}}}"
+        else:
+            letters.append(_latex_char(ch))
+    if len(letters) == 1:
+        return letters[0]
+    match = re.fullmatch(r"([A-Za-z])(\d+)", label)
+    if match:
+        return f"{match.group(1)}_{{{match.group(2)}}}"
+    return f"\\mathrm{{{''.join(letters)}}}"
+
+
+def latex_number(x: float, digits: int = 4) -> str:
+    """A number as `fmt` writes it, in LaTeX: ``-0.25``, ``1.5 \\times 10^{-7}``, ``\\infty``."""
+    text = fmt(x, digits).replace("−", "-")
+    if text.endswith("inf"):
+        return text.replace("inf", "\\infty")
+    if text == "nan":
+        return "\\mathrm{NaN}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa} \\times 10^{{{exponent}}}"
+    return text
+
+
+def latex_operand(name: str, *, factor: bool = False) -> str:
+    """A LaTeX name as it must appear beside an operator: compound expressions get parentheses.
+
+    With `factor`, the name is a factor of a product and only sums, differences and negatives
+    need parentheses (``x^{2}`` and ``a \\cdot b`` do not).
+    """
+    depth = 0
+    for i, ch in enumerate(name):
+        if ch in "({[" or name.startswith("\\left", i):
+            depth += 1
+        elif ch in ")}]" or name.startswith("\\right", i):
+            depth -= 1
+        elif (ch == "-" and i == 0) or (
+            depth == 0 and (name.startswith((" + ", " - "), i) if factor else ch in " ^")
+        ):
+            return f"\\left({name}\\right)"
+    return name
+
+
+def latex_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
+    """`node_names` in LaTeX: the same choices (label, number, short expression or ``mul3``), as math."""
+    return _names(root, max_expression, latex=True)
+
+
+def _latex_wrap(text: str, precedence: int, needed: int) -> str:
+    return f"\\left({text}\\right)" if precedence < needed else text
+
+
+def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tuple[str, int]:
+    """Like `expression`, in LaTeX; an exponent sits in braces and needs no parentheses."""
+    op = node.op
+    parents = [written[p] for p in node.parents]
+    if op in _INFIX:
+        _, prec = _INFIX[op]
+        (a, pa), (b, pb) = parents
+        if op == "**":
+            return f"{_latex_wrap(a, pa, prec + 1)}^{{{b}}}", prec
+        right = _latex_wrap(b, pb, prec + 1 if op in ("-", "/") else prec)
+        return f"{_latex_wrap(a, pa, prec)}{_LATEX_INFIX[op]}{right}", prec
+    if op in _PREFIX:
+        _, prec = _PREFIX[op]
+        ((a, pa),) = parents
+        return f"-{_latex_wrap(a, pa, prec + 1)}", prec
+    opening, closing = _LATEX_CALL[op]
+    ((a, _),) = parents
+    return f"{opening}{a}{closing}", _ATOM
+
+
+_LATEX_WORDS = {
+    "ln": "\\ln",
+    "exp": "\\exp",
+    "log": "\\log",
+    "sin": "\\sin",
+    "cos": "\\cos",
+    "tanh": "\\tanh",
+    "sign": "\\operatorname{sign}",
+}
+
+
+def _latex_template(template: str, names: dict[str, str]) -> str:
+    """Translate one of the rule table's formula templates to LaTeX, filling in the operand names.
+
+    Works on the template's own symbols (``·``, ``−``, ``²``, ``√``, ``^(…)``, ``σ``, function
+    words), so the formulas still come from `RULES` alone.
+    """
+    out: list[str] = []
+    closers: list[str] = []  # what each open parenthesis closes with: ")" or "}" for ^( … )
+    pending_brace = False  # a ^ or √ directly before a placeholder wraps it in braces
+    i = 0
+    while i < len(template):
+        match = _PLACEHOLDER.match(template, i)
+        if match:
+            name = names[match.group(1)]
+            before = "".join(out)
+            after = template[match.end() : match.end() + 1]
+            alone = (
+                pending_brace
+                or (i == 0 and match.end() == len(template))
+                or (before.endswith(("(", "{")) and after == ")")
+            )
+            filled = name if alone else latex_operand(name)
+            out.append(f"{{{filled}}}" if pending_brace else filled)
+            pending_brace = False
+            i = match.end()
+            continue
+        ch = template[i]
+        word = re.match(r"[a-z]+", template[i:])
+        if word and word.group() in _LATEX_WORDS:
+            out.append(_LATEX_WORDS[word.group()])
+            i += len(word.group())
+            continue
+        if ch == "^" and template.startswith("^(", i):
+            out.append("^{")
+            closers.append("}")
+            i += 2
+            continue
+        if ch in "^√":
+            out.append("^" if ch == "^" else "\\sqrt")
+            pending_brace = True
+        elif ch == "(":
+            out.append("(")
+            closers.append(")")
+        elif ch == ")":
+            out.append(closers.pop() if closers else ")")
+        elif ch == "−":
+            out.append(" - " if out and not "".join(out).endswith(("(", "{")) else "-")
+        elif ch == "σ":
+            out.append("\\sigma")
+        elif ch == "·":
+            out.append(" \\cdot ")
+        elif ch == "²":
+            out.append("^{2}")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def latex_formula(node: Value, index: int, names: dict[Value, str]) -> str:
+    """`local_formula` in LaTeX: ∂node/∂(operand `index`) from the rule table, in `latex_names`."""
+    parents = node.parents
+    if node.op == "**" and index == 0 and not parents[1].parents and not parents[1].label:
+        exponent = parents[1].data
+        a = latex_operand(names[parents[0]])
+        lowered = exponent - 1.0
+        if lowered == 0.0:
+            return latex_number(exponent)
+        power = a if lowered == 1.0 else f"{a}^{{{latex_number(lowered)}}}"
+        return power if exponent == 1.0 else f"{latex_number(exponent)} \\cdot {power}"
+    raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
+    return _latex_template(RULES[node.op].formulas[index], raw)

@@ -1,0 +1,334 @@
+"""Check derivatives three ways: autograd, central finite differences, and the user's own hand.
+
+`gradcheck` puts autograd next to a numerical derivative for every input; `compare` adds the
+learner's hand-derived formula as a third column. A row is ok only when every column present
+agrees, and a row that is not ok says which column is off and by how much.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from microgradx.engine import Value, grad, no_grad
+from microgradx.formatting import fmt
+
+__all__ = ["CheckReport", "CheckRow", "compare", "gradcheck", "json_number"]
+
+TINY = sys.float_info.min
+"""The floor of the denominator of ``rel_err`` (so a zero derivative does not divide by zero)."""
+
+Point = Mapping[str, float] | Sequence[float]
+HandFormula = Callable[..., Any]
+
+
+def json_number(x: float) -> float | str:
+    """A float as JSON can carry it: finite numbers unchanged, ``inf``/``-inf``/``nan`` as strings.
+
+    JSON has no infinities or NaN (``json.dumps(..., allow_nan=False)`` refuses them), so every
+    ``to_dict`` in microgradx writes them as the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
+    """
+    if math.isfinite(x):
+        return x
+    if math.isnan(x):
+        return "nan"
+    return "inf" if x > 0 else "-inf"
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One input's derivative by autograd, by central differences and (in `compare`) by hand.
+
+    ``abs_err`` is the largest absolute difference between the columns present, ``rel_err`` is
+    ``abs_err / max(|numeric|, TINY)``, and ``ok`` means ``abs_err <= atol + rtol·|numeric|``.
+    ``note`` says in words what disagrees (empty when ok).
+    """
+
+    name: str
+    autograd: float
+    numeric: float
+    hand: float | None
+    abs_err: float
+    rel_err: float
+    ok: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a JSON-ready dict (non-finite numbers as strings, see `json_number`)."""
+        return {
+            "name": self.name,
+            "autograd": json_number(self.autograd),
+            "numeric": json_number(self.numeric),
+            "hand": None if self.hand is None else json_number(self.hand),
+            "abs_err": json_number(self.abs_err),
+            "rel_err": json_number(self.rel_err),
+            "ok": self.ok,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The result of `gradcheck` or `compare`: true when every row is ok.
+
+    ``rows`` holds one `CheckRow` per input, in the order of `at`; ``at`` is the point, ``value``
+    the function's value there. ``str(report)`` is a table; ``to_dict()`` is JSON-ready.
+    """
+
+    rows: list[CheckRow]
+    at: dict[str, float]
+    value: float
+    eps: float
+    rtol: float
+    atol: float
+    has_hand: bool = field(default=False)
+
+    def __bool__(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    @property
+    def ok(self) -> bool:
+        """True when every row is ok (the same as ``bool(report)``)."""
+        return bool(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain dicts, lists, numbers and strings, ready for ``json.dumps``.
+
+        Non-finite numbers become the strings ``"inf"``, ``"-inf"``, ``"nan"`` (JSON has none);
+        ``hand`` is ``null`` for an input without a hand formula.
+        """
+        return {
+            "ok": self.ok,
+            "at": {name: json_number(x) for name, x in self.at.items()},
+            "value": json_number(self.value),
+            "eps": self.eps,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+    def __str__(self) -> str:
+        point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())
+        failed = sum(not row.ok for row in self.rows)
+        verdict = "all ok" if not failed else f"{failed} of {len(self.rows)} not ok"
+        what = "autograd vs central differences" + (" vs hand" if self.has_hand else "")
+        lines = [
+            f"{what} at {point}: {verdict}",
+            f"(f = {fmt(self.value, 6)}; eps = {fmt(self.eps)}, rtol = {fmt(self.rtol)}, "
+            f"atol = {fmt(self.atol)})",
+            "",
+        ]
+        header = ["input", "autograd", "numeric"] + (["hand"] if self.has_hand else [])
+        header += ["abs err", "rel err", ""]
+        table = [header]
+        for row in self.rows:
+            cells = [row.name, fmt(row.autograd, 8), fmt(row.numeric, 8)]
+            if self.has_hand:
+                cells.append("—" if row.hand is None else fmt(row.hand, 8))
+            cells += [fmt(row.abs_err, 2), fmt(row.rel_err, 2), "ok" if row.ok else f"NOT OK: {row.note}"]
+            table.append(cells)
+        widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
+        for cells in table:
+            padded = [
+                cell.ljust(width) for cell, width in zip(cells, widths, strict=False)
+            ]  # the last cell is not padded
+            lines.append("  ".join([*padded, cells[-1]]).rstrip())
+        return "\n".join(lines)
+
+
+def gradcheck(
+    f: Callable[..., Value],
+    at: Point,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+) -> CheckReport:
+    """Compare autograd with central finite differences for every input of `f` at the point `at`.
+
+    `f` takes Values as keyword arguments (`at` a dict name -> number) or positionally (`at` a
+    list, inputs named ``x0``, ``x1``, ...) and returns a Value. Each input is nudged by
+    ``h = eps·max(1, |x|)`` both ways: ``(f(x+h) − f(x−h)) / 2h``.
+
+    >>> report = gradcheck(lambda w, x: (w * x - 1.0) ** 2, {"w": 0.5, "x": 2.0}); bool(report)
+    True
+    """
+    return _check(f, None, at, eps, rtol, atol)
+
+
+def compare(
+    f: Callable[..., Value],
+    hand: Mapping[str, HandFormula],
+    at: Point,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+) -> CheckReport:
+    """Check hand-derived derivatives against autograd and central finite differences.
+
+    `hand` maps an input name to a callable that takes the same arguments as `f`, but as plain
+    floats, and returns the derivative of `f` with respect to that input. A row is ok only when
+    autograd, numeric and hand agree; inputs without a hand formula are checked as in `gradcheck`.
+    """
+    if not isinstance(hand, Mapping):
+        raise TypeError(
+            f"compare(hand) must be a dict mapping an input name to a function, got {type(hand).__name__}"
+        )
+    return _check(f, hand, at, eps, rtol, atol)
+
+
+# --- the work ------------------------------------------------------------------------------------
+
+
+def _validate_point(at: object) -> tuple[dict[str, float], bool]:
+    """`at` as an ordered name -> float dict, and whether `f` takes its inputs positionally."""
+    if isinstance(at, Mapping):
+        items, positional = list(at.items()), False
+    elif isinstance(at, (list, tuple)):
+        items, positional = [(f"x{i}", x) for i, x in enumerate(at)], True
+    else:
+        raise TypeError(f"at must be a dict name -> number or a list of numbers, got {type(at).__name__}")
+    if not items:
+        raise ValueError("at is empty: give at least one input to check, e.g. at={'w': 0.5}")
+    point = {}
+    for name, x in items:
+        if type(name) is not str:
+            raise TypeError(f"at: input names must be str, got {type(name).__name__} {name!r}")
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"at[{name!r}] must be a real number, got {type(x).__name__} {x!r}")
+        x = float(x)
+        if not math.isfinite(x):
+            raise ValueError(f"at[{name!r}] must be finite to take a derivative there, got {x!r}")
+        point[name] = x
+    return point, positional
+
+
+def _validate_settings(eps: object, rtol: object, atol: object) -> None:
+    for name, x, positive in (("eps", eps, True), ("rtol", rtol, False), ("atol", atol, False)):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+        x = float(x)
+        if not math.isfinite(x) or x < 0.0 or (positive and x == 0.0):
+            needed = "> 0" if positive else ">= 0"
+            raise ValueError(f"{name} must be a finite number {needed}, got {x!r}")
+
+
+def _call(f: Callable[..., Any], args: dict[str, Any], positional: bool) -> Any:
+    return f(*args.values()) if positional else f(**args)
+
+
+def _evaluate(f: Callable[..., Value], point: dict[str, float], positional: bool) -> float:
+    """f at `point` as a float, recording no graph (for the finite differences)."""
+    with no_grad():
+        out = _call(f, {name: Value(x, name) for name, x in point.items()}, positional)
+    if type(out) is not Value:
+        raise TypeError(f"f must return a Value, got {type(out).__name__}")
+    return out.data
+
+
+def _central_difference(
+    f: Callable[..., Value], point: dict[str, float], positional: bool, name: str, eps: float
+) -> tuple[float, str]:
+    """(f(x+h) − f(x−h)) / (2h) for input `name`, with h scaled to |x|; nan and why on a domain error."""
+    x = point[name]
+    h = eps * max(1.0, abs(x))
+    up, down = x + h, x - h
+    try:
+        f_up = _evaluate(f, {**point, name: up}, positional)
+        f_down = _evaluate(f, {**point, name: down}, positional)
+    except (ValueError, ZeroDivisionError, OverflowError) as error:
+        return math.nan, f"f is undefined at {name} = {fmt(x, 6)} ± {fmt(h)}: {error}"
+    return (f_up - f_down) / (up - down), ""  # up − down: the step actually taken, after rounding
+
+
+def _verdict(autograd: float, numeric: float, hand: float | None, tol: float) -> str:
+    """Which column is off, and by how much (empty when all agree)."""
+
+    def agree(a: float, b: float) -> bool:
+        return abs(a - b) <= tol
+
+    def by(a: float, b: float) -> str:
+        return fmt(abs(a - b), 2)
+
+    if hand is None:
+        if agree(autograd, numeric):
+            return ""
+        return f"autograd differs from numeric by {by(autograd, numeric)}"
+    if agree(autograd, numeric) and agree(autograd, hand) and agree(numeric, hand):
+        return ""
+    if agree(autograd, numeric):
+        return f"hand differs from autograd by {by(hand, autograd)} (autograd and numeric agree)"
+    if agree(autograd, hand):
+        return (
+            f"numeric differs from autograd by {by(numeric, autograd)} (autograd and hand agree; "
+            "is f smooth here, and is eps suitable?)"
+        )
+    if agree(numeric, hand):
+        return f"autograd differs from numeric by {by(autograd, numeric)} (numeric and hand agree)"
+    return (
+        f"all three differ: hand differs from autograd by {by(hand, autograd)}, "
+        f"numeric from autograd by {by(numeric, autograd)}"
+    )
+
+
+def _hand_value(formula: HandFormula, name: str, point: dict[str, float], positional: bool) -> float:
+    result = _call(formula, dict(point), positional)
+    if type(result) is Value:
+        return result.data
+    if isinstance(result, bool) or not isinstance(result, numbers.Real):
+        raise TypeError(f"hand[{name!r}] must return a number, got {type(result).__name__} {result!r}")
+    return float(result)
+
+
+def _check(
+    f: Callable[..., Value],
+    hand: Mapping[str, HandFormula] | None,
+    at: Point,
+    eps: float,
+    rtol: float,
+    atol: float,
+) -> CheckReport:
+    if not callable(f):
+        raise TypeError(f"f must be a function returning a Value, got {type(f).__name__}")
+    point, positional = _validate_point(at)
+    _validate_settings(eps, rtol, atol)
+    eps, rtol, atol = float(eps), float(rtol), float(atol)
+    hand = dict(hand) if hand is not None else {}
+    unknown = [name for name in hand if name not in point]
+    if unknown:
+        raise ValueError(
+            f"hand has formulas for {', '.join(map(repr, unknown))}, which are not inputs; "
+            f"the inputs are {', '.join(map(repr, point))}"
+        )
+    for name, formula in hand.items():
+        if not callable(formula):
+            raise TypeError(f"hand[{name!r}] must be a function of the inputs, got {type(formula).__name__}")
+
+    inputs = {name: Value(x, name) for name, x in point.items()}
+    out = _call(f, inputs, positional)
+    if type(out) is not Value:
+        raise TypeError(f"f must return a Value, got {type(out).__name__}")
+    autograds = grad(out, list(inputs.values()))
+
+    rows = []
+    for name, autograd in zip(point, autograds, strict=True):
+        numeric, failure = _central_difference(f, point, positional, name, eps)
+        by_hand = _hand_value(hand[name], name, point, positional) if name in hand else None
+        columns = {"autograd": autograd, "numeric": numeric}
+        if by_hand is not None:
+            columns["hand"] = by_hand
+        values = list(columns.values())
+        gaps = [abs(a - b) for i, a in enumerate(values) for b in values[i + 1 :]]
+        abs_err = math.nan if any(math.isnan(gap) for gap in gaps) else max(gaps)
+        tol = atol + rtol * abs(numeric)
+        ok = abs_err <= tol  # False for nan
+        note = ""
+        if not ok:
+            odd = [f"{column} is {fmt(x)}" for column, x in columns.items() if not math.isfinite(x)]
+            note = failure or ", ".join(odd) or _verdict(autograd, numeric, by_hand, tol)
+        rel_err = abs_err / max(abs(numeric), TINY)
+        rows.append(CheckRow(name, autograd, numeric, by_hand, abs_err, rel_err, ok, note))
+    return CheckReport(rows, point, out.data, eps, rtol, atol, has_hand=bool(hand))

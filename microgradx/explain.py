@@ -1,0 +1,509 @@
+"""The chain rule made visible: every path from an input to the output, edge by edge.
+
+``d output / d wrt`` is a sum over the paths from `wrt` to `output` of the product of the local
+derivatives along each path. `explain` lists those paths, each edge's local derivative as a
+formula (from the engine's rule table, the same one backward uses) and as a number, each path's
+product, and their sum. Paths are counted by dynamic programming, never by enumerating them, so a
+graph with 2^40 paths is recognised at once and explained by its backward accumulation instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from microgradx.check import json_number
+from microgradx.engine import RULES, Value, grad, topological_order
+from microgradx.formatting import (
+    fmt,
+    latex_escape,
+    latex_formula,
+    latex_names,
+    latex_number,
+    latex_operand,
+    local_formula,
+    node_names,
+)
+
+__all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
+
+MAX_ROWS = 120
+"""How many nodes of a backward accumulation the text shows before eliding the middle."""
+
+MAX_TERMS = 4
+"""How many uses of one node the accumulation text writes out before eliding the rest."""
+
+
+@dataclass(frozen=True, eq=False)
+class Edge:
+    """One step of a path: `parent` is operand `index` of `child`, with local derivative ∂child/∂parent.
+
+    ``formula`` is that derivative in node names (e.g. ``σ(z)·(1−σ(z))``), ``value`` is it
+    evaluated at the graph's numbers by the engine's rule.
+    """
+
+    parent: Value
+    child: Value
+    index: int
+    formula: str
+    value: float
+    parent_name: str
+    child_name: str
+
+    @property
+    def derivative(self) -> str:
+        """The edge written as a partial derivative, e.g. ``∂ŷ/∂z``."""
+        return f"∂{_paren(self.child_name)}/∂{_paren(self.parent_name)}"
+
+
+@dataclass(frozen=True, eq=False)
+class Path:
+    """One path from `wrt` to `output`: its edges in chain-rule order and their product.
+
+    ``edges[0].child`` is the output and ``edges[-1].parent`` is `wrt`, so the edges read like the
+    chain rule ``dE/dw = ∂E/∂ŷ · ∂ŷ/∂z · ∂z/∂w``. A path from a node to itself has no edges.
+    """
+
+    edges: tuple[Edge, ...]
+    product: float
+
+    @property
+    def nodes(self) -> list[Value]:
+        """The nodes along the path in forward order, from `wrt` to the output."""
+        if not self.edges:
+            return []
+        return [self.edges[-1].parent] + [edge.child for edge in reversed(self.edges)]
+
+
+@dataclass(frozen=True, eq=False)
+class NodeGrad:
+    """One row of the backward accumulation: ``d output / d node`` and the uses it is summed from.
+
+    Each term is ``(consumer, index, upstream, local)``: `node` is operand `index` of `consumer`,
+    ``upstream = d output / d consumer`` and ``local = ∂consumer/∂node``.
+    """
+
+    node: Value
+    name: str
+    grad: float
+    terms: tuple[tuple[Value, int, float, float], ...]
+
+
+class Explanation:
+    """What `explain` returns: the paths (or, when too many, the backward accumulation) and the total.
+
+    ``paths`` lists `Path` objects (empty when ``truncated``), ``path_count`` is the exact number of
+    paths, ``total`` is ``d output / d wrt``, ``accumulation`` lists a `NodeGrad` per node on the
+    paths in backward order. ``str()`` is plain text; see also `to_markdown`, `to_latex`, `to_dict`.
+    """
+
+    def __init__(
+        self,
+        output: Value,
+        wrt: Value,
+        *,
+        paths: list[Path],
+        path_count: int,
+        max_paths: int,
+        total: float,
+        accumulation: list[NodeGrad],
+        names: dict[Value, str],
+    ) -> None:
+        self.output = output
+        self.wrt = wrt
+        self.paths = paths
+        self.path_count = path_count
+        self.max_paths = max_paths
+        self.total = total
+        self.truncated = path_count > max_paths
+        self.accumulation = accumulation
+        self.names = names
+
+    def __repr__(self) -> str:
+        return (
+            f"<Explanation d{self._output_name}/d{self._wrt_name} = {fmt(self.total, 6)} "
+            f"over {_count_text(self.path_count)} path{'s' * (self.path_count != 1)}>"
+        )
+
+    @property
+    def _output_name(self) -> str:
+        return _paren(self.names[self.output])
+
+    @property
+    def _wrt_name(self) -> str:
+        return _paren(self.names.get(self.wrt) or self.wrt.label or fmt(self.wrt.data))
+
+    @property
+    def _gradient(self) -> str:
+        return f"d{self._output_name}/d{self._wrt_name}"
+
+    def _headline(self) -> str:
+        n = self.path_count
+        route = f"from {self._wrt_name} to {self._output_name}"
+        if n == 0:
+            return f"{self._gradient} = 0: {self._output_name} does not depend on {self._wrt_name} (no path)"
+        if self.truncated:
+            return (
+                f"{self._gradient}: too many paths to list: {_count_text(n)} paths {route} "
+                f"(max_paths = {self.max_paths})"
+            )
+        return f"{self._gradient} by the chain rule: {n} path{'s' * (n != 1)} {route}"
+
+    def _ending(self) -> str:
+        if self.truncated:
+            return f"{self._gradient} = {fmt(self.total)}"
+        which = "the path product" if self.path_count == 1 else f"sum of the {self.path_count} path products"
+        return f"{self._gradient} = {which} = {fmt(self.total)}"
+
+    def __str__(self) -> str:
+        lines = [self._headline()]
+        for number, path in enumerate(self.paths, 1):
+            lines += ["", *_path_lines(number, path, self.names)]
+        if self.truncated:
+            o = self._output_name
+            lines += [
+                "",
+                f"Instead, the backward accumulation: each node's d{o}/d(node), in backward order,",
+                f"is the sum over its uses of d{o}/d(user) · (local derivative).",
+                *_accumulation_lines(self, self._output_name),
+            ]
+        if self.path_count:
+            lines += ["", self._ending()]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """The explanation as Markdown: a table of edges per path, or of the backward accumulation."""
+        lines = [f"**{_md(self._headline())}**"]
+        for number, path in enumerate(self.paths, 1):
+            route = " → ".join(self.names[node] for node in path.nodes) or self.names[self.output]
+            lines += [
+                "",
+                f"Path {number}: {_md(route)}",
+                "",
+                "| local derivative | formula | value |",
+                "|---|---|---|",
+            ]
+            for edge in path.edges:
+                lines.append(f"| {_md(edge.derivative)} | {_md(edge.formula)} | {_md(fmt(edge.value))} |")
+            symbolic = " · ".join(_factor(edge.formula) for edge in path.edges) or "1"
+            lines.append(f"| **path product** | {_md(symbolic)} | **{_md(fmt(path.product))}** |")
+        if self.truncated:
+            o = self._output_name
+            lines += ["", f"| node | d{_md(o)}/d(node) | summed from its uses |", "|---|---|---|"]
+            for row in _elide(self.accumulation):
+                if row is None:
+                    lines.append("| … | | |")
+                    continue
+                lines.append(f"| {_md(row.name)} | {_md(fmt(row.grad))} | {_md(_terms_text(row))} |")
+        if self.path_count:
+            lines += ["", f"**{_md(self._ending())}**"]
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """The explanation as a LaTeX ``aligned`` block (needs amsmath); labels are escaped."""
+        tex = latex_names(self.output)
+        o = tex[self.output]
+        w = tex.get(self.wrt) or latex_escape(self.wrt.label or fmt(self.wrt.data))
+        gradient = f"\\frac{{d {_tex_factor_of(o)}}}{{d {_tex_factor_of(w)}}}"
+        lines = ["\\begin{aligned}"]
+        if self.path_count == 0:
+            lines.append(f"{gradient} &= 0 && \\text{{(no path)}}")
+        elif self.truncated:
+            lines.append(
+                f"{gradient} &= {latex_number(self.total)} && "
+                f"\\text{{({_count_text(self.path_count)} paths: too many paths to list)}}"
+            )
+            for row in _elide(self.accumulation):
+                if row is None:
+                    lines.append("&\\;\\;\\vdots")
+                    continue
+                n = tex[row.node]
+                shown = row.terms[:MAX_TERMS]
+                terms = " + ".join(
+                    f"{_tex_factor(up)} \\cdot {_tex_factor(local)}" for _, _, up, local in shown
+                )
+                more = " + \\dots" if len(row.terms) > MAX_TERMS else ""
+                rhs = f"{terms}{more} = {latex_number(row.grad)}" if row.terms else latex_number(row.grad)
+                lines.append(f"{_tex_partial(o, n)} &= {rhs}")
+        else:
+            for number, path in enumerate(self.paths, 1):
+                partials = " \\cdot ".join(_tex_partial(tex[e.child], tex[e.parent]) for e in path.edges)
+                formulas = " \\cdot ".join(
+                    _tex_factor_of(latex_formula(e.child, e.index, tex)) for e in path.edges
+                )
+                numbers = " \\cdot ".join(_tex_factor(e.value) for e in path.edges)
+                lines.append(f"\\text{{path {number}:}}\\quad & {partials or '1'} \\\\")
+                if path.edges:
+                    lines.append(f"&= {formulas} \\\\")
+                    lines.append(f"&= {numbers} = {latex_number(path.product)} \\\\")
+            lines.append(f"{gradient} &= {latex_number(self.total)}")
+        lines.append("\\end{aligned}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: names, formulas and numbers (non-finite numbers as strings).
+
+        ``path_count`` is an int while it is exactly representable in JSON (< 2^53), else a string.
+        """
+        count: int | str = self.path_count if self.path_count < 2**53 else _count_text(self.path_count)
+        result: dict[str, Any] = {
+            "output": self.names[self.output],
+            "wrt": self._wrt_name,
+            "total": json_number(self.total),
+            "path_count": count,
+            "truncated": self.truncated,
+            "paths": [
+                {
+                    "edges": [
+                        {
+                            "child": e.child_name,
+                            "parent": e.parent_name,
+                            "formula": e.formula,
+                            "value": json_number(e.value),
+                        }
+                        for e in path.edges
+                    ],
+                    "product": json_number(path.product),
+                }
+                for path in self.paths
+            ],
+        }
+        if self.truncated:
+            result["accumulation"] = [
+                {"node": row.name, "grad": json_number(row.grad)} for row in self.accumulation
+            ]
+        return result
+
+
+def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
+    """Explain ``d output / d wrt`` as the chain rule's sum over paths of products of local derivatives.
+
+    Paths are counted without enumerating them; when there are more than `max_paths`, ``.paths``
+    is empty, ``.truncated`` is True and the text shows the backward accumulation node by node.
+    Everything is iterative, so deep and wide graphs work.
+
+    >>> w = Value(0.5, "w"); x = Value(1.5, "x"); print(explain(w * x, w).paths[0].edges[0].formula)
+    x
+    """
+    if type(output) is not Value:
+        raise TypeError(f"explain(output) must be a Value, got {type(output).__name__}")
+    if type(wrt) is not Value:
+        raise TypeError(f"explain(wrt) must be a Value, got {type(wrt).__name__}")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
+        raise ValueError(f"max_paths must be a whole number >= 0, got {max_paths!r}")
+
+    backward = topological_order(output)
+    names = node_names(output)
+    counts = _count_paths(backward, wrt)
+    path_count = counts.get(output, 0)
+    on_paths = [node for node in backward if node in counts]  # nodes on some path, backward order
+    (total,) = grad(output, [wrt])
+    grads = dict(zip(on_paths, grad(output, on_paths), strict=True)) if on_paths else {}
+
+    edges: dict[tuple[Value, int], Edge] = {}
+
+    def edge(child: Value, index: int) -> Edge:
+        key = (child, index)
+        if key not in edges:
+            parent = child.parents[index]
+            value = _local_values(child)[index]
+            formula = local_formula(child, index, names)
+            edges[key] = Edge(parent, child, index, formula, value, names[parent], names[child])
+        return edges[key]
+
+    paths: list[Path] = []
+    if 0 < path_count <= max_paths:
+        paths = [Path(tuple(e), _product(e)) for e in _enumerate_paths(output, wrt, counts, edge)]
+
+    accumulation = []
+    uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in on_paths}
+    for node in on_paths:
+        if node is wrt:
+            continue  # paths end at wrt: what wrt is made of is not on them
+        local = _local_values(node) if node.parents else ()
+        for index, parent in enumerate(node.parents):
+            if parent in uses:
+                uses[parent].append((node, index, grads[node], local[index]))
+    for node in on_paths:
+        accumulation.append(NodeGrad(node, names[node], float(grads[node]), tuple(uses[node])))
+
+    return Explanation(
+        output,
+        wrt,
+        paths=paths,
+        path_count=path_count,
+        max_paths=max_paths,
+        total=float(total),
+        accumulation=accumulation,
+        names=names,
+    )
+
+
+# --- counting and enumerating paths ---------------------------------------------------------------
+
+
+def _count_paths(backward: list[Value], wrt: Value) -> dict[Value, int]:
+    """Number of paths from `wrt` to each node that has one, by dynamic programming in forward order.
+
+    A node used twice by the same operation (``x*x``) has two edges into it, so it counts twice.
+    """
+    counts: dict[Value, int] = {}
+    for node in reversed(backward):
+        if node is wrt:
+            counts[node] = 1
+            continue
+        n = 0
+        for parent in node.parents:
+            n += counts.get(parent, 0)
+        if n:
+            counts[node] = n
+    return counts
+
+
+def _enumerate_paths(output: Value, wrt: Value, counts: dict[Value, int], edge: Any) -> list[list[Edge]]:
+    """Every path from `output` down to `wrt` as its list of edges, by an explicit stack (no recursion).
+
+    Only parents with a path from `wrt` are followed, so no branch dead-ends and the work is
+    proportional to the size of the answer.
+    """
+    found = []
+    stack: list[tuple[Value, list[Edge]]] = [(output, [])]
+    while stack:
+        node, so_far = stack.pop()
+        if node is wrt:
+            found.append(so_far)
+            continue
+        steps = [(i, p) for i, p in enumerate(node.parents) if p in counts]
+        for index, _ in reversed(steps):  # reversed: the first operand's paths come out first
+            stack.append((node.parents[index], [*so_far, edge(node, index)]))
+    return found
+
+
+def _local_values(node: Value) -> tuple[float, ...]:
+    """The local derivatives ∂node/∂operand at the graph's numbers, by the engine's own rule."""
+    args = [parent.data for parent in node.parents]
+    return tuple(float(d) for d in RULES[node.op].local(*args, node.data))
+
+
+def _product(edges: list[Edge]) -> float:
+    product = 1.0
+    for e in edges:
+        product *= e.value
+    return product
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _top_level(text: str, marks: tuple[str, ...]) -> bool:
+    """Whether `text` has one of `marks` outside any brackets or |…|."""
+    depth = bars = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|":
+            bars ^= 1
+        elif depth == 0 and not bars and any(text.startswith(m, i) for m in marks):
+            return True
+    return False
+
+
+def _paren(name: str) -> str:
+    """A node name as it reads after ∂ or d: anything but a plain name gets parentheses."""
+    if _top_level(name, (" ", "+", "−", "·", "/", "^")) or name.startswith("−"):
+        return f"({name})"
+    return name
+
+
+def _factor(text: str) -> str:
+    """A formula or number as a factor of a product: sums, quotients and negatives get parentheses."""
+    if text.startswith("−") or _top_level(text, (" + ", " − ", "+", "−", "/")):
+        return f"({text})"
+    return text
+
+
+def _count_text(n: int) -> str:
+    """A path count: exact with thousands separators, or in scientific form when astronomically large."""
+    if n < 10**15:
+        return f"{n:,}"
+    shift = n.bit_length() - 53  # keep 53 bits, as a float can, and add back the rest as a power
+    log10 = math.log10(n >> shift) + shift * math.log10(2)
+    exponent = math.floor(log10)
+    mantissa = round(10 ** (log10 - exponent), 2)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"about {mantissa:g}e{exponent}"
+
+
+def _path_lines(number: int, path: Path, names: dict[Value, str]) -> list[str]:
+    route = " → ".join(names[node] for node in path.nodes)
+    if not path.edges:
+        return [f"path {number}: the output itself; its derivative with respect to itself is 1"]
+    lines = [f"path {number}: {route}"]
+    lhs = [e.derivative for e in path.edges]
+    formulas = [e.formula for e in path.edges]
+    wl, wf = max(map(len, lhs)), max(map(len, formulas))
+    for e, left, formula in zip(path.edges, lhs, formulas, strict=True):
+        lines.append(f"  {left.ljust(wl)} = {formula.ljust(wf)} = {fmt(e.value)}")
+    symbolic = " · ".join(_factor(e.formula) for e in path.edges)
+    numbers = " · ".join(_factor(fmt(e.value)) for e in path.edges)
+    lines.append(f"  path product = {symbolic}")
+    lines.append(f"  {' ' * len('path product')} = {numbers} = {fmt(path.product)}")
+    return lines
+
+
+def _terms_text(row: NodeGrad) -> str:
+    if not row.terms:
+        return "(start)"
+    shown = [f"{_factor(fmt(up))}·{_factor(fmt(local))}" for _, _, up, local in row.terms[:MAX_TERMS]]
+    more = len(row.terms) - MAX_TERMS
+    if more > 0:
+        shown.append(f"… ({more} more use{'s' * (more != 1)})")
+    return " + ".join(shown)
+
+
+def _elide(rows: list[NodeGrad]) -> list[NodeGrad | None]:
+    """At most MAX_ROWS rows: the start and the end of the accumulation, None where rows are left out."""
+    if len(rows) <= MAX_ROWS:
+        return list(rows)
+    tail = 20
+    return [*rows[: MAX_ROWS - tail], None, *rows[-tail:]]
+
+
+def _accumulation_lines(explanation: Explanation, output_name: str) -> list[str]:
+    rows = _elide(explanation.accumulation)
+    lefts = [f"d{output_name}/d{_paren(row.name)}" if row else "" for row in rows]
+    width = max(map(len, lefts))
+    lines = []
+    for row, left in zip(rows, lefts, strict=True):
+        if row is None:
+            lines.append(f"  … {len(explanation.accumulation) - MAX_ROWS} more nodes …")
+        elif not row.terms:
+            lines.append(f"  {left.ljust(width)} = {fmt(row.grad)}")
+        else:
+            lines.append(f"  {left.ljust(width)} = {_terms_text(row)} = {fmt(row.grad)}")
+    return lines
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell or bold span."""
+    for ch in "\\|*_`[]<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _tex_factor(x: float) -> str:
+    """A number as a LaTeX factor of a product: negatives in parentheses."""
+    text = latex_number(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _tex_partial(top: str, bottom: str) -> str:
+    return f"\\frac{{\\partial {_tex_factor_of(top)}}}{{\\partial {_tex_factor_of(bottom)}}}"
+
+
+def _tex_factor_of(formula: str) -> str:
+    return latex_operand(formula, factor=True)
