@@ -21,6 +21,7 @@ from microgradx.engine import (
     zero_grad,
 )
 from microgradx.explain import explain
+from microgradx.html import to_html
 from microgradx.sym import to_sympy
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "sin",
     "sqrt",
     "tanh",
+    "to_html",
     "to_sympy",
     "zero_grad",
 ]

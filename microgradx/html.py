@@ -1,0 +1,631 @@
+"""`to_html`: one self-contained web page that steps through the forward and the backward pass.
+
+The page shows the graph as inline SVG, embeds every step as JSON and replays them with a little
+plain JavaScript: no network, no framework, it opens from ``file://`` and fits on a teacher's slide.
+The steps come from the engine itself: forward in forward order, backward in the engine's own
+backward order with each contribution computed by ``RULES[op].local`` (the rule `backward()` uses),
+so the page cannot disagree with `backward()`. Names, formulas and numbers come from `formatting`.
+
+The graph is laid out here, in Python, in layers (longest path from the inputs; iterative, with a few
+barycentre sweeps against crossings) rather than by Graphviz: every number on the page must be
+rewritten live by the script, each operand's arrow addressed separately (``a*a`` has two), and the
+page must look the same on every machine whether or not a Graphviz renderer is installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from html import escape
+from importlib import resources
+
+from microgradx.engine import RULES, Value, topological_order
+from microgradx.formatting import expression, fmt, local_formula, node_names
+
+__all__ = ["page_data", "to_html"]
+
+# How each operation is written inside its circle.
+OP_GLYPH = {
+    "+": "+",
+    "-": "−",
+    "*": "×",
+    "/": "÷",
+    "**": "^",
+    "neg": "−",
+    "abs": "|·|",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "√",
+    "tanh": "tanh",
+    "sigmoid": "σ",
+    "relu": "relu",
+    "sin": "sin",
+    "cos": "cos",
+}
+
+_ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
+_NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)^2, but 0.5·−0.4
+
+# Geometry of the drawing, in SVG user units (the page scales the whole picture to fit).
+_CARD_H = 100  # a Value: name, data, grad
+_CONST_H = 42  # a constant: just its number
+_BADGE_R = 22  # an operation's circle
+_BADGE_GAP = 56  # from an operation's circle to its result's card
+_COL_GAP = 40  # between one column's cards and the next column's circles
+_ROW_GAP = 26
+_MARGIN = 24
+_NAME_CHARS = 26  # longer names are cut with … in the picture (the full name is its tooltip)
+
+
+# --- the steps ---------------------------------------------------------------------------------------
+
+
+def _raw(x: float) -> float | str:
+    """A float for JSON: finite numbers as they are, nan/inf as strings (JSON has no such numbers)."""
+    return x if math.isfinite(x) else repr(x)
+
+
+def _paren(text: str) -> str:
+    """A formatted number as the right operand of a product: negative ones get parentheses."""
+    return f"({text})" if text.startswith("−") else text
+
+
+def _is_constant(node: Value) -> bool:
+    """An unlabelled leaf (a number written into the expression): shown, but not differentiated."""
+    return not node.parents and not node.label
+
+
+def _highlights(highlight: Value | Iterable[Value] | None, members: set[Value]) -> list[Value]:
+    if highlight is None:
+        return []
+    chosen = [highlight] if type(highlight) is Value else list(highlight)
+    for node in chosen:
+        if type(node) is not Value:
+            raise TypeError(
+                f"to_html(highlight) must be a Value or Values of the graph, got {type(node).__name__}"
+            )
+        if node not in members:
+            raise ValueError(f"to_html(highlight): {node!r} is not in the graph of the output")
+    return chosen
+
+
+def page_data(
+    output: Value,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    lr: float | None = None,
+) -> dict:
+    """Everything the page shows, as a JSON-ready dict: the nodes, their edges and the steps.
+
+    Forward steps compute each operation in forward order; backward steps follow the engine's own
+    backward order and add ``upstream · local`` into one operand's grad per step, with ``local`` from
+    ``RULES[op].local``. The raw floats sit beside the formatted text so tests can check them.
+    """
+    if type(output) is not Value:
+        raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
+    if lr is not None:
+        if type(lr) is bool or not isinstance(lr, int | float) or not math.isfinite(lr):
+            raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
+        lr = float(lr)
+    backward_order = topological_order(output)
+    forward = backward_order[::-1]
+    index = {node: i for i, node in enumerate(forward)}
+    names = node_names(output)
+    chosen = _highlights(highlight, set(index))
+    targets = chosen if chosen else [n for n in forward if not n.parents and n.label]
+    if lr is not None:
+        for node in targets:
+            if node.parents:
+                raise ValueError(
+                    f"to_html(lr=...): {names[node]} is computed by {node.op!r}, so gradient descent "
+                    "cannot update it; highlight leaves (weights) only"
+                )
+
+    nodes = []
+    for node in forward:
+        kind = "op" if node.parents else ("const" if _is_constant(node) else "input")
+        nodes.append({"name": names[node], "kind": kind, "op": node.op, "data": _raw(node.data)})
+    edges = []
+    edge_of: dict[tuple[Value, int], int] = {}
+    for node in forward:
+        for k, parent in enumerate(node.parents):
+            edge_of[node, k] = len(edges)
+            edges.append({"parent": index[parent], "child": index[node], "index": k})
+
+    steps: list[dict] = []
+    inputs = [n for n in forward if not n.parents]
+    steps.append(_start_step(inputs, index, names, output))
+    written = _precedences(forward, names)
+    for node in forward:
+        if node.parents:
+            edges_in = [edge_of[node, k] for k in range(len(node.parents))]
+            steps.append(_forward_step(node, index, names, written, edges_in))
+
+    # Backward: the engine's order and sums (`_backprop`), one step per operand that gets a grad.
+    uses = {node: 0 for node in forward}
+    for node in forward:
+        for parent in node.parents:
+            uses[parent] += 1
+    grads: dict[Value, float] = {output: 1.0}
+    steps.append(_seed_step(output, index, names))
+    for node in backward_order:
+        upstream = grads[node]
+        parents = node.parents
+        if not parents:
+            continue
+        local = RULES[node.op].local(*(p.data for p in parents), node.data)
+        for k, (parent, d) in enumerate(zip(parents, local, strict=True)):
+            contribution = upstream * d  # chain rule: d out/d parent += d out/d node · ∂node/∂parent
+            before = grads.get(parent)
+            grads[parent] = contribution if before is None else before + contribution
+            uses[parent] -= 1
+            if _is_constant(parent):
+                continue  # nobody differentiates with respect to the number 2
+            steps.append(
+                _backward_step(
+                    node,
+                    k,
+                    names,
+                    index,
+                    edge_of[node, k],
+                    upstream,
+                    d,
+                    before,
+                    grads[parent],
+                    uses[parent] == 0,
+                )
+            )
+    for i, node in enumerate(forward):
+        nodes[i]["grad"] = None if _is_constant(node) else _raw(grads[node])
+    steps[-1]["note"] += f"  Backward pass done: each grad is d{_d(names[output])}/d(that node)."
+
+    if lr is not None:
+        for node in targets:
+            steps.append(_update_step(node, index, names, lr, grads[node]))
+    on_path = _on_paths(forward, chosen)
+    return {
+        "output": index[output],
+        "nodes": nodes,
+        "edges": edges,
+        "steps": steps,
+        "highlight": sorted(index[n] for n in on_path),
+        "focus": sorted(index[n] for n in chosen),
+        "lr": lr,
+    }
+
+
+def _start_step(inputs: list[Value], index: dict[Value, int], names: dict[Value, str], output: Value) -> dict:
+    known = [n for n in inputs if not _is_constant(n)]
+    shown = ", ".join(f"{names[n]} = {fmt(n.data)}" for n in known) or "only constants"
+    return {
+        "phase": "start",
+        "node": None,
+        "edges": [],
+        "rows": [[["Inputs: ", ""], [shown, "u"]]],
+        "note": f"The forward pass computes every node from its operands, up to {names[output]}. "
+        "Press → or Next.",
+        "set": [[index[n], "data", fmt(n.data), "known"] for n in known],
+    }
+
+
+def _number(x: float) -> tuple[str, int]:
+    """A number with the precedence `formatting.expression` needs to parenthesise it."""
+    text = fmt(x)
+    return text, (_NEGATIVE if text.startswith("−") else _ATOM)
+
+
+def _precedences(forward: list[Value], names: dict[Value, str]) -> dict[Value, tuple[str, int]]:
+    """Each node's name with its precedence: a name that is an expression (``ŷ − y``) binds like
+    its operator, so ``(ŷ − y)^2`` keeps its parentheses; labels and short names are atoms."""
+    written: dict[Value, tuple[str, int]] = {}
+    for node in forward:
+        name = names[node]
+        if node.label:
+            written[node] = (name, _ATOM)
+        elif not node.parents:
+            written[node] = (name, _number(node.data)[1])
+        else:
+            text, prec = expression(node, written)
+            written[node] = (name, prec if text == name else _ATOM)
+    return written
+
+
+def _forward_step(
+    node: Value, index: dict[Value, int], names: dict[Value, str], written: dict, edges: list[int]
+) -> dict:
+    symbolic, _ = expression(node, written)
+    numeric, _ = expression(node, {p: _number(p.data) for p in node.parents})
+    value = fmt(node.data)
+    first = [[names[node], "t"]]
+    if symbolic != names[node]:
+        first += [[" = ", ""], [symbolic, ""]]
+    rows = [first, [[" = ", ""], [numeric, "u"], [" = ", ""], [value, "r"]]]
+    operands = " and ".join(dict.fromkeys(names[p] for p in node.parents))
+    return {
+        "phase": "forward",
+        "node": index[node],
+        "edges": edges,
+        "rows": rows,
+        "note": f"Forward: {names[node]} is computed from {operands}.",
+        "set": [[index[node], "data", value, "known"]],
+    }
+
+
+def _seed_step(output: Value, index: dict[Value, int], names: dict[Value, str]) -> dict:
+    name = names[output]
+    return {
+        "phase": "backward",
+        "node": index[output],
+        "edges": [],
+        "rows": [[[f"grad({name})", "t"], [" = ", ""], ["1", "r"]]],
+        "note": f"Backward starts at the output: d{_d(name)}/d{_d(name)} = 1. Gradients now flow "
+        "against the arrows, one operand at a time.",
+        "set": [[index[output], "grad", "1", "final"]],
+        "value": 1.0,
+        "after": 1.0,
+    }
+
+
+def _d(name: str) -> str:
+    """A name after the d of a derivative: anything but a plain word gets parentheses."""
+    return name if name.replace("_", "").isalnum() else f"({name})"
+
+
+def _backward_step(
+    node: Value,
+    k: int,
+    names: dict[Value, str],
+    index: dict[Value, int],
+    edge: int,
+    upstream: float,
+    local: float,
+    before: float | None,
+    after: float,
+    final: bool,
+) -> dict:
+    parent = node.parents[k]
+    target, source = names[parent], names[node]
+    formula = local_formula(node, k, names)
+    contribution = upstream * local
+    rows = [
+        [[f"grad({target})", "t"], [" += ", ""], [f"grad({source})", "u"], [" · ", ""],
+         [_paren(formula), "l"]],
+        [
+            [" = ", ""],
+            [fmt(upstream), "u"],
+            [" · ", ""],
+            [_paren(fmt(local)), "l"],
+            [" = ", ""],
+            [fmt(contribution), "r"],
+        ],
+    ]
+    if before is None:
+        total = f"grad({target}) = {fmt(after)}"
+    else:
+        total = f"grad({target}) = {fmt(before)} + {_paren(fmt(contribution))} = {fmt(after)}"
+    why = f"Chain rule along {target} → {source}: ∂{_d(source)}/∂{_d(target)} = {formula}."
+    if not final:
+        status = f"{total} so far: {target} is used again, more to add."
+    elif before is None:
+        status = f"{total}, complete."
+    else:
+        status = f"{total}, complete (the sum over its uses)."
+    return {
+        "phase": "backward",
+        "node": index[parent],
+        "from": index[node],
+        "edges": [edge],
+        "rows": rows,
+        "note": f"{why}  {status}",
+        "set": [[index[parent], "grad", fmt(after), "final" if final else "partial"]],
+        "upstream": _raw(upstream),
+        "local": _raw(local),
+        "value": _raw(contribution),
+        "after": _raw(after),
+    }
+
+
+def _update_step(
+    node: Value, index: dict[Value, int], names: dict[Value, str], lr: float, grad: float
+) -> dict:
+    name = names[node]
+    new = node.data - lr * grad
+    rows = [
+        [[f"{name}", "t"], [" ← ", ""], [name, ""], [" − lr · ", ""], [f"grad({name})", "u"]],
+        [
+            [" = ", ""],
+            [fmt(node.data), ""],
+            [" − ", ""],
+            [fmt(lr), ""],
+            [" · ", ""],
+            [_paren(fmt(grad)), "u"],
+            [" = ", ""],
+            [fmt(new), "r"],
+        ],
+    ]
+    direction = "down" if grad > 0 else ("up" if grad < 0 else "nowhere")
+    return {
+        "phase": "update",
+        "node": index[node],
+        "edges": [],
+        "rows": rows,
+        "note": f"Gradient descent: {name} moves against its gradient ({direction}), by lr · grad.",
+        "set": [[index[node], "data", fmt(new), "updated"]],
+        "value": _raw(new),
+    }
+
+
+def _on_paths(forward: list[Value], starts: list[Value]) -> set[Value]:
+    """The nodes on a path from any of `starts` to the output (one pass in forward order)."""
+    on_path: set[Value] = set(starts)
+    if not starts:
+        return on_path
+    for node in forward:
+        if any(parent in on_path for parent in node.parents):
+            on_path.add(node)
+    return on_path
+
+
+# --- the layout and the picture ---------------------------------------------------------------------
+
+
+def _layers(forward: list[Value]) -> dict[Value, int]:
+    """Column of each node: operations by the longest path from the leaves; a leaf sits just before
+    its first consumer, so constants like the 0.5 of ½(ŷ − y)² stay next to where they are used."""
+    layer: dict[Value, int] = {}
+    for node in forward:
+        layer[node] = 1 + max(layer[p] for p in node.parents) if node.parents else 0
+    first_use: dict[Value, int] = {}
+    for node in forward:
+        for parent in node.parents:
+            if not parent.parents:
+                first_use[parent] = min(first_use.get(parent, layer[node]), layer[node])
+    for leaf, use in first_use.items():
+        layer[leaf] = use - 1
+    return layer
+
+
+def _order_layers(forward: list[Value], layer: dict[Value, int]) -> list[list[Value]]:
+    """Nodes of each column, top to bottom: forward order, then barycentre sweeps to cut crossings."""
+    columns: list[list[Value]] = [[] for _ in range(max(layer.values()) + 1)]
+    for node in forward:
+        columns[layer[node]].append(node)
+    consumers: dict[Value, list[Value]] = {node: [] for node in forward}
+    for node in forward:
+        for parent in node.parents:
+            consumers[parent].append(node)
+    position = {node: i / max(len(col), 1) for col in columns for i, node in enumerate(col)}
+
+    def sweep(cols: list[list[Value]], neighbours) -> None:
+        for col in cols:
+            keyed = []
+            for i, node in enumerate(col):
+                around = neighbours(node)
+                key = sum(position[n] for n in around) / len(around) if around else position[node]
+                keyed.append((key, i, node))
+            keyed.sort(key=lambda item: (item[0], item[1]))
+            col[:] = [node for _, _, node in keyed]
+            for i, node in enumerate(col):
+                position[node] = (i + 0.5) / len(col)
+
+    for _ in range(3):
+        sweep(columns[1:], lambda n: n.parents)
+        sweep(columns[-2::-1], lambda n: consumers[n])
+    sweep(columns[1:], lambda n: n.parents)
+    return columns
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "…"
+
+
+def _card_width(node: Value, name: str, shown: list[str]) -> float:
+    """Wide enough for the name and for every number the card will show (at ~13.5 units a glyph)."""
+    if _is_constant(node):
+        return max(54.0, 20 + 11.5 * len(name))
+    longest = max((len(text) for text in shown), default=1)
+    return max(164.0, 30 + 13.5 * len(_short(name)), 72 + 13.5 * longest)
+
+
+def _svg(data: dict, forward: list[Value]) -> str:
+    """The graph as inline SVG: a card per Value (ids ``n{i}``), a circle per operation, an arrow per
+    operand (ids ``e{k}``), every number in an element the script rewrites."""
+    nodes, edges = data["nodes"], data["edges"]
+    index = {node: i for i, node in enumerate(forward)}
+    layer = _layers(forward)
+    columns = _order_layers(forward, layer)
+    shown: dict[int, list[str]] = {i: [] for i in range(len(forward))}
+    for step in data["steps"]:
+        for i, _, text, _ in step["set"]:
+            shown[i].append(text)
+    width = {node: _card_width(node, nodes[index[node]]["name"], shown[index[node]]) for node in forward}
+    height = {node: _CONST_H if _is_constant(node) else _CARD_H for node in forward}
+    x_of: dict[Value, float] = {}
+    x = float(_MARGIN)
+    for col in columns:
+        if any(node.parents for node in col):
+            x += _BADGE_GAP + _BADGE_R
+        col_width = max((width[n] for n in col), default=0.0)
+        for node in col:
+            x_of[node] = x + (col_width - width[node]) / 2 if _is_constant(node) else x
+        x += col_width + _COL_GAP
+    total_w = x - _COL_GAP + _MARGIN
+    col_heights = [sum(height[n] for n in col) + _ROW_GAP * (len(col) - 1) for col in columns]
+    total_h = max(col_heights) + 2 * _MARGIN
+    y_of: dict[Value, float] = {}
+    for col, col_h in zip(columns, col_heights, strict=True):
+        y = (total_h - col_h) / 2
+        for node in col:
+            y_of[node] = y
+            y += height[node] + _ROW_GAP
+
+    def mid(node: Value) -> float:
+        return y_of[node] + height[node] / 2
+
+    on_path = set(data["highlight"])
+    out: list[str] = [
+        f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
+        f'role="img" aria-label="computation graph" preserveAspectRatio="xMidYMid meet">',
+        "<defs>",
+        *(
+            f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" '
+            'markerUnits="userSpaceOnUse" markerWidth="13" markerHeight="13" '
+            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="tip-{kind}"/></marker>'
+            for kind in ("idle", "seen", "fwd", "bwd", "path")
+        ),
+        "</defs>",
+        '<g id="edges">',
+    ]
+    for k, edge in enumerate(edges):
+        parent, child = forward[edge["parent"]], forward[edge["child"]]
+        x1, y1 = x_of[parent] + width[parent], mid(parent)
+        bx, by = x_of[child] - _BADGE_GAP, mid(child)
+        if len(child.parents) == 2:
+            angle = math.radians(38 if edge["index"] == 0 else -38)
+            x2, y2 = bx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle)
+        else:
+            x2, y2 = bx - _BADGE_R, by
+        dx = max((x2 - x1) / 2, 30.0)
+        cls = "edge" + (" onpath" if edge["parent"] in on_path and edge["child"] in on_path else "")
+        out.append(
+            f'<path id="e{k}" class="{cls}" d="M{x1:.1f},{y1:.1f} C{x1 + dx:.1f},{y1:.1f} '
+            f'{x2 - dx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"/>'
+        )
+    out.append("</g>")
+    out.append('<g id="nodes">')
+    for i, node in enumerate(forward):
+        info = nodes[i]
+        name = info["name"]
+        x, y, w, h = x_of[node], y_of[node], width[node], height[node]
+        classes = (
+            f"node {info['kind']}"
+            + (" onpath" if i in on_path else "")
+            + (" focus" if i in data["focus"] else "")
+            + (" output" if i == data["output"] else "")
+        )
+        out.append(f'<g id="n{i}" class="{classes}"><title>{escape(name)}</title>')
+        if node.parents:
+            bx, by = x - _BADGE_GAP, mid(node)
+            glyph = OP_GLYPH[node.op]
+            size = " small" if len(glyph) > 2 else ""
+            out.append(
+                f'<line class="link" x1="{bx + _BADGE_R:.1f}" y1="{by:.1f}" x2="{x:.1f}" y2="{by:.1f}" '
+                f'marker-end="url(#arrow-idle)"/>'
+                f'<g class="badge"><circle cx="{bx:.1f}" cy="{by:.1f}" r="{_BADGE_R}"/>'
+                f'<text class="glyph{size}" x="{bx:.1f}" y="{by:.1f}">{escape(glyph)}</text></g>'
+            )
+            if node.op in ("-", "/", "**"):  # say which operand is a and which is b
+                for k, role in enumerate("ab"):
+                    dy = -1 if k == 0 else 1
+                    out.append(
+                        f'<text class="role" x="{bx - _BADGE_R - 8:.1f}" y="{by + dy * (_BADGE_R + 4):.1f}">'
+                        f"{role}</text>"
+                    )
+        if _is_constant(node):
+            out.append(
+                f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="{h / 2:.0f}"/>'
+                f'<text class="const-text" x="{x + w / 2:.1f}" y="{y + h / 2:.1f}">{escape(name)}</text>'
+                "</g>"
+            )
+            continue
+        out.append(
+            f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="10"/>'
+            f'<path class="head" d="M{x:.1f},{y + 38:.1f} v-28 a10,10 0 0 1 10,-10 h{w - 20:.1f} '
+            f'a10,10 0 0 1 10,10 v24 z"/>'
+            f'<text class="name" x="{x + w / 2:.1f}" y="{y + 20:.1f}">{escape(_short(name))}</text>'
+            f'<text class="key" x="{x + 12:.1f}" y="{y + 61:.1f}">data</text>'
+            f'<text id="n{i}-data" class="val data" x="{x + w - 12:.1f}" y="{y + 61:.1f}"></text>'
+            f'<text class="key gk" x="{x + 12:.1f}" y="{y + 86:.1f}">grad</text>'
+            f'<text id="n{i}-grad" class="val grad" x="{x + w - 12:.1f}" y="{y + 86:.1f}"></text>'
+            "</g>"
+        )
+    out.append("</g></svg>")
+    return "".join(out)
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+
+def _json_for_script(data: dict) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` at all,
+    so a label like ``</script><script>…`` stays data (JSON.parse reads ``\\u003c`` back as ``<``)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def _asset(name: str) -> str:
+    return resources.files("microgradx").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def to_html(
+    output: Value,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    title: str | None = None,
+    lr: float | None = None,
+) -> str:
+    """One self-contained HTML page stepping through the forward and backward pass of `output`.
+
+    Buttons (back, next, play, reset) and the arrow keys step node by node: each forward step shows
+    a value appear, each backward step the chain-rule line ``grad(z) += grad(ŷ) · σ(z)·(1−σ(z)) =
+    −0.4256 · 0.2445 = −0.1041`` and the running grad. With `lr`, final steps show ``w ← w − lr·grad``
+    for `highlight` (a Value or Values; default every labelled leaf). Returns the HTML; with `path`
+    also writes it (atomically). No network access: it works from ``file://`` and on a projector.
+    """
+    if title is not None and type(title) is not str:
+        raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
+    data = page_data(output, highlight=highlight, lr=lr)
+    forward = topological_order(output)[::-1]
+    name = data["nodes"][data["output"]]["name"]
+    heading = title if title is not None else f"Backpropagation step by step: {name}"
+    style, script = _asset("stepper.css"), _asset("stepper.js")
+    parts = {
+        "TITLE": escape(heading),
+        "STYLE": style,
+        "SVG": _svg(data, forward),
+        "SCRIPT": script,
+        "DATA": _json_for_script(data),
+        # Content-Security-Policy: no network at all, and only our own style and script may run.
+        "STYLE_HASH": _sha256(style),
+        "SCRIPT_HASH": _sha256(script),
+    }
+    # One pass over the template, so a label that reads "{{SCRIPT}}" stays a label.
+    page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("stepper.html"))
+    if path is not None:
+        _write_atomically(os.fspath(path), page)
+    return page
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write `text` to `path` via a temporary file in the same folder and `os.replace`: a reader sees
+    the old file or the whole new one, never half a page."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".microgradx-", suffix=".html.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
