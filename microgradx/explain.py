@@ -9,7 +9,6 @@ graph with 2^40 paths is recognised at once and explained by its backward accumu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,9 @@ __all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
 
 MAX_ROWS = 120
 """How many nodes of a backward accumulation the text shows before eliding the middle."""
+
+MAX_COUNT = 10**100
+"""Path counts stop growing here: a count of MAX_COUNT means "at least 10^100" (and keeps counting cheap)."""
 
 MAX_TERMS = 4
 """How many uses of one node the accumulation text writes out before eliding the rest."""
@@ -106,19 +108,33 @@ class Explanation:
         paths: list[Path],
         path_count: int,
         max_paths: int,
-        total: float,
-        accumulation: list[NodeGrad],
-        names: dict[Value, str],
+        grads: dict[Value, float],
+        names: dict[Value, str] | None = None,
     ) -> None:
         self.output = output
         self.wrt = wrt
         self.paths = paths
         self.path_count = path_count
         self.max_paths = max_paths
-        self.total = total
+        self.total = grads.get(wrt, 0.0)
         self.truncated = path_count > max_paths
-        self.accumulation = accumulation
-        self.names = names
+        self._grads = grads  # d output / d node for every node on a path, in backward order
+        self._names = names
+        self._accumulation: list[NodeGrad] | None = None
+
+    @property
+    def names(self) -> dict[Value, str]:
+        """The readable name of every node of the output's graph (`formatting.node_names`)."""
+        if self._names is None:
+            self._names = node_names(self.output)
+        return self._names
+
+    @property
+    def accumulation(self) -> list[NodeGrad]:
+        """One `NodeGrad` per node on the paths, in backward order (built when first asked for)."""
+        if self._accumulation is None:
+            self._accumulation = _accumulate(self._grads, self.wrt, self.names)
+        return self._accumulation
 
     def __repr__(self) -> str:
         return (
@@ -294,13 +310,14 @@ def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
         raise ValueError(f"max_paths must be a whole number >= 0, got {max_paths!r}")
 
     backward = topological_order(output)
-    names = node_names(output)
     counts = _count_paths(backward, wrt)
     path_count = counts.get(output, 0)
     on_paths = [node for node in backward if node in counts]  # nodes on some path, backward order
-    (total,) = grad(output, [wrt])
-    grads = dict(zip(on_paths, grad(output, on_paths), strict=True)) if on_paths else {}
+    grads = dict(zip(on_paths, map(float, grad(output, on_paths)), strict=True)) if on_paths else {}
+    if not 0 < path_count <= max_paths:
+        return Explanation(output, wrt, paths=[], path_count=path_count, max_paths=max_paths, grads=grads)
 
+    names = node_names(output)
     edges: dict[tuple[Value, int], Edge] = {}
 
     def edge(child: Value, index: int) -> Edge:
@@ -312,32 +329,23 @@ def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
             edges[key] = Edge(parent, child, index, formula, value, names[parent], names[child])
         return edges[key]
 
-    paths: list[Path] = []
-    if 0 < path_count <= max_paths:
-        paths = [Path(tuple(e), _product(e)) for e in _enumerate_paths(output, wrt, counts, edge)]
+    paths = [Path(tuple(e), _product(e)) for e in _enumerate_paths(output, wrt, counts, edge)]
+    return Explanation(
+        output, wrt, paths=paths, path_count=path_count, max_paths=max_paths, grads=grads, names=names
+    )
 
-    accumulation = []
-    uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in on_paths}
-    for node in on_paths:
-        if node is wrt:
+
+def _accumulate(grads: dict[Value, float], wrt: Value, names: dict[Value, str]) -> list[NodeGrad]:
+    """Each on-path node's gradient with the uses it is summed from (`grads` is in backward order)."""
+    uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in grads}
+    for node, upstream in grads.items():
+        if node is wrt or not node.parents:
             continue  # paths end at wrt: what wrt is made of is not on them
-        local = _local_values(node) if node.parents else ()
+        local = _local_values(node)
         for index, parent in enumerate(node.parents):
             if parent in uses:
-                uses[parent].append((node, index, grads[node], local[index]))
-    for node in on_paths:
-        accumulation.append(NodeGrad(node, names[node], float(grads[node]), tuple(uses[node])))
-
-    return Explanation(
-        output,
-        wrt,
-        paths=paths,
-        path_count=path_count,
-        max_paths=max_paths,
-        total=float(total),
-        accumulation=accumulation,
-        names=names,
-    )
+                uses[parent].append((node, index, upstream, local[index]))
+    return [NodeGrad(node, names[node], g, tuple(uses[node])) for node, g in grads.items()]
 
 
 # --- counting and enumerating paths ---------------------------------------------------------------
@@ -347,6 +355,7 @@ def _count_paths(backward: list[Value], wrt: Value) -> dict[Value, int]:
     """Number of paths from `wrt` to each node that has one, by dynamic programming in forward order.
 
     A node used twice by the same operation (``x*x``) has two edges into it, so it counts twice.
+    Counts saturate at MAX_COUNT, so that a huge graph's counts stay small integers.
     """
     counts: dict[Value, int] = {}
     for node in reversed(backward):
@@ -357,7 +366,7 @@ def _count_paths(backward: list[Value], wrt: Value) -> dict[Value, int]:
         for parent in node.parents:
             n += counts.get(parent, 0)
         if n:
-            counts[node] = n
+            counts[node] = n if n < MAX_COUNT else MAX_COUNT
     return counts
 
 
@@ -368,15 +377,21 @@ def _enumerate_paths(output: Value, wrt: Value, counts: dict[Value, int], edge: 
     proportional to the size of the answer.
     """
     found = []
-    stack: list[tuple[Value, list[Edge]]] = [(output, [])]
+    # Each stack entry carries its path so far as a linked list (edge, rest), so that extending a
+    # path costs O(1) and the whole enumeration is proportional to the total length of the paths.
+    stack: list[tuple[Value, tuple | None]] = [(output, None)]
     while stack:
         node, so_far = stack.pop()
         if node is wrt:
-            found.append(so_far)
+            edges = []
+            while so_far is not None:
+                step, so_far = so_far
+                edges.append(step)
+            found.append(edges[::-1])
             continue
-        steps = [(i, p) for i, p in enumerate(node.parents) if p in counts]
-        for index, _ in reversed(steps):  # reversed: the first operand's paths come out first
-            stack.append((node.parents[index], [*so_far, edge(node, index)]))
+        steps = [i for i, p in enumerate(node.parents) if p in counts]
+        for index in reversed(steps):  # reversed: the first operand's paths come out first
+            stack.append((node.parents[index], (edge(node, index), so_far)))
     return found
 
 
@@ -429,13 +444,9 @@ def _count_text(n: int) -> str:
     """A path count: exact with thousands separators, or in scientific form when astronomically large."""
     if n < 10**15:
         return f"{n:,}"
-    shift = n.bit_length() - 53  # keep 53 bits, as a float can, and add back the rest as a power
-    log10 = math.log10(n >> shift) + shift * math.log10(2)
-    exponent = math.floor(log10)
-    mantissa = round(10 ** (log10 - exponent), 2)
-    if mantissa >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"about {mantissa:g}e{exponent}"
+    if n >= MAX_COUNT:
+        return "at least 10^100"
+    return f"about {float(n):.3g}".replace("e+", "e")
 
 
 def _path_lines(number: int, path: Path, names: dict[Value, str]) -> list[str]:

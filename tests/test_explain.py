@@ -1,0 +1,304 @@
+"""explain: the chain rule path by path, checked against grad(), hand derivations and brute force."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import microgradx as mg
+from microgradx import Value
+from microgradx.engine import RULES
+from microgradx.explain import Edge, Explanation, Path
+
+
+def seed_neuron(w0: float = 0.5, x0: float = 1.5, y0: float = 1.0):
+    w, x, y = Value(w0, "w"), Value(x0, "x"), Value(y0, "y")
+    z = w * x
+    z.label = "z"
+    yhat = z.sigmoid()
+    yhat.label = "ŷ"
+    E = 0.5 * (yhat - y) ** 2
+    E.label = "E"
+    return E, w, x, y, z, yhat
+
+
+# --- seed 001: the sigmoid neuron shows (ŷ − y), σ(z)·(1 − σ(z)) and x on its one path ----------
+
+
+def test_seed_neuron_has_one_path_with_the_three_factors_of_the_hand_derivation():
+    E, w, _x, _y, _z, _yhat = seed_neuron()
+    result = mg.explain(E, w)
+    assert isinstance(result, Explanation) and not result.truncated
+    (path,) = result.paths
+    assert isinstance(path, Path) and all(isinstance(e, Edge) for e in path.edges)
+    assert path.edges[0].child is E and path.edges[-1].parent is w  # chain-rule order
+    assert [e.formula for e in path.edges] == ["0.5", "2·(ŷ − y)", "1", "σ(z)·(1−σ(z))", "x"]
+    s = 1.0 / (1.0 + math.exp(-0.75))
+    hand_factors = [0.5, 2.0 * (s - 1.0), 1.0, s * (1.0 - s), 1.5]
+    assert [e.value for e in path.edges] == pytest.approx(hand_factors, rel=1e-12)
+    assert path.product == pytest.approx((s - 1.0) * s * (1.0 - s) * 1.5, rel=1e-12)
+    assert result.total == mg.grad(E, [w])[0]
+
+
+def test_seed_neuron_text_reads_edge_by_edge():
+    E, w, *_ = seed_neuron()
+    text = str(mg.explain(E, w))
+    assert "1 path from w to E" in text
+    assert "path 1: w → z → ŷ → ŷ − y → (ŷ − y)^2 → E" in text
+    lines = text.splitlines()
+    edge_lines = [line.strip() for line in lines if line.strip().startswith("∂")]
+    assert [line.split("=")[0].strip() for line in edge_lines] == [
+        "∂E/∂((ŷ − y)^2)",
+        "∂((ŷ − y)^2)/∂(ŷ − y)",
+        "∂(ŷ − y)/∂ŷ",
+        "∂ŷ/∂z",
+        "∂z/∂w",
+    ]
+    assert edge_lines[-1].replace(" ", "") == "∂z/∂w=x=1.5"
+    assert "σ(z)·(1−σ(z))" in edge_lines[3] and "(ŷ − y)" in edge_lines[1]
+    assert "path product = 0.5 · 2·(ŷ − y) · 1 · σ(z)·(1−σ(z)) · x" in text
+    assert lines[-1] == f"dE/dw = the path product = {mg.formatting.fmt(mg.grad(E, [w])[0])}"
+
+
+@pytest.mark.parametrize("x0", [0.0, 1.0])
+def test_seed_neuron_for_x_in_0_1(x0):
+    E, w, *_ = seed_neuron(w0=0.3, x0=x0, y0=x0)
+    result = mg.explain(E, w)
+    assert result.paths[0].edges[-1].value == x0  # ∂z/∂w = x: zero input, zero update
+    assert sum(p.product for p in result.paths) == pytest.approx(result.total, abs=1e-15)
+
+
+# --- seeds 000 and 002 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("input0", [-2.0, 0.0, 3.0])
+def test_grokking_update_is_error_times_input(input0):
+    input, weight, goal = Value(input0, "input"), Value(0.5, "weight"), Value(0.8, "goal")
+    pred = input * weight
+    pred.label = "pred"
+    E = (pred - goal) ** 2
+    E.label = "E"
+    (path,) = mg.explain(E, weight).paths
+    assert [e.formula for e in path.edges] == ["2·(pred − goal)", "1", "input"]
+    assert path.edges[-1].value == input0
+    assert path.product == pytest.approx(2 * (input0 * 0.5 - 0.8) * input0, abs=1e-15)
+
+
+def test_two_weights_each_has_its_own_path():
+    w1, w2, x = Value(0.7, "w1"), Value(-2.0, "w2"), Value(1.5, "x")
+    E = w1 * x + w2 * x**2
+    E.label = "E"
+    first, second = mg.explain(E, w1), mg.explain(E, w2)
+    assert [e.formula for e in first.paths[0].edges] == ["1", "x"]
+    assert [e.formula for e in second.paths[0].edges] == ["1", "x^2"]
+    assert (first.total, second.total) == (1.5, 2.25)
+    assert mg.explain(E, x).path_count == 2  # x reaches E through w1·x and through x²
+    assert mg.explain(E, x).total == mg.grad(E, [x])[0]
+
+
+# --- paths, counting, shared nodes ---------------------------------------------------------------
+
+
+def test_operand_used_twice_gives_two_paths():
+    x = Value(3.0, "x")
+    result = mg.explain(x * x, x)
+    assert result.path_count == 2 and [p.product for p in result.paths] == [3.0, 3.0]
+    assert [p.edges[0].index for p in result.paths] == [0, 1]
+    assert result.total == 6.0
+
+
+def test_unrelated_input_has_no_paths_and_zero_total():
+    E, _w, *_ = seed_neuron()
+    q = Value(2.0, "q")
+    result = mg.explain(E, q)
+    assert result.paths == [] and result.total == 0.0 and result.path_count == 0
+    assert not result.truncated
+    assert "does not depend on q" in str(result)
+
+
+def test_intermediate_wrt_stops_at_that_node():
+    E, w, x, _y, z, _yhat = seed_neuron()
+    result = mg.explain(E, z)
+    (path,) = result.paths
+    assert path.edges[-1].parent is z and len(path.edges) == 4
+    assert result.total == pytest.approx(mg.grad(E, [w])[0] / x.data, rel=1e-12)
+
+
+def test_output_against_itself_is_one_empty_path():
+    E, *_ = seed_neuron()
+    result = mg.explain(E, E)
+    assert result.path_count == 1 and result.paths[0].edges == () and result.total == 1.0
+
+
+def stacked_diamonds(n: int):
+    x = Value(0.9, "x")
+    v = x
+    for _ in range(n):
+        v = v * 1.01 + v.sin()
+    return v, x
+
+
+def test_max_paths_is_the_limit_for_listing():
+    out, x = stacked_diamonds(3)
+    assert len(mg.explain(out, x, max_paths=8).paths) == 8
+    limited = mg.explain(out, x, max_paths=7)
+    assert limited.truncated and limited.paths == [] and limited.path_count == 8
+
+
+def test_exponentially_many_paths_are_counted_not_listed():
+    out, x = stacked_diamonds(40)
+    result = mg.explain(out, x)
+    assert result.truncated and result.paths == []
+    assert result.path_count == 2**40
+    assert result.total == mg.grad(out, [x])[0]
+    text = str(result)
+    assert "too many paths" in text and "1,099,511,627,776" in text
+    # the backward accumulation: every node on the way, in backward order, ending at x
+    rows = result.accumulation
+    order = [n for n in mg.engine.topological_order(out) if n in {r.node for r in rows}]
+    assert [r.node for r in rows] == order and rows[0].node is out and rows[-1].node is x
+    grads = mg.grad(out, [r.node for r in rows])
+    assert [r.grad for r in rows] == grads
+    for row in rows[1:]:  # each node's gradient is the sum over its uses of upstream · local
+        assert row.grad == pytest.approx(sum(up * local for _, _, up, local in row.terms), rel=1e-12)
+    assert f"dx = {mg.formatting.fmt(result.total)}" in text.splitlines()[-1]
+
+
+def test_astronomical_path_counts_stay_cheap_and_are_said_approximately():
+    out, x = stacked_diamonds(400)
+    result = mg.explain(out, x)
+    assert result.truncated and "at least 10^100" in str(result)
+    assert result.total == mg.grad(out, [x])[0]
+
+
+@st.composite
+def random_dags(draw):
+    """A random graph over x and a with shared nodes, diamonds and repeated operands."""
+    nodes = [Value(draw(st.floats(-1.5, 1.5)), "x"), Value(draw(st.floats(-1.5, 1.5)), "a")]
+    for _ in range(draw(st.integers(1, 12))):
+        op = draw(st.sampled_from(["+", "-", "*", "sin", "tanh"]))
+        i = draw(st.integers(0, len(nodes) - 1))
+        j = draw(st.integers(0, len(nodes) - 1))
+        a, b = nodes[i], nodes[j]
+        nodes.append({"+": a + b, "-": a - b, "*": a * b, "sin": a.sin(), "tanh": a.tanh()}[op])
+    return nodes[-1], nodes[0]
+
+
+def brute_force_path_count(node: Value, wrt: Value) -> int:
+    if node is wrt:
+        return 1
+    return sum(brute_force_path_count(p, wrt) for p in node.parents)
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags())
+def test_path_products_sum_to_the_gradient_on_random_graphs(dag):
+    out, x = dag
+    assume(math.isfinite(out.data))
+    result = mg.explain(out, x, max_paths=10_000)
+    assert result.path_count == brute_force_path_count(out, x) == len(result.paths)
+    assert result.total == mg.grad(out, [x])[0]
+    scale = sum(abs(p.product) for p in result.paths)
+    assert sum(p.product for p in result.paths) == pytest.approx(result.total, abs=1e-12 * (1 + scale))
+    for path in result.paths:  # consecutive edges meet, and each edge is a real operand link
+        assert path.edges == () or (path.edges[0].child is out and path.edges[-1].parent is x)
+        for upper, lower in zip(path.edges, path.edges[1:], strict=False):
+            assert lower.child is upper.parent
+        for e in path.edges:
+            assert e.child.parents[e.index] is e.parent
+
+
+# --- each edge's value is the op's local derivative (checked by finite differences) -------------
+
+OPS = [
+    ("+", lambda a, b: a + b, (1.3, -0.4)),
+    ("-", lambda a, b: a - b, (1.3, -0.4)),
+    ("*", lambda a, b: a * b, (1.3, -0.4)),
+    ("/", lambda a, b: a / b, (1.3, -0.4)),
+    ("**", lambda a, b: a**b, (1.3, -0.4)),
+    ("neg", lambda a, b: -a, (1.3, 0.0)),
+    ("abs", lambda a, b: abs(a), (-1.3, 0.0)),
+    ("exp", lambda a, b: a.exp(), (0.4, 0.0)),
+    ("log", lambda a, b: a.log(), (1.3, 0.0)),
+    ("sqrt", lambda a, b: a.sqrt(), (1.3, 0.0)),
+    ("tanh", lambda a, b: a.tanh(), (0.4, 0.0)),
+    ("sigmoid", lambda a, b: a.sigmoid(), (0.4, 0.0)),
+    ("relu", lambda a, b: a.relu(), (0.4, 0.0)),
+    ("sin", lambda a, b: a.sin(), (0.4, 0.0)),
+    ("cos", lambda a, b: a.cos(), (0.4, 0.0)),
+]
+
+
+@pytest.mark.parametrize("op, f, point", OPS, ids=[o[0] for o in OPS])
+def test_edge_value_is_the_local_derivative(op, f, point):
+    a, b = Value(point[0], "a"), Value(point[1], "b")
+    out = f(a, b)
+    assert out.op == op
+    for index, operand in enumerate(out.parents):
+        if not operand.label:
+            continue
+        (path,) = mg.explain(out, operand).paths
+        (edge,) = path.edges
+        forward = RULES[op].forward
+        args = [p.data for p in out.parents]
+        h = 1e-6
+        up, down = list(args), list(args)
+        up[index] += h
+        down[index] -= h
+        numeric = (forward(*up) - forward(*down)) / (2 * h)
+        assert edge.value == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+        assert edge.formula  # from RULES[op].formulas, named in the graph's labels
+
+
+# --- other outputs -------------------------------------------------------------------------------
+
+
+def test_markdown_has_a_table_per_path_and_escapes_pipes():
+    w, x = Value(0.5, "w"), Value(-2.0, "x")
+    out = abs(w * x)
+    out.label = "|wx|"
+    md = mg.explain(out, w).to_markdown()
+    assert "| local derivative | formula | value |" in md
+    assert "\\|wx\\|" in md and "| **path product** |" in md
+    truncated = mg.explain(*stacked_diamonds(10), max_paths=4).to_markdown()
+    assert "too many paths" in truncated and "| node |" in truncated
+
+
+def test_latex_uses_math_names_and_escapes_specials():
+    E, w, *_ = seed_neuron()
+    tex = mg.explain(E, w).to_latex()
+    assert tex.startswith("\\begin{aligned}") and tex.endswith("\\end{aligned}")
+    assert "\\sigma(z) \\cdot (1 - \\sigma(z))" in tex and "\\hat{y}" in tex
+    assert "\\frac{d E}{d w}" in tex
+    a = Value(2.0, "a_b&c%")
+    tex = mg.explain(a * a, a).to_latex()
+    assert "a\\_b\\&c\\%" in tex and "a_b" not in tex.replace("a\\_b", "")
+    assert tex.count("{") == tex.count("}")
+
+
+def test_to_dict_is_json_ready():
+    E, w, *_ = seed_neuron()
+    data = json.loads(json.dumps(mg.explain(E, w).to_dict(), allow_nan=False))
+    assert data["output"] == "E" and data["wrt"] == "w" and data["path_count"] == 1
+    assert [e["formula"] for e in data["paths"][0]["edges"]][-1] == "x"
+    big = mg.explain(*stacked_diamonds(60)).to_dict()
+    assert big["truncated"] and big["paths"] == [] and isinstance(big["path_count"], str)
+    json.dumps(big, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: mg.explain(1.0, Value(1.0)), TypeError),
+        (lambda: mg.explain(Value(1.0), 1.0), TypeError),
+        (lambda: mg.explain(Value(1.0), Value(1.0), max_paths=-1), ValueError),
+        (lambda: mg.explain(Value(1.0), Value(1.0), max_paths=2.5), ValueError),
+    ],
+)
+def test_bad_arguments_raise(call, error):
+    with pytest.raises(error, match=r"explain|max_paths"):
+        call()

@@ -1,0 +1,132 @@
+"""formatting: numbers, node names and local-derivative formulas, in text and in LaTeX."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from microgradx import Value
+from microgradx.engine import RULES
+from microgradx.formatting import (
+    fmt,
+    latex_escape,
+    latex_formula,
+    latex_names,
+    latex_number,
+    local_formula,
+    node_names,
+)
+
+
+@pytest.mark.parametrize(
+    "x, digits, text",
+    [
+        (0.0, 4, "0"),
+        (-0.0, 4, "0"),
+        (0.10399, 4, "0.104"),
+        (-2.5, 4, "−2.5"),
+        (1234567.0, 4, "1.235e6"),
+        (1.5e-7, 4, "1.5e−7"),
+        (math.inf, 4, "inf"),
+        (-math.inf, 4, "−inf"),
+        (math.nan, 4, "nan"),
+        (math.pi, 8, "3.1415927"),
+    ],
+)
+def test_fmt(x, digits, text):
+    assert fmt(x, digits) == text
+
+
+def seed():
+    w, x, y = Value(0.5, "w"), Value(1.5, "x"), Value(1.0, "y")
+    z = w * x
+    z.label = "z"
+    yhat = z.sigmoid()
+    yhat.label = "ŷ"
+    E = 0.5 * (yhat - y) ** 2
+    E.label = "E"
+    return E, yhat, z
+
+
+def test_node_names_use_labels_numbers_and_short_expressions():
+    E, _yhat, _z = seed()
+    names = node_names(E)
+    assert sorted(names.values()) == sorted(["0.5", "w", "x", "z", "ŷ", "y", "ŷ − y", "2", "(ŷ − y)^2", "E"])
+    assert len(set(names.values())) == len(names)
+
+
+def test_node_names_are_unique_and_long_expressions_get_op_and_index():
+    a = Value(1.0, "a")
+    v = a
+    for _ in range(6):
+        v = v * a + a
+    names = node_names(v)
+    assert len(set(names.values())) == len(names)
+    assert any(name.startswith("mul") and name[3:].isdigit() for name in names.values())
+    twins = Value(1.0, "t"), Value(2.0, "t")
+    names = node_names(twins[0] + twins[1])
+    assert {names[twins[0]], names[twins[1]]} == {"t", "t#2"}
+
+
+def test_local_formulas_come_from_the_rule_table():
+    E, yhat, z = seed()
+    names = node_names(E)
+    assert local_formula(yhat, 0, names) == RULES["sigmoid"].formulas[0].format(a="z")
+    assert local_formula(z, 0, names) == "x" and local_formula(z, 1, names) == "w"
+    square = E.parents[1]
+    assert local_formula(square, 0, names) == "2·(ŷ − y)"
+
+
+@pytest.mark.parametrize(
+    "label, latex",
+    [
+        ("w", "w"),
+        ("ŷ", "\\hat{y}"),
+        ("σ", "\\sigma{}"),
+        ("w1", "w_{1}"),
+        ("loss", "\\mathrm{loss}"),
+        ("a_b", "\\mathrm{a\\_b}"),
+        ("50%", "\\mathrm{50\\%}"),
+        ("$&#{}", "\\mathrm{\\$\\&\\#\\{\\}}"),
+        ("x^y", "\\mathrm{x\\text{\\textasciicircum}y}"),
+        ("a\\b", "\\mathrm{a\\backslash{}b}"),
+    ],
+)
+def test_latex_escape(label, latex):
+    assert latex_escape(label) == latex
+
+
+def test_latex_number():
+    assert latex_number(-0.25) == "-0.25"
+    assert latex_number(1.5e-7) == "1.5 \\times 10^{-7}"
+    assert latex_number(math.inf) == "\\infty"
+
+
+def test_latex_names_and_formulas_mirror_the_text_ones():
+    E, yhat, _z = seed()
+    tex = latex_names(E)
+    assert tex[yhat] == "\\hat{y}" and tex[E.parents[1]] == "\\left(\\hat{y} - y\\right)^{2}"
+    assert latex_formula(yhat, 0, tex) == "\\sigma(z) \\cdot (1 - \\sigma(z))"
+    assert latex_formula(E.parents[1], 0, tex) == "2 \\cdot \\left(\\hat{y} - y\\right)"
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    power = a**b
+    names = latex_names(power)
+    assert latex_formula(power, 0, names) == "b \\cdot a^{b - 1}"
+    assert latex_formula(power, 1, names) == "a^{b} \\cdot \\ln(a)"
+    root = a.sqrt()
+    assert latex_formula(root, 0, latex_names(root)) == "1/(2 \\cdot \\sqrt{a})"
+
+
+@pytest.mark.parametrize("op", sorted(RULES))
+def test_every_rule_formula_translates_to_balanced_latex(op):
+    a, b = Value(0.7, "a"), Value(1.3, "b")
+    if op in ("+", "-", "*", "/", "**"):
+        out = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "**": a**b}[op]
+    else:
+        out = {"neg": -a, "abs": abs(a)}.get(op) or getattr(a, op)()
+    names = latex_names(out)
+    for index in range(len(out.parents)):
+        tex = latex_formula(out, index, names)
+        assert tex.count("{") == tex.count("}") and tex.count("(") == tex.count(")")
+        assert not any(ch in tex for ch in "·−σ²√")  # every text symbol became LaTeX
