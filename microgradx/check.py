@@ -114,12 +114,13 @@ class CheckReport:
     def __str__(self) -> str:
         point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())
         failed = sum(not row.ok for row in self.rows)
-        verdict = "all ok" if not failed else f"{failed} of {len(self.rows)} not ok"
-        what = "autograd vs central differences" + (" vs hand" if self.has_hand else "")
+        inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
+        verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
         lines = [
-            f"{what} at {point}: {verdict}",
-            f"(f = {fmt(self.value, 6)}; eps = {fmt(self.eps)}, rtol = {fmt(self.rtol)}, "
-            f"atol = {fmt(self.atol)})",
+            f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
+            f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"
+            + ("; hand: your formula" if self.has_hand else ""),
+            f"a row is ok when abs err <= {fmt(self.atol)} + {fmt(self.rtol)}·|numeric|",
             "",
         ]
         header = ["input", "autograd", "numeric"] + (["hand"] if self.has_hand else [])

@@ -9,6 +9,7 @@ graph with 2^40 paths is recognised at once and explained by its backward accumu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,9 +427,13 @@ def _top_level(text: str, marks: tuple[str, ...]) -> bool:
     return False
 
 
+_GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
+"""The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
+
+
 def _paren(name: str) -> str:
-    """A node name as it reads after ∂ or d: anything but a plain name gets parentheses."""
-    if _top_level(name, (" ", "+", "−", "·", "/", "^")) or name.startswith("−"):
+    """A node name as it reads after ∂ or d: expressions and generated names get parentheses."""
+    if _top_level(name, (" ", "+", "−", "·", "/", "^")) or name.startswith("−") or _GENERATED.fullmatch(name):
         return f"({name})"
     return name
 

@@ -124,7 +124,7 @@ def test_every_rule_formula_translates_to_balanced_latex(op):
     if op in ("+", "-", "*", "/", "**"):
         out = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "**": a**b}[op]
     else:
-        out = {"neg": -a, "abs": abs(a)}.get(op) or getattr(a, op)()
+        out = -a if op == "neg" else abs(a) if op == "abs" else getattr(a, op)()
     names = latex_names(out)
     for index in range(len(out.parents)):
         tex = latex_formula(out, index, names)

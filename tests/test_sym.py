@@ -106,7 +106,9 @@ def apply(op: str, a: Value, b: Value) -> Value:
         return a**2
     if op in ("+", "-", "*"):
         return {"+": a + b, "-": a - b, "*": a * b}[op]
-    return {"neg": -a, "abs": abs(a)}.get(op) or getattr(a, op)()
+    if op == "neg":
+        return -a
+    return abs(a) if op == "abs" else getattr(a, op)()
 
 
 @st.composite
