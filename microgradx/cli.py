@@ -1,43 +1,686 @@
-"""The `microgradx` command line (a minimal demo for now; see issue #8 for the full command)."""
+"""The `microgradx` command: derivatives, chain-rule explanations, checks and descent from one line.
+
+``microgradx grad EXPR ...`` evaluates an expression (see `microgradx.expr`, our own safe parser)
+as a graph of Values and prints its derivatives; ``descend`` runs gradient descent on it;
+``demo`` walks through the sigmoid neuron of the seed questions. Every user error (a bad
+expression, a missing value, a domain error, an unwritable file, a bad option) prints exactly one
+line on stderr and exits with status 2; no file is ever left half-written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
+import os
+import pathlib
 import sys
+import tempfile
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import microgradx as mg
+from microgradx.engine import Value, no_grad
+from microgradx.expr import Expression, ExpressionError, check_name, parse
 from microgradx.formatting import fmt
 
+__all__ = ["CONVERGED_GRAD", "CONVERGED_LOSS_CHANGE", "DIVERGED_FACTOR", "UsageError", "main"]
 
-def _demo() -> int:
-    """Walk through the seed neuron E = ½(σ(w·x) − y)²: autograd next to the hand derivation."""
-    w, x, y = mg.Value(0.3, "w"), mg.Value(1.0, "x"), mg.Value(1.0, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
-    E.backward()
-    s = yhat.data
-    hand = (s - y.data) * s * (1.0 - s) * x.data
-    print("The sigmoid neuron  E = ½(σ(w·x) − y)²  at w = 0.3, x = 1, y = 1")
-    print(f"  ŷ = σ(w·x) = {fmt(s, 6)}   E = {fmt(E.data, 6)}")
-    print(f"  autograd  dE/dw = {w.grad!r}")
-    print(f"  by hand   (ŷ−y)·σ(1−σ)·x = {hand!r}")
+CONVERGED_GRAD = 1e-8
+"""`descend` has converged when every |gradient| is at most this..."""
+
+CONVERGED_LOSS_CHANGE = 1e-9
+"""... or when one step changes the loss by at most this × max(1, |start loss|)."""
+
+DIVERGED_FACTOR = 1e6
+"""`descend` has diverged when the loss is not finite or |loss| > this × max(1, |start loss|)."""
+
+MAX_STEPS = 1_000_000
+"""The most steps `descend` takes (a guard against a typo like --steps 1e12)."""
+
+DIGITS = 10
+"""Significant digits of the values and derivatives that `grad` prints."""
+
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+class UsageError(Exception):
+    """A user error: the message is printed as one line on stderr and the exit status is 2."""
+
+
+# --- argument parsing ------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (via `UsageError`) instead of usage text + message."""
+
+    def error(self, message: str) -> NoReturn:
+        if "EXPR" in message:  # often an EXPR swallowed by `--at a=1 b=2 EXPR`
+            message += "; put EXPR right after the command, before the options"
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+_GRAD_EXAMPLES = """\
+examples:
+  microgradx grad "w*x + b" --wrt w b --at w=0.5 x=2 b=1
+  microgradx grad "z = w*x; yhat = sigmoid(z); E = 0.5*(yhat - y)**2" --wrt w \\
+      --at w=0.3 x=1 y=1 --explain --hand w="(yhat - y)*yhat*(1 - yhat)*x"
+  microgradx grad "log(x)*sin(y)" --wrt x y --at x=2 y=0.5 --check --json
+  microgradx grad "(x*w - goal)**2" --wrt w --at x=8 w=0.5 goal=0.8 --draw graph.svg
+
+EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
+  exp log sqrt tanh sigmoid relu sin cos abs (one argument each), and
+  ';'-separated assignments 'name = expr' that name intermediate nodes. The last
+  statement is the output (an assignment there names the output). An EXPR that
+  starts with '-' needs a leading space: " -x*w". Nothing else is accepted: the
+  text is parsed by microgradx's own parser and never run as Python.
+
+--hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
+  use the --at names and the names assigned in EXPR.
+
+--draw FILE: .svg, .png, .pdf or .dot. Where no Graphviz renderer can write the
+  format, FILE.dot (same name, suffix .dot) is written instead, a note on stderr
+  says how to install one, and the exit status is still 0.
+
+--json prints one JSON object:
+  {"expression": str, "value": number,
+   "grads": {NAME: number, ...},                       one entry per --wrt, in order
+   "explain": {NAME: {"output", "wrt", "total", "path_count", "truncated",
+                      "paths": [{"edges": [{"child", "parent", "formula", "value"}],
+                                 "product"}], ...}},    with --explain
+   "check": {"ok", "at", "value", "eps", "rtol", "atol",
+             "rows": [{"name", "autograd", "numeric", "hand", "abs_err",
+                       "rel_err", "ok", "note"}]},      with --check
+   "hand": {same shape as "check", "hand" filled}}     with --hand
+  Non-finite numbers are the strings "inf", "-inf", "nan".
+
+exit status: 0 on success, 2 on any user error (one line on stderr)."""
+
+_DESCEND_EXAMPLES = f"""\
+examples:
+  microgradx descend "(x*w - goal)**2" --wrt w --at x=8 w=0.5 goal=0.8 --lr 0.001
+  microgradx descend "(x*w - goal)**2" --wrt w --at x=8 w=0.5 goal=0.8 --lr 0.1
+  microgradx descend "(a - 1)**2 + 10*(b - a**2)**2" --wrt a b --at a=-1 b=1 \\
+      --lr 0.01 --momentum 0.9 --steps 500 --plot loss.png
+
+Each row shows the step, the loss, each parameter and each gradient, all before
+that step's update (step 0 is the start). The last line starts with
+  converged      every |gradient| <= {CONVERGED_GRAD:g}, or one step changed the loss by
+                 at most {CONVERGED_LOSS_CHANGE:g} x max(1, |start loss|);
+  diverged       the loss is inf or nan (an overflow), or |loss| > {DIVERGED_FACTOR:g} x
+                 max(1, |start loss|), or a step left the function's domain;
+  not converged  none of these within --steps steps.
+The exit status is 0 in all three cases. --plot needs matplotlib
+(pip install 'microgradx[plot]')."""
+
+_DEMO_TEXT = """\
+The sigmoid neuron E = ½(σ(w·x) − y)² of the seed questions, step by step: the
+automatic derivative dE/dw next to the hand derivation (ŷ−y)·σ(1−σ)·x, the chain
+rule path by path, the finite-difference check, a few SGD steps, and the graph
+written to DIR/microgradx-demo.svg (or .dot where no Graphviz renderer exists).
+DIR is --out, else the current directory (a new temporary directory when the
+current one is not writable)."""
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="microgradx",
+        description="Scalar autograd for learning and checking backpropagation.",
+        epilog="Run 'microgradx COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"microgradx {mg.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    grad = sub.add_parser(
+        "grad", help="evaluate EXPR and its derivatives", epilog=_GRAD_EXAMPLES, formatter_class=raw
+    )
+    _common(grad)
+    grad.add_argument("--explain", action="store_true", help="print the chain-rule paths for each --wrt")
+    grad.add_argument(
+        "--max-paths", type=int, default=64, metavar="N", help="--explain lists at most N paths"
+    )
+    grad.add_argument("--check", action="store_true", help="compare autograd with finite differences")
+    grad.add_argument(
+        "--hand",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=EXPR",
+        help="your hand-derived d(EXPR)/d(NAME) to compare with autograd and finite differences",
+    )
+    grad.add_argument("--draw", metavar="FILE", help="write the graph to FILE (.svg, .png, .pdf or .dot)")
+    grad.add_argument("--json", action="store_true", help="print one JSON object (shape below)")
+    grad.set_defaults(run=_grad)
+
+    descend = sub.add_parser(
+        "descend", help="gradient descent on EXPR", epilog=_DESCEND_EXAMPLES, formatter_class=raw
+    )
+    _common(descend)
+    descend.add_argument("--lr", type=_number("--lr"), required=True, help="learning rate")
+    descend.add_argument("--steps", type=_count, default=100, metavar="N", help="at most N steps (100)")
+    descend.add_argument(
+        "--momentum", type=_number("--momentum"), default=0.0, metavar="M", help="0 <= M < 1"
+    )
+    descend.add_argument("--plot", metavar="FILE", help="plot the loss per step to FILE (.png, .svg or .pdf)")
+    descend.set_defaults(run=_descend)
+
+    demo = sub.add_parser(
+        "demo", help="walk through the sigmoid neuron", description=_DEMO_TEXT, formatter_class=raw
+    )
+    demo.add_argument(
+        "--out", metavar="DIR", help="where to write the graph (default: the current directory)"
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("expr", metavar="EXPR", help='the expression, e.g. "z = w*x; sigmoid(z)"')
+    parser.add_argument(
+        "--wrt",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="NAME",
+        help="differentiate with respect to NAME",
+    )
+    parser.add_argument(
+        "--at", nargs="+", action="extend", default=[], metavar="NAME=NUMBER", help="the value of each input"
+    )
+
+
+def _number(option: str) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        return x
+
+    convert.__name__ = option
+    return convert
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= n <= MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..{MAX_STEPS}")
+    return n
+
+
+# --- shared steps ----------------------------------------------------------------------------------
+
+
+def _split(item: str, option: str, what: str) -> tuple[str, str]:
+    """``NAME=TEXT`` -> (normalised NAME, TEXT), or a `UsageError` saying what was expected."""
+    name, sep, text = item.partition("=")
+    if not sep or not name.strip() or not text.strip():
+        hint = (
+            " (put EXPR right after the command, before the options)" if option == "--at" and not sep else ""
+        )
+        raise UsageError(f"{option} {item!r}: expected {what}{hint}")
+    try:
+        return check_name(name.strip()), text.strip()
+    except ExpressionError as e:
+        raise UsageError(f"{option} {item!r}: {e}") from None
+
+
+def _point(items: Sequence[str]) -> dict[str, float]:
+    """The ``--at NAME=NUMBER`` words as a dict; a number may also be a constant expression (1/3)."""
+    point: dict[str, float] = {}
+    for item in items:
+        name, text = _split(item, "--at", "NAME=NUMBER, e.g. w=0.5")
+        if name in point:
+            raise UsageError(f"--at {name} is given twice")
+        try:
+            x = float(text)
+        except ValueError:
+            try:
+                constant = parse(text)
+                if constant.inputs:
+                    raise ExpressionError(f"a number is needed, not a name ({', '.join(constant.inputs)})")
+                with no_grad():
+                    x = constant.evaluate({}).data
+            except ExpressionError as e:
+                raise UsageError(f"--at {item!r}: {e}") from None
+        if not math.isfinite(x):
+            raise UsageError(f"--at {item!r}: the value must be a finite number")
+        point[name] = x
+    return point
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Expression, dict[str, float], list[str]]:
+    """Parse EXPR, --at and --wrt, checking they fit together (each error one clear sentence)."""
+    expression = parse(args.expr)
+    point = _point(args.at)
+    wrt: list[str] = []
+    for item in args.wrt:
+        try:
+            name = check_name(item)
+        except ExpressionError as e:
+            raise UsageError(f"--wrt {item!r}: {e}") from None
+        if name in expression.assigned:
+            raise UsageError(
+                f"--wrt {name}: {name} is assigned in the expression; --wrt takes inputs given with --at"
+            )
+        if name not in wrt:
+            wrt.append(name)
+    missing = [name for name in expression.inputs if name not in point]
+    missing += [name for name in wrt if name not in point and name not in missing]
+    if missing:
+        listed = ", ".join(missing)
+        raise UsageError(
+            f"no value for {listed}: give {'it' if len(missing) == 1 else 'each'} with --at NAME=NUMBER"
+        )
+    both = [name for name in expression.assigned if name in point]
+    if both:
+        raise UsageError(f"{', '.join(both)}: assigned in the expression and also given with --at; keep one")
+    return expression, point, wrt
+
+
+def _leaves(point: dict[str, float]) -> dict[str, Value]:
+    return {name: Value(x, name) for name, x in point.items()}
+
+
+def _check_writable(path: pathlib.Path, option: str) -> None:
+    """Fail early (before any work) when `path`'s folder does not exist or cannot be written."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} is not writable")
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, not a file name")
+
+
+def _write_graph(output: Value, path: pathlib.Path, highlight: Value | None) -> tuple[pathlib.Path, str]:
+    """Render the graph to `path`, or to its .dot sibling when no renderer exists; (path, note)."""
+    from microgradx.draw import RendererNotFound, render
+
+    options: dict[str, Any] = {"highlight": highlight} if highlight is not None else {}
+    try:
+        return render(output, path, **options), ""
+    except RendererNotFound as e:
+        fallback = path.with_suffix(".dot")
+        written = render(output, fallback, **options)
+        return written, f"note: wrote {written} instead of {path}: {_one_line(str(e))}"
+    except RuntimeError as e:  # the renderer ran but failed
+        raise UsageError(f"cannot write {path}: {e}") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- grad ------------------------------------------------------------------------------------------
+
+
+def _grad(args: argparse.Namespace) -> int:
+    draw_path = _graph_path(args.draw) if args.draw else None
+    if args.max_paths < 0:
+        raise UsageError(f"--max-paths {args.max_paths}: must be 0 or more")
+    expression, point, wrt = _prepare(args)
+    hands = _hands(args.hand, expression, point, wrt)
+
+    leaves = _leaves(point)
+    output = expression.evaluate(leaves)
+    output.backward()  # fills .grad everywhere, so a drawing shows the gradients too
+    grads = {name: leaves[name].grad for name in wrt}
+    fixed = {name: x for name, x in point.items() if name not in wrt}
+    at = {name: point[name] for name in wrt}
+
+    def f(**inputs: Value) -> Value:
+        return expression.evaluate({**fixed, **inputs}, overflow=True)
+
+    explanations = {}
+    if args.explain:
+        from microgradx.explain import explain
+
+        explanations = {name: explain(output, leaves[name], max_paths=args.max_paths) for name in wrt}
+    check = hand = None
+    if args.check:
+        from microgradx.check import gradcheck
+
+        check = _run_check(lambda: gradcheck(f, at), "--check")
+    if hands:
+        from microgradx.check import compare
+
+        formulas = {name: _hand_function(e, expression, fixed) for name, e in hands.items()}
+        hand = _run_check(lambda: compare(f, formulas, at), "--hand")
+
+    if args.json:
+        from microgradx.check import json_number
+
+        result: dict[str, Any] = {
+            "expression": args.expr,
+            "value": json_number(output.data),
+            "grads": {name: json_number(g) for name, g in grads.items()},
+        }
+        if args.explain:
+            result["explain"] = {name: e.to_dict() for name, e in explanations.items()}
+        if check is not None:
+            result["check"] = check.to_dict()
+        if hand is not None:
+            result["hand"] = hand.to_dict()
+        text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+    else:
+        text = _grad_text(output, point, grads, explanations, check, hand)
+
+    note = ""
+    if draw_path is not None:
+        highlight = leaves[wrt[0]] if len(wrt) == 1 else None
+        written, note = _write_graph(output, draw_path, highlight)
+        if not args.json:
+            text += f"\n\ngraph written to {written}"
+    print(text)
+    if note:
+        print(note, file=sys.stderr)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `microgradx` console script."""
-    parser = argparse.ArgumentParser(prog="microgradx", description="Scalar autograd for learning backprop.")
-    parser.add_argument("--version", action="version", version=f"microgradx {mg.__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="walk through the sigmoid neuron of the seed questions")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        return _demo()
-    return 2  # pragma: no cover - argparse rejects unknown commands first
+def _graph_path(text: str) -> pathlib.Path:
+    path = pathlib.Path(text)
+    if path.suffix.lower() not in GRAPH_SUFFIXES:
+        raise UsageError(f"--draw {text}: use a file name ending in {', '.join(GRAPH_SUFFIXES)}")
+    _check_writable(path, "--draw")
+    if path.suffix.lower() != ".dot":
+        _check_writable(path.with_suffix(".dot"), "--draw")
+    return path
+
+
+def _hands(
+    items: Sequence[str], expression: Expression, point: dict[str, float], wrt: list[str]
+) -> dict[str, Expression]:
+    """Parse ``--hand NAME=EXPR``: NAME among --wrt, EXPR over the --at names and EXPR's assignments."""
+    hands: dict[str, Expression] = {}
+    known = set(point) | set(expression.assigned)
+    for item in items:
+        name, text = _split(item, "--hand", 'NAME=EXPR, e.g. w="(yhat - y)*x"')
+        if name not in wrt:
+            raise UsageError(f"--hand {name}: {name} is not among the --wrt names ({', '.join(wrt)})")
+        if name in hands:
+            raise UsageError(f"--hand {name} is given twice")
+        try:
+            hand = parse(text)
+        except ExpressionError as e:
+            raise UsageError(f"--hand {name}: {e}") from None
+        unknown = [n for n in hand.inputs if n not in known]
+        if unknown:
+            raise UsageError(
+                f"--hand {name}: no value for {', '.join(unknown)} "
+                "(a hand formula may use the --at names and the names assigned in EXPR)"
+            )
+        clash = [n for n in hand.assigned if n in known]
+        if clash:
+            raise UsageError(f"--hand {name}: {', '.join(clash)} is already a name of EXPR or --at")
+        hands[name] = hand
+    return hands
+
+
+def _hand_function(hand: Expression, expression: Expression, fixed: dict[str, float]) -> Callable[..., float]:
+    """A function of the --wrt inputs (floats) giving the hand formula's value there."""
+
+    def formula(**inputs: float) -> float:
+        with no_grad():
+            _, names = expression.bind({**fixed, **inputs}, overflow=True)
+            return hand.evaluate(names, overflow=True).data
+
+    return formula
+
+
+def _run_check(run: Callable[[], Any], option: str) -> Any:
+    try:
+        return run()
+    except (ValueError, ArithmeticError) as e:
+        raise UsageError(f"{option}: {e}") from None
+
+
+def _grad_text(
+    output: Value,
+    point: dict[str, float],
+    grads: dict[str, float],
+    explanations: dict[str, Any],
+    check: Any,
+    hand: Any,
+) -> str:
+    name = output.label or "f"
+    where = ", ".join(f"{n} = {fmt(x, DIGITS)}" for n, x in point.items())
+    lines = [f"{name} = {fmt(output.data, DIGITS)}" + (f"   at {where}" if where else "")]
+    width = max(len(f"d{name}/d{n}") for n in grads)
+    lines += [f"{f'd{name}/d{n}'.ljust(width)} = {fmt(g, DIGITS)}" for n, g in grads.items()]
+    for explanation in explanations.values():
+        lines += ["", str(explanation)]
+    for report in (check, hand):
+        if report is not None:
+            lines += ["", str(report)]
+    return "\n".join(lines)
+
+
+# --- descend ---------------------------------------------------------------------------------------
+
+
+def _descend(args: argparse.Namespace) -> int:
+    plot_path = None
+    if args.plot:
+        plot_path = pathlib.Path(args.plot)
+        if plot_path.suffix.lower() not in PLOT_SUFFIXES:
+            raise UsageError(f"--plot {args.plot}: use a file name ending in {', '.join(PLOT_SUFFIXES)}")
+        _check_writable(plot_path, "--plot")
+        _require_matplotlib()
+    expression, point, wrt = _prepare(args)
+    leaves = _leaves(point)
+    params = [leaves[name] for name in wrt]
+    try:
+        optimizer = mg.optim.SGD(params, lr=args.lr, momentum=args.momentum)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+    header = ["step", "loss", *wrt, *(f"dloss/d{name}" for name in wrt)]
+    width = max(15, *(len(h) + 2 for h in header))
+    losses: list[float] = []
+    verdict = ""
+    for step in range(args.steps + 1):
+        try:
+            loss = expression.evaluate(leaves, overflow=True)
+        except ExpressionError as e:
+            if step == 0:
+                raise
+            verdict = f"diverged: at step {step} the parameters left the function's domain ({e})"
+            break
+        if step == 0:  # printed only now: an error at the starting point prints nothing on stdout
+            print("".join(h.rjust(width) for h in header))
+        optimizer.zero_grad()
+        loss.backward()
+        gradients = [p.grad for p in params]
+        losses.append(loss.data)
+        row = [
+            str(step),
+            fmt(loss.data, 8),
+            *(fmt(p.data, 8) for p in params),
+            *(fmt(g, 8) for g in gradients),
+        ]
+        print("".join(cell.rjust(width) for cell in row))
+        verdict = _verdict(step, losses, gradients)
+        if verdict:
+            break
+        if step < args.steps:
+            optimizer.step()
+    if not verdict:
+        last_change = abs(losses[-1] - losses[-2]) if len(losses) > 1 else math.nan
+        verdict = (
+            f"not converged after {args.steps} steps: loss {fmt(losses[-1], 8)}, last change "
+            f"{fmt(last_change, 3)}, largest |gradient| {fmt(max(abs(p.grad) for p in params), 3)}"
+        )
+    if plot_path is not None:
+        written = _plot(losses, plot_path, args.expr)
+        verdict += f"\nloss plot written to {written}"
+    print(verdict)
+    return 0
+
+
+def _verdict(step: int, losses: list[float], gradients: list[float]) -> str:
+    """'converged: ...' or 'diverged: ...' when the run should stop at this step, else ''."""
+    loss, start = losses[-1], losses[0]
+    scale = max(1.0, abs(start))
+    if not math.isfinite(loss):
+        return f"diverged: at step {step} the loss is {fmt(loss)} (an overflow)"
+    if abs(loss) > DIVERGED_FACTOR * scale:
+        return (
+            f"diverged: at step {step} |loss| = {fmt(abs(loss), 4)} is above "
+            f"{fmt(DIVERGED_FACTOR)} × max(1, |start loss|) = {fmt(DIVERGED_FACTOR * scale, 4)}"
+        )
+    largest = max(abs(g) for g in gradients)
+    if largest <= CONVERGED_GRAD:
+        return f"converged at step {step}: every |gradient| is <= {fmt(CONVERGED_GRAD)} ({fmt(largest, 3)})"
+    if step > 0:
+        change = abs(loss - losses[-2])
+        if change <= CONVERGED_LOSS_CHANGE * scale:
+            return (
+                f"converged at step {step}: the loss changed by {fmt(change, 3)} <= "
+                f"{fmt(CONVERGED_LOSS_CHANGE)} × max(1, |start loss|); loss {fmt(loss, 8)}"
+            )
+    return ""
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'microgradx[plot]'") from None
+
+
+def _plot(losses: list[float], path: pathlib.Path, title: str) -> pathlib.Path:
+    """Plot loss against step into `path`, atomically (a temporary file renamed into place)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from microgradx.draw import _write_atomically
+
+    steps = [i for i, x in enumerate(losses) if math.isfinite(x)]
+    values = [losses[i] for i in steps]
+    figure = Figure(figsize=(6, 4))
+    axes = figure.subplots()
+    axes.plot(steps, values, marker="." if len(values) <= 50 else None)
+    if values and min(values) > 0:
+        axes.set_yscale("log")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.set_title(title if len(title) <= 60 else title[:57] + "...")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lower()[1:])
+    try:
+        _write_atomically(path, buffer.getvalue())
+    except OSError as e:
+        raise UsageError(f"--plot {path}: {e}") from None
+    return path
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+_NEURON = "z = w*x; ŷ = sigmoid(z); E = 0.5*(ŷ - y)**2"
+_NEURON_HAND = "(ŷ - y)*ŷ*(1 - ŷ)*x"
+
+
+def _demo(args: argparse.Namespace) -> int:
+    folder = _demo_folder(args.out)
+    point = {"w": 0.3, "x": 1.0, "y": 1.0}
+    expression, hand = parse(_NEURON), parse(_NEURON_HAND)
+    leaves = _leaves(point)
+    E, names = expression.bind(leaves)
+    E.backward()
+    w = leaves["w"]
+    s = names["ŷ"].data
+    by_hand = hand.evaluate(names).data
+    print("The sigmoid neuron  E = ½(σ(w·x) − y)²  at w = 0.3, x = 1, y = 1")
+    print(f"  z = w·x = {fmt(names['z'].data, 6)}   ŷ = σ(z) = {fmt(s, 6)}   E = {fmt(E.data, 6)}")
+    print()
+    print("1. The derivative, automatically and by hand:")
+    print(f"   autograd  {'dE/dw':<14} = {w.grad!r}")
+    print(f"   by hand   {'(ŷ−y)·σ(1−σ)·x':<14} = {by_hand!r}")
+    print()
+    print("2. Where the hand formula comes from: the chain rule, path by path")
+    from microgradx.explain import explain
+
+    print(textwrap.indent(str(explain(E, w)), "   "))
+    print()
+    print("3. Checked against central finite differences:")
+    from microgradx.check import compare
+
+    fixed = {"x": 1.0, "y": 1.0}
+    report = compare(
+        lambda w: expression.evaluate({**fixed, "w": w}),
+        {"w": _hand_function(hand, expression, fixed)},
+        {"w": 0.3},
+    )
+    print(textwrap.indent(str(report), "   "))
+    print()
+    print("4. A few steps of gradient descent, w ← w − lr·dE/dw with lr = 1:")
+    optimizer = mg.optim.SGD([w], lr=1.0)
+    for step in range(6):
+        E = expression.evaluate(leaves)
+        optimizer.zero_grad()
+        E.backward()
+        print(f"   step {step}:  w = {fmt(w.data, 6):<10} E = {fmt(E.data, 6):<10} dE/dw = {fmt(w.grad, 6)}")
+        optimizer.step()
+    print()
+    E = expression.evaluate(_leaves(point))
+    E.backward()
+    written, note = _write_graph(E, folder / "microgradx-demo.svg", None)
+    print(f"5. The graph (with every node's grad) is in {written}")
+    if note:
+        print(note, file=sys.stderr)
+    print()
+    print('Try your own: microgradx grad "z = w*x; ŷ = sigmoid(z); E = 0.5*(ŷ - y)**2" --wrt w \\')
+    print('                  --at w=0.3 x=1 y=1 --explain --hand w="(ŷ - y)*ŷ*(1 - ŷ)*x"')
+    return 0
+
+
+def _demo_folder(out: str | None) -> pathlib.Path:
+    if out is not None:
+        folder = pathlib.Path(out)
+        if not folder.is_dir():
+            raise UsageError(f"--out {out}: no such folder")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"--out {out}: the folder is not writable")
+        return folder
+    here = pathlib.Path.cwd()
+    if os.access(here, os.W_OK):
+        return here
+    return pathlib.Path(tempfile.mkdtemp(prefix="microgradx-demo-"))
+
+
+# --- entry point -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `microgradx` console script; returns the exit status (0 ok, 2 user error)."""
+    try:
+        args = _parser().parse_args(argv)
+        return args.run(args)
+    except (UsageError, ExpressionError) as e:
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `microgradx descend ... | head`: the reader has what it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as e:  # writing a file: a missing folder, a full disk, no permission
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -405,8 +405,13 @@ class _Reader:
 
     def call_argument(self, node: ast.Call) -> ast.expr:
         func = node.func
-        if not isinstance(func, ast.Name):
-            raise self.reject("calling anything but a function name is", node)
+        if not isinstance(func, ast.Name):  # name what the callee is, when we know it
+            what = _FORBIDDEN.get(type(func))
+            raise (
+                self.reject(what, func)
+                if what
+                else self.reject("calling anything but a function name is", node)
+            )
         if func.id.startswith("__"):
             raise self.reject("dunder names are", func)
         if func.id not in FUNCTIONS:
