@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -24,6 +25,7 @@ import tempfile
 from collections.abc import Iterable
 from html import escape
 from importlib import resources
+from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import expression, fmt, local_formula, node_names
@@ -59,6 +61,7 @@ _BADGE_R = 22  # an operation's circle
 _BADGE_GAP = 56  # from an operation's circle to its result's card
 _COL_GAP = 40  # between one column's cards and the next column's circles
 _ROW_GAP = 26
+_PASS_H = 10  # the slot an edge takes in a column it passes through
 _MARGIN = 24
 _NAME_CHARS = 26  # longer names are cut with … in the picture (the full name is its tooltip)
 
@@ -375,50 +378,117 @@ def _on_paths(forward: list[Value], starts: list[Value]) -> set[Value]:
 # --- the layout and the picture ---------------------------------------------------------------------
 
 
-def _layers(forward: list[Value]) -> dict[Value, int]:
-    """Column of each node: operations by the longest path from the leaves; a leaf sits just before
-    its first consumer, so constants like the 0.5 of ½(ŷ − y)² stay next to where they are used."""
-    layer: dict[Value, int] = {}
-    for node in forward:
-        layer[node] = 1 + max(layer[p] for p in node.parents) if node.parents else 0
-    first_use: dict[Value, int] = {}
-    for node in forward:
-        for parent in node.parents:
-            if not parent.parents:
-                first_use[parent] = min(first_use.get(parent, layer[node]), layer[node])
-    for leaf, use in first_use.items():
-        layer[leaf] = use - 1
+def _layers(forward: list[Value]) -> list[int]:
+    """Column of each node (by forward index): first the longest path from the leaves, then each
+    node moved as far right as its consumers allow, so an operand sits next to where it is used
+    (the 0.5 of ½(ŷ − y)² beside the last ×, a product beside the sum that takes it)."""
+    index = {node: i for i, node in enumerate(forward)}
+    layer = [0] * len(forward)
+    for i, node in enumerate(forward):
+        if node.parents:
+            layer[i] = 1 + max(layer[index[p]] for p in node.parents)
+    latest = [layer[-1]] * len(forward)
+    for i in range(len(forward) - 1, -1, -1):  # consumers before operands
+        layer[i] = latest[i] if i != len(forward) - 1 else layer[i]
+        for p in forward[i].parents:
+            latest[index[p]] = min(latest[index[p]], layer[i] - 1)
     return layer
 
 
-def _order_layers(forward: list[Value], layer: dict[Value, int]) -> list[list[Value]]:
-    """Nodes of each column, top to bottom: forward order, then barycentre sweeps to cut crossings."""
-    columns: list[list[Value]] = [[] for _ in range(max(layer.values()) + 1)]
-    for node in forward:
-        columns[layer[node]].append(node)
-    consumers: dict[Value, list[Value]] = {node: [] for node in forward}
-    for node in forward:
-        for parent in node.parents:
-            consumers[parent].append(node)
-    position = {node: i / max(len(col), 1) for col in columns for i, node in enumerate(col)}
+class _Layout(NamedTuple):
+    """Where everything goes: card corners by forward index, and each edge's route as points."""
 
-    def sweep(cols: list[list[Value]], neighbours) -> None:
+    x: list[float]
+    y: list[float]
+    routes: list[list[tuple[float, float]]]  # per edge: (left, y), (right, y) of each column crossed
+    width: float
+    height: float
+
+
+def _layout(forward: list[Value], edges: list[dict], width: list[float], height: list[float]) -> _Layout:
+    """A layered drawing (Sugiyama-style, all iterative): columns from `_layers`; an edge spanning
+    several columns gets a slot in each column it crosses, so it never runs under a card; rows
+    ordered by barycentre sweeps against crossings; each column centred vertically."""
+    n = len(forward)
+    layer = _layers(forward)
+    slot_layer = list(layer)
+    slot_height = list(height)
+    chains: list[list[int]] = []
+    for edge in edges:
+        p, c = edge["parent"], edge["child"]
+        chain = [p]
+        for col in range(layer[p] + 1, layer[c]):
+            chain.append(len(slot_layer))
+            slot_layer.append(col)
+            slot_height.append(_PASS_H)
+        chain.append(c)
+        chains.append(chain)
+    before: list[list[int]] = [[] for _ in slot_layer]
+    after: list[list[int]] = [[] for _ in slot_layer]
+    for chain in chains:
+        for a, b in itertools.pairwise(chain):
+            after[a].append(b)
+            before[b].append(a)
+    columns: list[list[int]] = [[] for _ in range(max(slot_layer) + 1)]
+    for slot, col in enumerate(slot_layer):
+        columns[col].append(slot)
+    position = [0.0] * len(slot_layer)
+    for col in columns:
+        for row, slot in enumerate(col):
+            position[slot] = (row + 0.5) / len(col)
+
+    def sweep(cols: list[list[int]], neighbours: list[list[int]]) -> None:
         for col in cols:
             keyed = []
-            for i, node in enumerate(col):
-                around = neighbours(node)
-                key = sum(position[n] for n in around) / len(around) if around else position[node]
-                keyed.append((key, i, node))
-            keyed.sort(key=lambda item: (item[0], item[1]))
-            col[:] = [node for _, _, node in keyed]
-            for i, node in enumerate(col):
-                position[node] = (i + 0.5) / len(col)
+            for row, slot in enumerate(col):
+                around = neighbours[slot]
+                key = sum(position[m] for m in around) / len(around) if around else position[slot]
+                keyed.append((key, row, slot))
+            keyed.sort()
+            col[:] = [slot for _, _, slot in keyed]
+            for row, slot in enumerate(col):
+                position[slot] = (row + 0.5) / len(col)
 
-    for _ in range(3):
-        sweep(columns[1:], lambda n: n.parents)
-        sweep(columns[-2::-1], lambda n: consumers[n])
-    sweep(columns[1:], lambda n: n.parents)
-    return columns
+    for _ in range(4):
+        sweep(columns[1:], before)
+        sweep(columns[-2::-1], after)
+
+    xs = [0.0] * len(slot_layer)
+    left, right = [0.0] * len(columns), [0.0] * len(columns)
+    x = float(_MARGIN)
+    for c, col in enumerate(columns):
+        left[c] = x
+        if any(slot < n and forward[slot].parents for slot in col):
+            x += _BADGE_GAP + _BADGE_R
+        col_width = max((width[slot] for slot in col if slot < n), default=0.0)
+        for slot in col:
+            centred = slot >= n or _is_constant(forward[slot])
+            xs[slot] = x + (col_width - width[slot]) / 2 if centred and slot < n else x
+        right[c] = x + col_width
+        x += col_width + _COL_GAP
+    col_heights = [sum(slot_height[s] for s in col) + _ROW_GAP * (len(col) - 1) for col in columns]
+    total_h = max(col_heights) + 2 * _MARGIN
+    ys = [0.0] * len(slot_layer)
+    for col, col_h in zip(columns, col_heights, strict=True):
+        y = (total_h - col_h) / 2
+        for slot in col:
+            ys[slot] = y
+            y += slot_height[slot] + _ROW_GAP
+    routes = []
+    for chain in chains:
+        route = []
+        for slot in chain[1:-1]:
+            mid = ys[slot] + _PASS_H / 2
+            route += [(left[slot_layer[slot]], mid), (right[slot_layer[slot]], mid)]
+        routes.append(route)
+    return _Layout(xs[:n], ys[:n], routes, x - _COL_GAP + _MARGIN, total_h)
+
+
+def _curve(start: tuple[float, float], end: tuple[float, float]) -> str:
+    """A cubic Bézier from `start` to `end` leaving and arriving horizontally (the path's C command)."""
+    (x1, y1), (x2, y2) = start, end
+    dx = max((x2 - x1) / 2, 20.0)
+    return f"C{x1 + dx:.1f},{y1:.1f} {x2 - dx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
 
 
 def _short(name: str) -> str:
@@ -437,36 +507,22 @@ def _svg(data: dict, forward: list[Value]) -> str:
     """The graph as inline SVG: a card per Value (ids ``n{i}``), a circle per operation, an arrow per
     operand (ids ``e{k}``), every number in an element the script rewrites."""
     nodes, edges = data["nodes"], data["edges"]
-    index = {node: i for i, node in enumerate(forward)}
-    layer = _layers(forward)
-    columns = _order_layers(forward, layer)
     shown: dict[int, list[str]] = {i: [] for i in range(len(forward))}
     for step in data["steps"]:
         for i, _, text, _ in step["set"]:
             shown[i].append(text)
-    width = {node: _card_width(node, nodes[index[node]]["name"], shown[index[node]]) for node in forward}
-    height = {node: _CONST_H if _is_constant(node) else _CARD_H for node in forward}
-    x_of: dict[Value, float] = {}
-    x = float(_MARGIN)
-    for col in columns:
-        if any(node.parents for node in col):
-            x += _BADGE_GAP + _BADGE_R
-        col_width = max((width[n] for n in col), default=0.0)
-        for node in col:
-            x_of[node] = x + (col_width - width[node]) / 2 if _is_constant(node) else x
-        x += col_width + _COL_GAP
-    total_w = x - _COL_GAP + _MARGIN
-    col_heights = [sum(height[n] for n in col) + _ROW_GAP * (len(col) - 1) for col in columns]
-    total_h = max(col_heights) + 2 * _MARGIN
-    y_of: dict[Value, float] = {}
-    for col, col_h in zip(columns, col_heights, strict=True):
-        y = (total_h - col_h) / 2
-        for node in col:
-            y_of[node] = y
-            y += height[node] + _ROW_GAP
+    width = [_card_width(node, nodes[i]["name"], shown[i]) for i, node in enumerate(forward)]
+    height = [_CONST_H if _is_constant(node) else _CARD_H for node in forward]
+    layout = _layout(forward, edges, width, height)
+    local_of = {
+        step["edges"][0]: fmt(float(step["local"]))
+        for step in data["steps"]
+        if step["phase"] == "backward" and "local" in step
+    }
+    total_w, total_h = layout.width, layout.height
 
-    def mid(node: Value) -> float:
-        return y_of[node] + height[node] / 2
+    def mid(i: int) -> float:
+        return layout.y[i] + height[i] / 2
 
     on_path = set(data["highlight"])
     out: list[str] = [
@@ -483,26 +539,33 @@ def _svg(data: dict, forward: list[Value]) -> str:
         '<g id="edges">',
     ]
     for k, edge in enumerate(edges):
-        parent, child = forward[edge["parent"]], forward[edge["child"]]
-        x1, y1 = x_of[parent] + width[parent], mid(parent)
-        bx, by = x_of[child] - _BADGE_GAP, mid(child)
-        if len(child.parents) == 2:
+        p, c = edge["parent"], edge["child"]
+        start = (layout.x[p] + width[p], mid(p))
+        bx, by = layout.x[c] - _BADGE_GAP, mid(c)
+        if len(forward[c].parents) == 2:  # operand a enters the circle from above, b from below
             angle = math.radians(38 if edge["index"] == 0 else -38)
-            x2, y2 = bx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle)
+            end = (bx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle))
         else:
-            x2, y2 = bx - _BADGE_R, by
-        dx = max((x2 - x1) / 2, 30.0)
-        cls = "edge" + (" onpath" if edge["parent"] in on_path and edge["child"] in on_path else "")
-        out.append(
-            f'<path id="e{k}" class="{cls}" d="M{x1:.1f},{y1:.1f} C{x1 + dx:.1f},{y1:.1f} '
-            f'{x2 - dx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"/>'
-        )
+            end = (bx - _BADGE_R, by)
+        d = [f"M{start[0]:.1f},{start[1]:.1f}"]
+        here = start
+        route = layout.routes[k]
+        for enter, leave in zip(route[::2], route[1::2], strict=True):
+            d.append(_curve(here, enter))
+            d.append(f"L{leave[0]:.1f},{leave[1]:.1f}")
+            here = leave
+        d.append(_curve(here, end))
+        cls = "edge" + (" onpath" if p in on_path and c in on_path else "")
+        out.append(f'<path id="e{k}" class="{cls}" d="{" ".join(d)}"/>')
+        if k in local_of:  # shown while the gradient crosses this edge: × the local derivative
+            lx, ly = bx, (by + _BADGE_R + 22 if edge["index"] == 1 else by - _BADGE_R - 12)
+            out.append(f'<text class="elabel" x="{lx:.1f}" y="{ly:.1f}">×{escape(local_of[k])}</text>')
     out.append("</g>")
     out.append('<g id="nodes">')
     for i, node in enumerate(forward):
         info = nodes[i]
         name = info["name"]
-        x, y, w, h = x_of[node], y_of[node], width[node], height[node]
+        x, y, w, h = layout.x[i], layout.y[i], width[i], height[i]
         classes = (
             f"node {info['kind']}"
             + (" onpath" if i in on_path else "")
@@ -511,7 +574,7 @@ def _svg(data: dict, forward: list[Value]) -> str:
         )
         out.append(f'<g id="n{i}" class="{classes}"><title>{escape(name)}</title>')
         if node.parents:
-            bx, by = x - _BADGE_GAP, mid(node)
+            bx, by = x - _BADGE_GAP, mid(i)
             glyph = OP_GLYPH[node.op]
             size = " small" if len(glyph) > 2 else ""
             out.append(
