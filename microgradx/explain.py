@@ -222,41 +222,37 @@ class Explanation:
         tex = latex_names(self.output)
         o = tex[self.output]
         w = tex.get(self.wrt) or latex_escape(self.wrt.label or fmt(self.wrt.data))
-        gradient = f"\\frac{{d {_tex_factor_of(o)}}}{{d {_tex_factor_of(w)}}}"
-        lines = ["\\begin{aligned}"]
+        gradient = f"\\frac{{d {latex_operand(o)}}}{{d {latex_operand(w)}}}"
+        rows = []  # the rows of the aligned block, joined by \\\\ below
         if self.path_count == 0:
-            lines.append(f"{gradient} &= 0 && \\text{{(no path)}}")
+            rows.append(f"{gradient} &= 0 && \\text{{(no path)}}")
         elif self.truncated:
-            lines.append(
+            rows.append(
                 f"{gradient} &= {latex_number(self.total)} && "
                 f"\\text{{({_count_text(self.path_count)} paths: too many paths to list)}}"
             )
             for row in _elide(self.accumulation):
                 if row is None:
-                    lines.append("&\\;\\;\\vdots")
+                    rows.append("&\\;\\;\\vdots")
                     continue
-                n = tex[row.node]
                 shown = row.terms[:MAX_TERMS]
                 terms = " + ".join(
                     f"{_tex_factor(up)} \\cdot {_tex_factor(local)}" for _, _, up, local in shown
                 )
                 more = " + \\dots" if len(row.terms) > MAX_TERMS else ""
                 rhs = f"{terms}{more} = {latex_number(row.grad)}" if row.terms else latex_number(row.grad)
-                lines.append(f"{_tex_partial(o, n)} &= {rhs}")
+                rows.append(f"{_tex_partial(o, tex[row.node])} &= {rhs}")
         else:
             for number, path in enumerate(self.paths, 1):
                 partials = " \\cdot ".join(_tex_partial(tex[e.child], tex[e.parent]) for e in path.edges)
-                formulas = " \\cdot ".join(
-                    _tex_factor_of(latex_formula(e.child, e.index, tex)) for e in path.edges
-                )
-                numbers = " \\cdot ".join(_tex_factor(e.value) for e in path.edges)
-                lines.append(f"\\text{{path {number}:}}\\quad & {partials or '1'} \\\\")
+                rows.append(f"\\text{{path {number}:}}\\quad & {partials or '1'}")
                 if path.edges:
-                    lines.append(f"&= {formulas} \\\\")
-                    lines.append(f"&= {numbers} = {latex_number(path.product)} \\\\")
-            lines.append(f"{gradient} &= {latex_number(self.total)}")
-        lines.append("\\end{aligned}")
-        return "\n".join(lines)
+                    formulas = [latex_formula(e.child, e.index, tex) for e in path.edges]
+                    rows.append("&= " + " \\cdot ".join(map(_tex_factor_of, formulas)))
+                    numbers = " \\cdot ".join(_tex_factor(e.value) for e in path.edges)
+                    rows.append(f"&= {numbers} = {latex_number(path.product)}")
+            rows.append(f"{gradient} &= {latex_number(self.total)}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: names, formulas and numbers (non-finite numbers as strings).
@@ -427,15 +423,16 @@ def _top_level(text: str, marks: tuple[str, ...]) -> bool:
     return False
 
 
+_PLAIN = re.compile(r"[^\W\d]\w*")
+"""A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
+
 _GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
 """The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
 
 
 def _paren(name: str) -> str:
-    """A node name as it reads after ∂ or d: expressions and generated names get parentheses."""
-    if _top_level(name, (" ", "+", "−", "·", "/", "^")) or name.startswith("−") or _GENERATED.fullmatch(name):
-        return f"({name})"
-    return name
+    """A node name as it reads after ∂ or d: anything but a plain name gets parentheses."""
+    return name if _PLAIN.fullmatch(name) and not _GENERATED.fullmatch(name) else f"({name})"
 
 
 def _factor(text: str) -> str:
@@ -518,7 +515,7 @@ def _tex_factor(x: float) -> str:
 
 
 def _tex_partial(top: str, bottom: str) -> str:
-    return f"\\frac{{\\partial {_tex_factor_of(top)}}}{{\\partial {_tex_factor_of(bottom)}}}"
+    return f"\\frac{{\\partial {latex_operand(top)}}}{{\\partial {latex_operand(bottom)}}}"
 
 
 def _tex_factor_of(formula: str) -> str:

@@ -282,6 +282,9 @@ def test_latex_uses_math_names_and_escapes_specials():
     tex = mg.explain(a * a, a).to_latex()
     assert "a\\_b\\&c\\%" in tex and "a_b" not in tex.replace("a\\_b", "")
     assert tex.count("{") == tex.count("}")
+    for latex in (tex, mg.explain(*stacked_diamonds(3), max_paths=2).to_latex()):
+        rows = latex.splitlines()[1:-1]  # between \begin{aligned} and \end{aligned}
+        assert all(row.endswith(" \\\\") for row in rows[:-1]) and not rows[-1].endswith("\\\\")
 
 
 def test_to_dict_is_json_ready():
