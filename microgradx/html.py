@@ -21,7 +21,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable
 from html import escape
 from importlib import resources
@@ -681,9 +681,11 @@ def to_html(
 
 def _write_atomically(path: str, text: str) -> None:
     """Write `text` to `path` via a temporary file in the same folder and `os.replace`: a reader sees
-    the old file or the whole new one, never half a page."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".microgradx-", suffix=".html.tmp", dir=folder)
+    the old file or the whole new one, never half a page. The file gets the usual permissions
+    (0o666 less the umask), as `open` would give it."""
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)

@@ -314,6 +314,9 @@ def test_writes_the_file_atomically_and_returns_the_same_html(tmp_path):
     page = to_html(E, target)
     assert target.read_text(encoding="utf-8") == page
     assert os.listdir(tmp_path) == ["page.html"]  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
     with pytest.raises(OSError):
         to_html(E, tmp_path / "missing" / "page.html")
     assert not (tmp_path / "missing").exists()
