@@ -13,6 +13,7 @@ import math
 import os
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -330,6 +331,19 @@ def test_non_finite_numbers_are_embedded_as_strings():
     assert any(n["grad"] == "nan" for n in data["nodes"])
 
 
+def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
+    page = (Path(__file__).parent.parent / "docs" / "seed_neuron.html").read_text(encoding="utf-8")
+    data = embedded(page)
+    E, w, *_ = seed_neuron()
+    E.backward()
+    forward = topological_order(E)[::-1]
+    assert [n["data"] for n in data["nodes"]] == [n.data for n in forward]
+    for node, info in zip(forward, data["nodes"], strict=True):
+        if node.parents or node.label:
+            assert info["grad"] == pytest.approx(node.grad, rel=1e-12)
+    assert data["steps"][-1]["value"] == pytest.approx(0.3 - 0.5 * w.grad)  # w ← w − lr·grad
+
+
 def test_output_that_is_a_leaf_has_just_the_start_and_the_seed():
     a = Value(2.0, "a")
     data = page_data(a)
@@ -340,7 +354,7 @@ def test_output_that_is_a_leaf_has_just_the_start_and_the_seed():
 def test_a_long_chain_needs_no_recursion():
     x = Value(0.5, "x")
     out = x
-    for _ in range(3000):
+    for _ in range(1200):  # deeper than the default recursion limit
         out = out * 1.0001 + 0.0
     page = to_html(out)
     data = embedded(page)
