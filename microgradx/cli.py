@@ -485,7 +485,7 @@ def _descend(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
 
     header = ["step", "loss", *wrt, *(f"dloss/d{name}" for name in wrt)]
-    width = max(15, *(len(h) + 2 for h in header))
+    width = max(16, *(len(h) + 2 for h in header))
     losses: list[float] = []
     verdict = ""
     for step in range(args.steps + 1):
@@ -543,10 +543,11 @@ def _verdict(step: int, losses: list[float], gradients: list[float]) -> str:
         return f"converged at step {step}: every |gradient| is <= {fmt(CONVERGED_GRAD)} ({fmt(largest, 3)})"
     if step > 0:
         change = abs(loss - losses[-2])
-        if change <= CONVERGED_LOSS_CHANGE * scale:
+        tolerance = CONVERGED_LOSS_CHANGE * scale
+        if change <= tolerance:
             return (
                 f"converged at step {step}: the loss changed by {fmt(change, 3)} <= "
-                f"{fmt(CONVERGED_LOSS_CHANGE)} × max(1, |start loss|); loss {fmt(loss, 8)}"
+                f"{fmt(CONVERGED_LOSS_CHANGE)} × max(1, |start loss|) = {fmt(tolerance, 4)}"
             )
     return ""
 

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 
@@ -421,3 +422,41 @@ def test_main_returns_the_exit_status_in_process(capsys):
     assert "df/dw = 3" in capsys.readouterr().out
     assert main(["grad", "w.x", "--wrt", "w", "--at", "w=2"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# --- the README's "Command line" section shows real runs -------------------------------------------
+
+
+def readme_sessions() -> list[tuple[list[str], str]]:
+    """Each ``$ microgradx ...`` command of the README's Command line section and its printed lines."""
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    sessions: list[tuple[list[str], str]] = []
+    for block in section.split("```console\n")[1:]:
+        lines = block.split("\n```", 1)[0].splitlines()
+        while lines:
+            command = lines.pop(0)[2:]
+            while command.endswith("\\"):
+                command = command[:-1] + lines.pop(0)
+            output = []
+            while lines and not lines[0].startswith("$ "):
+                output.append(lines.pop(0))
+            sessions.append((shlex.split(command), "\n".join(output)))
+    return sessions
+
+
+SESSIONS = readme_sessions()
+
+
+@pytest.mark.parametrize(("command", "printed"), SESSIONS, ids=[" ".join(c)[:60] for c, _ in SESSIONS])
+def test_readme_command_line_sessions_are_real(command, printed):
+    assert command[0] == "microgradx"
+    result = run(*command[1:])
+    assert result.returncode == (2 if printed.startswith("error: ") else 0), result.stderr
+    assert (result.stdout + result.stderr).rstrip("\n") == printed
+
+
+def test_readme_shows_grad_explain_hand_and_descend():
+    commands = [" ".join(c) for c, _ in SESSIONS]
+    assert any("--explain" in c and "--hand" in c for c in commands)
+    assert sum(c.startswith("microgradx descend") for c in commands) >= 2
