@@ -76,7 +76,8 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
   ';'-separated assignments 'name = expr' that name intermediate nodes. The last
   statement is the output (an assignment there names the output). An EXPR that
   starts with '-' needs a leading space: " -x*w". Nothing else is accepted: the
-  text is parsed by microgradx's own parser and never run as Python.
+  text is parsed by microgradx's own parser and never run as Python. A value
+  that overflows a float (10**10**10, exp(1000)) is an error here.
 
 --hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
   use the --at names and the names assigned in EXPR.
@@ -97,7 +98,8 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
    "hand": {same shape as "check", "hand" filled}}     with --hand
   Non-finite numbers are the strings "inf", "-inf", "nan".
 
-exit status: 0 on success, 2 on any user error (one line on stderr)."""
+exit status: 0 on success (also when a check disagrees: read "ok"), 2 on any
+user error (one line on stderr)."""
 
 _DESCEND_EXAMPLES = f"""\
 examples:
@@ -136,7 +138,13 @@ def _parser() -> _Parser:
     raw = argparse.RawDescriptionHelpFormatter
 
     grad = sub.add_parser(
-        "grad", help="evaluate EXPR and its derivatives", epilog=_GRAD_EXAMPLES, formatter_class=raw
+        "grad",
+        help="evaluate EXPR and its derivatives",
+        usage="microgradx grad EXPR --wrt NAME [NAME ...] --at NAME=NUMBER [NAME=NUMBER ...]\n"
+        "                [--explain] [--max-paths N] [--check] [--hand NAME=EXPR [NAME=EXPR ...]]\n"
+        "                [--draw FILE] [--json]",
+        epilog=_GRAD_EXAMPLES,
+        formatter_class=raw,
     )
     _common(grad)
     grad.add_argument("--explain", action="store_true", help="print the chain-rule paths for each --wrt")
@@ -157,10 +165,15 @@ def _parser() -> _Parser:
     grad.set_defaults(run=_grad)
 
     descend = sub.add_parser(
-        "descend", help="gradient descent on EXPR", epilog=_DESCEND_EXAMPLES, formatter_class=raw
+        "descend",
+        help="gradient descent on EXPR",
+        usage="microgradx descend EXPR --wrt NAME [NAME ...] --at NAME=NUMBER [NAME=NUMBER ...]\n"
+        "                --lr A [--steps N] [--momentum M] [--plot FILE]",
+        epilog=_DESCEND_EXAMPLES,
+        formatter_class=raw,
     )
     _common(descend)
-    descend.add_argument("--lr", type=_number("--lr"), required=True, help="learning rate")
+    descend.add_argument("--lr", type=_number("--lr"), required=True, metavar="A", help="learning rate")
     descend.add_argument("--steps", type=_count, default=100, metavar="N", help="at most N steps (100)")
     descend.add_argument(
         "--momentum", type=_number("--momentum"), default=0.0, metavar="M", help="0 <= M < 1"
