@@ -36,6 +36,13 @@ def _lerp(start: float, end: float, weight: float) -> float:
     return end - (end - start) * (1.0 - weight)
 
 
+def _divide(a: float, b: float) -> float:
+    """``a / b`` with IEEE results (±inf, nan) where Python would raise: eps = 0 with v = 0."""
+    if b != 0.0:
+        return a / b
+    return math.copysign(math.inf, a) * math.copysign(1.0, b) if a != 0.0 else math.nan
+
+
 class Optimizer:
     """What every optimizer shares: the checked parameter list, `state` and `zero_grad`."""
 
@@ -158,4 +165,4 @@ class Adam(Optimizer):
             v = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + (1.0 - beta2) * g * g
             step_size = lr / (1.0 - beta1**t)
             denom = math.sqrt(v) / (1.0 - beta2**t) ** 0.5 + eps
-            p.data = p.data - step_size * (m / denom)
+            p.data = p.data - step_size * _divide(m, denom)

@@ -1,0 +1,332 @@
+"""microgradx.optim: SGD and Adam against their update equations, closed forms and torch.optim.
+
+The reference updates below are written from PyTorch's documented algorithms (the pseudo-code in
+``torch.optim.SGD`` / ``torch.optim.Adam``), arranged as in the docs rather than as in the code
+under test, so a slip in either shows up as a mismatch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import microgradx as mg
+from microgradx.optim import SGD, Adam
+
+STEPS = 25
+
+
+def hand_grad(t: int, i: int, p: float) -> float:
+    """A hand-set gradient for parameter i at step t (1-based): varied signs and sizes, some zero."""
+    if i == 2 and t % 5 == 0:
+        return 0.0
+    return math.cos(1.3 * t + i) * (i + 1) + 0.1 * p
+
+
+def run(make, p0: list[float], steps: int = STEPS) -> list[list[float]]:
+    """Trajectory of the optimizer made by `make(params)` under `hand_grad`, one row per step."""
+    params = [mg.Value(x) for x in p0]
+    opt = make(params)
+    rows = []
+    for t in range(1, steps + 1):
+        for i, p in enumerate(params):
+            p.grad = hand_grad(t, i, p.data)
+        opt.step()
+        rows.append([p.data for p in params])
+    return rows
+
+
+def sgd_reference(p0, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, steps=STEPS):
+    theta, buf, rows = list(p0), [None] * len(p0), []
+    for t in range(1, steps + 1):
+        for i in range(len(theta)):
+            g = hand_grad(t, i, theta[i])
+            if weight_decay:
+                g = g + weight_decay * theta[i]
+            if momentum:
+                buf[i] = g if t == 1 else momentum * buf[i] + (1 - dampening) * g
+                g = g + momentum * buf[i] if nesterov else buf[i]
+            theta[i] = theta[i] - lr * g
+        rows.append(list(theta))
+    return rows
+
+
+def adam_reference(p0, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, steps=STEPS):
+    b1, b2 = betas
+    theta, m, v, rows = list(p0), [0.0] * len(p0), [0.0] * len(p0), []
+    for t in range(1, steps + 1):
+        for i in range(len(theta)):
+            g = hand_grad(t, i, theta[i])
+            if weight_decay:
+                g = g + weight_decay * theta[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat = m[i] / (1 - b1**t)
+            v_hat = v[i] / (1 - b2**t)
+            theta[i] = theta[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+        rows.append(list(theta))
+    return rows
+
+
+def assert_rows_close(got, want, rel=1e-12):
+    assert len(got) == len(want)
+    for t, (a, b) in enumerate(zip(got, want, strict=True), start=1):
+        for x, y in zip(a, b, strict=True):
+            assert x == pytest.approx(y, rel=rel, abs=1e-14), f"step {t}"
+
+
+P0 = [0.5, -1.25, 2.0]
+
+SGD_CASES = [
+    {"lr": 0.1},
+    {"lr": 0.05, "weight_decay": 0.01},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.9, "dampening": 0.1},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    {"lr": 0.02, "momentum": 0.5, "nesterov": True, "weight_decay": 0.1},
+    {"lr": 0.0},
+]
+ADAM_CASES = [
+    {},
+    {"lr": 0.1},
+    {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
+    {"lr": 0.01, "weight_decay": 0.05},
+    {"lr": 0.01, "betas": (0.0, 0.5)},
+    {"lr": 0.01, "betas": (0.6, 0.0)},
+]
+
+
+@pytest.mark.parametrize("hyper", SGD_CASES, ids=str)
+def test_sgd_follows_its_update_equations_for_25_steps(hyper):
+    assert_rows_close(run(lambda ps: SGD(ps, **hyper), P0), sgd_reference(P0, **hyper))
+
+
+@pytest.mark.parametrize("hyper", ADAM_CASES, ids=str)
+def test_adam_follows_its_update_equations_for_25_steps(hyper):
+    assert_rows_close(run(lambda ps: Adam(ps, **hyper), P0), adam_reference(P0, **hyper), rel=1e-11)
+
+
+# --- closed forms -----------------------------------------------------------------------------
+
+
+def test_sgd_on_a_quadratic_shrinks_by_one_minus_lr_times_curvature():
+    # E = a/2 · w², dE/dw = a·w, so w_t = w_0 · (1 − lr·a)^t.
+    a, lr, w = 3.0, 0.1, mg.Value(2.0)
+    opt = SGD([w], lr=lr)
+    for t in range(1, 31):
+        opt.zero_grad()
+        (0.5 * a * w**2).backward()
+        opt.step()
+        assert w.data == pytest.approx(2.0 * (1 - lr * a) ** t, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    g=st.floats(-10, 10).filter(lambda x: abs(x) > 1e-3),
+    momentum=st.floats(0.0, 0.99),
+    dampening=st.floats(0.0, 1.0),
+)
+def test_sgd_momentum_with_a_constant_gradient_matches_the_geometric_sum(g, momentum, dampening):
+    # b_1 = g, b_t = μ·b_{t−1} + (1−τ)·g  =>  b_t = g·(μ^(t−1) + (1−τ)·(1 − μ^(t−1))/(1 − μ)).
+    lr, w = 0.01, mg.Value(0.0)
+    opt = SGD([w], lr=lr, momentum=momentum, dampening=dampening)
+    total = 0.0
+    for t in range(1, 21):
+        w.grad = g
+        opt.step()
+        k = momentum ** (t - 1)
+        total += g * (k + (1 - dampening) * (1 - k) / (1 - momentum)) if momentum else g
+        assert w.data == pytest.approx(-lr * total, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    g=st.floats(-100, 100).filter(lambda x: abs(x) > 1e-6),
+    lr=st.floats(1e-4, 1.0),
+    beta1=st.floats(0.0, 0.99),
+    beta2=st.floats(0.0, 0.9999),
+)
+def test_adam_with_a_constant_gradient_moves_lr_per_step(g, lr, beta1, beta2):
+    # Bias correction makes m̂ = g and v̂ = g² exactly, so each step is lr·g/(|g| + eps).
+    eps, w = 1e-8, mg.Value(1.0)
+    opt = Adam([w], lr=lr, betas=(beta1, beta2), eps=eps)
+    for t in range(1, 21):
+        w.grad = g
+        opt.step()
+        assert w.data == pytest.approx(1.0 - t * lr * g / (abs(g) + eps), rel=1e-9, abs=1e-12)
+
+
+def test_adam_without_eps_divides_by_zero_as_ieee_floats_do():
+    # eps = 0 and beta2 = 0 make the denominator |g|: a zero gradient after a nonzero one gives
+    # m / 0 = inf, and a zero gradient from the start gives 0 / 0 = nan, as in torch.
+    w, z = mg.Value(1.0), mg.Value(1.0)
+    opt = Adam([w, z], lr=0.1, betas=(0.5, 0.0), eps=0.0)
+    w.grad, z.grad = 1.0, 0.0
+    opt.step()
+    assert w.data == pytest.approx(0.9) and math.isnan(z.data)
+    w.grad = 0.0
+    opt.step()
+    assert w.data == -math.inf
+
+
+def test_state_uses_torch_names():
+    w = mg.Value(1.0)
+    sgd, adam = SGD([w], lr=0.1, momentum=0.9), Adam([w])
+    w.grad = 2.0
+    sgd.step()
+    adam.step()
+    assert sgd.state[w] == {"momentum_buffer": 2.0}
+    assert set(adam.state[w]) == {"step", "exp_avg", "exp_avg_sq"} and adam.state[w]["step"] == 1
+
+
+# --- Grokking Deep Learning's single weight: alpha decides convergence ------------------------------
+
+
+def grokking_run(alpha: float, steps: int = 50) -> list[float]:
+    """input 8, goal 0.8, E = (input·w − goal)²; SGD on w from 0.5. Returns the errors per step."""
+    inp, goal = 8.0, 0.8
+    w = mg.Value(0.5, "w")
+    opt = SGD([w], lr=alpha)
+    errors = []
+    for _ in range(steps):
+        error = (inp * w - goal) ** 2
+        errors.append(error.data)
+        opt.zero_grad()
+        error.backward()
+        assert w.grad == pytest.approx(2 * inp * (inp * w.data - goal))  # dE/dw = 2·input·(pred − goal)
+        opt.step()
+    return errors
+
+
+def test_grokking_single_weight_converges_with_a_small_alpha():
+    # w − 0.1 shrinks by |1 − 128·alpha| = 0.872 per step.
+    errors = grokking_run(0.001, steps=200)
+    assert errors[-1] < 1e-20
+    assert all(b < a for a, b in itertools.pairwise(errors))
+    assert errors[10] == pytest.approx(errors[0] * (1 - 128 * 0.001) ** 20, rel=1e-9)
+
+
+def test_grokking_single_weight_diverges_with_a_large_alpha():
+    # |1 − 128·0.1| = 11.8 > 1: each step overshoots further, the error grows by 11.8² per step.
+    errors = grokking_run(0.1, steps=20)
+    assert errors[-1] > 1e30
+    for a, b in itertools.pairwise(errors):
+        assert b == pytest.approx(a * 11.8**2, rel=1e-9)
+
+
+# --- behaviour and validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)])
+def test_step_changes_data_only_and_records_no_graph(make):
+    x = mg.Value(1.5, "x")
+    w = mg.Value(0.5, "w")
+    opt = make([w])
+    (w * x).backward()
+    opt.step()
+    assert w.op == "" and w.parents == () and w.label == "w"
+    assert w.data != 0.5 and x.data == 1.5 and w.grad == 1.5  # grad untouched by step
+    opt.zero_grad()
+    assert w.grad == 0.0 and x.grad == 0.5  # only the optimizer's parameters
+
+
+def test_lr_can_be_changed_between_steps():
+    w = mg.Value(1.0)
+    opt = SGD([w], lr=0.1)
+    w.grad = 1.0
+    opt.step()
+    opt.lr = 0.5
+    opt.step()
+    assert w.data == pytest.approx(1.0 - 0.1 - 0.5)
+
+
+def test_sgd_trains_a_model():
+    model = mg.nn.MLP(1, [8, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    xs, ys = [[-1.0], [0.0], [1.0]], [1.0, 0.0, 1.0]
+    first = None
+    for _ in range(60):
+        loss = mg.nn.mse_loss([model(x) for x in xs], ys)
+        first = first if first is not None else loss.data
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.data < first / 10
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda ps: SGD(ps, lr=-0.1), "lr"),
+        (lambda ps: SGD(ps, lr=math.nan), "lr"),
+        (lambda ps: SGD(ps, lr="0.1"), "lr"),
+        (lambda ps: SGD(ps, lr=0.1, momentum=-0.1), "momentum"),
+        (lambda ps: SGD(ps, lr=0.1, momentum=1.0), "momentum"),
+        (lambda ps: SGD(ps, lr=0.1, nesterov=True), "nesterov"),
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+        (lambda ps: SGD(ps, lr=0.1, weight_decay=-1.0), "weight_decay"),
+        (lambda ps: Adam(ps, lr=-1e-3), "lr"),
+        (lambda ps: Adam(ps, eps=-1e-8), "eps"),
+        (lambda ps: Adam(ps, betas=(1.0, 0.999)), "beta1"),
+        (lambda ps: Adam(ps, betas=(0.9, 1.0)), "beta2"),
+        (lambda ps: Adam(ps, betas=(-0.1, 0.999)), "beta1"),
+        (lambda ps: Adam(ps, betas=(0.9,)), "betas"),
+        (lambda ps: Adam(ps, weight_decay=-0.1), "weight_decay"),
+    ],
+)
+def test_bad_hyper_parameters_raise_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([mg.Value(1.0)])
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ([], "empty"),
+        ([1.0, 2.0], r"\[0\] is a float"),
+        (mg.nn.MLP(1, [1]), "model.parameters()"),
+        (None, "iterable"),
+    ],
+)
+def test_bad_params_raise_value_error(cls, params, message):
+    with pytest.raises(ValueError, match=message):
+        cls(params, lr=0.1)
+
+
+def test_a_parameter_listed_twice_is_refused():
+    w = mg.Value(1.0)
+    with pytest.raises(ValueError, match="more than once"):
+        SGD([w, w], lr=0.1)
+
+
+# --- against torch.optim -------------------------------------------------------------------------
+
+
+def torch_run(opt_name: str, hyper: dict, p0: list[float], steps: int = STEPS) -> list[list[float]]:
+    torch = pytest.importorskip("torch")
+    params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in p0]
+    opt = getattr(torch.optim, opt_name)(params, **hyper)
+    rows = []
+    for t in range(1, steps + 1):
+        for i, p in enumerate(params):
+            p.grad = torch.tensor(hand_grad(t, i, p.item()), dtype=torch.float64)
+        opt.step()
+        rows.append([p.item() for p in params])
+    return rows
+
+
+@pytest.mark.parametrize("hyper", SGD_CASES, ids=str)
+def test_sgd_matches_torch_optim_sgd(hyper):
+    want = torch_run("SGD", hyper, P0)
+    assert_rows_close(run(lambda ps: SGD(ps, **hyper), P0), want, rel=1e-10)
+
+
+@pytest.mark.parametrize("hyper", ADAM_CASES, ids=str)
+def test_adam_matches_torch_optim_adam(hyper):
+    want = torch_run("Adam", hyper, P0)
+    assert_rows_close(run(lambda ps: Adam(ps, **hyper), P0), want, rel=1e-10)
