@@ -500,7 +500,7 @@ def _card_width(node: Value, name: str, shown: list[str]) -> float:
     if _is_constant(node):
         return max(54.0, 20 + 11.5 * len(name))
     longest = max((len(text) for text in shown), default=1)
-    return max(164.0, 30 + 13.5 * len(_short(name)), 72 + 13.5 * longest)
+    return max(164.0, 30 + 13.5 * len(_short(name)), 76 + 15.0 * longest)
 
 
 def _svg(data: dict, forward: list[Value]) -> str:
@@ -600,12 +600,14 @@ def _svg(data: dict, forward: list[Value]) -> str:
         out.append(
             f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="10"/>'
             f'<path class="head" d="M{x:.1f},{y + 38:.1f} v-28 a10,10 0 0 1 10,-10 h{w - 20:.1f} '
-            f'a10,10 0 0 1 10,10 v24 z"/>'
+            f'a10,10 0 0 1 10,10 v28 z"/>'
             f'<text class="name" x="{x + w / 2:.1f}" y="{y + 20:.1f}">{escape(_short(name))}</text>'
             f'<text class="key" x="{x + 12:.1f}" y="{y + 61:.1f}">data</text>'
-            f'<text id="n{i}-data" class="val data" x="{x + w - 12:.1f}" y="{y + 61:.1f}"></text>'
+            f'<text id="n{i}-data" class="val data" x="{x + w - 12:.1f}" y="{y + 61:.1f}" '
+            f'data-room="{w - 70:.0f}"></text>'
             f'<text class="key gk" x="{x + 12:.1f}" y="{y + 86:.1f}">grad</text>'
-            f'<text id="n{i}-grad" class="val grad" x="{x + w - 12:.1f}" y="{y + 86:.1f}"></text>'
+            f'<text id="n{i}-grad" class="val grad" x="{x + w - 12:.1f}" y="{y + 86:.1f}" '
+            f'data-room="{w - 70:.0f}"></text>'
             "</g>"
         )
     out.append("</g></svg>")

@@ -27,6 +27,18 @@
     document.body.classList.add("no-update");
   }
 
+  // Put a number in its card; squeeze it if this machine's font is wider than the room left for it.
+  function place(text, value) {
+    if (text.textContent === value) { return; }
+    text.textContent = value;
+    text.removeAttribute("textLength");
+    var room = Number(text.getAttribute("data-room"));
+    if (value && text.getComputedTextLength() > room) {
+      text.setAttribute("textLength", String(room));
+      text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
+  }
+
   // The state after step k: replay steps 0..k (a step only says what it changes).
   function stateAt(k) {
     var state = { data: [], dataMark: [], grad: [], gradMark: [], fwd: [], bwd: [] };
@@ -58,8 +70,8 @@
     var state = stateAt(current);
     document.body.setAttribute("data-phase", step.phase);
     nodes.forEach(function (_, i) {
-      if (dataEls[i]) { dataEls[i].textContent = state.data[i]; }
-      if (gradEls[i]) { gradEls[i].textContent = state.grad[i]; }
+      if (dataEls[i]) { place(dataEls[i], state.data[i]); }
+      if (gradEls[i]) { place(gradEls[i], state.grad[i]); }
       var cl = nodeEls[i].classList;
       cl.toggle("known", state.dataMark[i] !== "");
       cl.toggle("updated", state.dataMark[i] === "updated");
