@@ -383,9 +383,10 @@ def bce_loss(probs: Sequence[Value | Number] | Value, targets: Sequence[Value | 
     """Binary cross-entropy ``mean(−(t·log p + (1−t)·log(1−p)))`` for probabilities in [0, 1].
 
     Numerically safe at 0 and 1 the way PyTorch is: each log is clamped at -100 (`LOG_FLOOR`), so
-    p = 0 or 1 gives a finite loss. A clamped log is a constant, so it passes no gradient (like a
-    clamp); elsewhere values and gradients are PyTorch's. Probabilities or targets outside [0, 1]
-    raise `ValueError`.
+    p = 0 or 1 gives a finite loss (the same value as PyTorch). A clamped log is a constant and
+    passes no gradient, like any clamp; PyTorch instead bounds the denominator of (p − t)/(p·(1 − p))
+    below by 1e-12, so gradients agree wherever p·(1 − p) ≥ 1e-12. Probabilities or targets outside
+    [0, 1] raise `ValueError`, as in PyTorch.
     """
     probs, targets = _pair(probs, targets, ("probs", "targets"), "bce_loss")
     terms = []
