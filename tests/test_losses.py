@@ -80,38 +80,37 @@ def test_sigmoid_then_bce_gives_the_textbook_gradient():
 # --- finite differences ------------------------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=6))
-def test_mse_gradient_matches_finite_differences(pairs):
-    xs, ts = [p for p, _ in pairs], [t for _, t in pairs]
-    preds = values(xs)
-    mse_loss(preds, ts).backward()
-    for i, p in enumerate(preds):
-        numeric = central_difference(lambda v: mse_loss(v, ts), xs, i)
-        assert p.grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+def assert_gradient_matches_finite_differences(loss, xs, ts):
+    inputs = values(xs)
+    loss(inputs, ts).backward()
+    for i, x in enumerate(inputs):
+        numeric = central_difference(lambda v: loss(v, ts), xs, i)
+        assert x.grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def batches(inputs, targets):
+    pairs = st.lists(st.tuples(inputs, targets), min_size=1, max_size=6)
+    return pairs.map(lambda ps: ([x for x, _ in ps], [t for _, t in ps]))
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.05, 0.95), st.floats(0, 1)), min_size=1, max_size=6))
-def test_bce_gradient_matches_finite_differences(pairs):
-    xs, ts = [p for p, _ in pairs], [t for _, t in pairs]
-    probs = values(xs)
-    bce_loss(probs, ts).backward()
-    for i, p in enumerate(probs):
-        numeric = central_difference(lambda v: bce_loss(v, ts), xs, i)
-        assert p.grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+@given(batches(st.floats(-5, 5), st.floats(-5, 5)))
+def test_mse_gradient_matches_finite_differences(batch):
+    assert_gradient_matches_finite_differences(mse_loss, *batch)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-3, 3), st.sampled_from([-1, 1])), min_size=1, max_size=6))
-def test_hinge_gradient_matches_finite_differences_away_from_the_kink(pairs):
-    xs, ys = [s for s, _ in pairs], [y for _, y in pairs]
-    if any(abs(1 - y * s) < 1e-3 for s, y in pairs):
+@given(batches(st.floats(0.05, 0.95), st.floats(0, 1)))
+def test_bce_gradient_matches_finite_differences(batch):
+    assert_gradient_matches_finite_differences(bce_loss, *batch)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(st.floats(-3, 3), st.sampled_from([-1, 1])))
+def test_hinge_gradient_matches_finite_differences_away_from_the_kink(batch):
+    if any(abs(1 - y * s) < 1e-3 for s, y in zip(*batch, strict=True)):
         return  # at the kink the one-sided slopes differ
-    scores = values(xs)
-    hinge_loss(scores, ys).backward()
-    for i, s in enumerate(scores):
-        assert s.grad == pytest.approx(central_difference(lambda v: hinge_loss(v, ys), xs, i), abs=1e-7)
+    assert_gradient_matches_finite_differences(hinge_loss, *batch)
 
 
 # --- bce near 0 and 1 ----------------------------------------------------------------------------
