@@ -5,6 +5,7 @@ Build expressions from `Value`s, call `.backward()`, and read each input's ``.gr
 
 from microgradx import nn, optim
 from microgradx.check import compare, gradcheck
+from microgradx.draw import draw, to_dot, to_text
 from microgradx.engine import (
     Value,
     cos,
@@ -31,6 +32,7 @@ __all__ = [
     "__version__",
     "compare",
     "cos",
+    "draw",
     "exp",
     "explain",
     "grad",
@@ -45,7 +47,9 @@ __all__ = [
     "sin",
     "sqrt",
     "tanh",
+    "to_dot",
     "to_html",
     "to_sympy",
+    "to_text",
     "zero_grad",
 ]

@@ -1,0 +1,630 @@
+"""Pictures of a graph: `draw` (a `graphviz.Digraph`), `to_dot` (its DOT text), `to_text` (a tree).
+
+The picture is the one a teacher draws on the board: a box per Value with its name, data and
+grad, a small circle per operation, arrows in the forward direction, and on request the local
+derivative on every arrow (formula and number, from the engine's rule table) or the paths along
+which one weight's gradient flows. `render` writes SVG/PNG/PDF/DOT files atomically with whichever
+renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure`` command that comes with
+``pip install microgradx``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import inspect
+import os
+import pathlib
+import secrets
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import graphviz
+from graphviz.backend import dot_command
+
+from microgradx.engine import RULES, Value, topological_order
+from microgradx.formatting import _operand, fmt, local_formula, node_names
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "Drawing",
+    "RendererNotFound",
+    "draw",
+    "find_renderer",
+    "render",
+    "to_dot",
+    "to_text",
+]
+
+DEFAULT_MAX_NODES = 300
+"""Graphs with more Values than this are drawn as a summary (a full layout would be unreadable)."""
+
+LAYOUT_PER_NODE = 15
+"""A graph is also summarised when its estimated layout size exceeds this many times `max_nodes`."""
+
+# --- the look ------------------------------------------------------------------------------------
+
+FONT = "Helvetica"
+INK = "#212529"  # text and borders
+GRAD = "#c92a2a"  # gradients, as in red chalk
+LEAF_FILL = "#e7f0fb"  # inputs and parameters (labelled leaves)
+OUTPUT_FILL = "#fff3bf"  # the output whose graph this is
+OP_FILL = "#f1f3f5"  # operation circles
+PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to the output
+PATH_FILL = "#ffe8cc"
+DIM = "#c4c8cc"  # highlight: everything off those paths
+
+# How each operation is written inside its circle; non-commutative ones name their operands a, b.
+OP_GLYPH = {
+    "+": "+",
+    "-": "a − b",
+    "*": "×",
+    "/": "a ÷ b",
+    "**": "a^b",
+    "neg": "−",
+    "abs": "|·|",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "√",
+    "tanh": "tanh",
+    "sigmoid": "σ",
+    "relu": "relu",
+    "sin": "sin",
+    "cos": "cos",
+}
+_ROLES = {"-", "/", "**"}  # operations whose arrows say which operand is a and which is b
+
+_RANKDIRS = ("LR", "TB", "RL", "BT")
+
+
+# --- escaping ------------------------------------------------------------------------------------
+
+
+def _visible(text: str) -> str:
+    # Control characters (other than newline) would corrupt SVG/XML: show them as escapes instead.
+    return "".join(
+        ch if ch >= " " or ch == "\n" else ("    " if ch == "\t" else f"\\x{ord(ch):02x}") for ch in text
+    )
+
+
+def _html(text: str) -> str:
+    """`text` made literal inside a Graphviz HTML-like label.
+
+    Markup characters become entities, backslashes are doubled (Graphviz reads ``\\\\`` as one
+    backslash even in HTML labels) and newlines become line breaks, so any user label renders as typed.
+    """
+    lines = _visible(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    return "<BR/>".join(html.escape(line.replace("\\", "\\\\"), quote=False) for line in lines)
+
+
+def _font(text: str, color: str | None = None, *, bold: bool = False, size: int | None = None) -> str:
+    """Already-escaped `text` in a colour, bold and/or point size (HTML-like label markup)."""
+    if bold:
+        text = f"<B>{text}</B>"
+    attrs = (f' COLOR="{color}"' if color else "") + (f' POINT-SIZE="{size}"' if size else "")
+    return f"<FONT{attrs}>{text}</FONT>" if attrs else text
+
+
+# --- draw ------------------------------------------------------------------------------------------
+
+
+class RendererNotFound(graphviz.ExecutableNotFound):
+    """No program on this machine can render the requested format; the message says what to install.
+
+    A `RuntimeError` (and a `graphviz.ExecutableNotFound`, so code written for the graphviz package
+    catches it too). DOT files need no renderer: ``render(value, "graph.dot")`` always works.
+    """
+
+    def __init__(self, message: str) -> None:
+        RuntimeError.__init__(self, message)
+
+
+class Drawing(graphviz.Digraph):
+    """A `graphviz.Digraph` that renders with ``dot`` when installed, else with ``graphviz-pure``.
+
+    So ``draw(E).render("graph", format="png")``, ``.pipe()`` and Jupyter's inline display work after
+    a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
+    """
+
+    def render(self, *args, **kwargs):  # type: ignore[override]
+        bound = inspect.signature(graphviz.Digraph.render).bind(self, *args, **kwargs).arguments
+        outfile = bound.get("outfile")
+        format = bound.get("format") or (pathlib.Path(outfile).suffix[1:] if outfile else None) or self.format
+        with _renderer_for(format):
+            return super().render(*args, **kwargs)
+
+    def pipe(self, *args, **kwargs):  # type: ignore[override]
+        bound = inspect.signature(graphviz.Digraph.pipe).bind(self, *args, **kwargs).arguments
+        with _renderer_for(bound.get("format") or self.format):
+            return super().pipe(*args, **kwargs)
+
+
+def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
+    if type(output) is not Value:
+        raise TypeError(f"draw(output) must be a Value, got {type(output).__name__}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+    if highlight is not None and type(highlight) is not Value:
+        raise TypeError(f"highlight must be a Value of the graph (or None), got {type(highlight).__name__}")
+    if max_nodes is not None and (type(max_nodes) is not int or max_nodes < 1):
+        raise ValueError(f"max_nodes must be a whole number >= 1 (or None for no limit), got {max_nodes!r}")
+
+
+def draw(
+    output: Value,
+    *,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    show_local: bool = False,
+    highlight: Value | None = None,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+) -> graphviz.Digraph:
+    """The graph of `output` as a `graphviz.Digraph`: show it in Jupyter, `.render()` it, or `.source`.
+
+    One box per Value (name, data, grad), one circle per operation, arrows in the forward
+    direction (`rankdir` "LR", "TB", "RL" or "BT"). ``show_local=True`` writes on each arrow into an
+    operation the local derivative ∂out/∂operand as a formula and its number (``∂ŷ/∂z = σ(z)·(1−σ(z))
+    = 0.2445``); for a−b, a÷b and a^b the arrows say which operand is ``a`` and which ``b``.
+    ``highlight=w`` colours the paths from `w` to `output`. Graphs with more than `max_nodes`
+    Values, or whose long arrows would make the layout slow (see `LAYOUT_PER_NODE`), are drawn as
+    a labelled summary instead of a hairball; ``max_nodes=None`` draws everything.
+
+    Colours: light blue boxes are inputs and parameters (labelled leaves), white boxes are
+    intermediate results, unlabelled numbers are constants, the yellow box is `output`; gradients
+    are red. With `highlight`, the paths from it to `output` are orange (filled boxes, thick arrows)
+    and everything else is light grey.
+    """
+    _check_options(output, rankdir, highlight, max_nodes)
+    order = topological_order(output)[::-1]  # forward order: operands before results
+    graph = Drawing(name="microgradx", format="svg")
+    graph.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
+    graph.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
+    graph.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
+    if max_nodes is not None:
+        if len(order) > max_nodes:
+            reason = f"more than max_nodes={max_nodes}"
+        elif _layout_size(order) > LAYOUT_PER_NODE * max_nodes:
+            reason = "too many long arrows to lay out quickly"
+        else:
+            reason = ""
+        if reason:
+            _draw_summary(graph, output, order, show_grad, highlight, reason)
+            return graph
+
+    names = node_names(output)
+    stacked = rankdir in ("LR", "RL")
+    on_path = _on_paths(order, highlight) if highlight is not None else None
+    ids = {node: f"v{i}" for i, node in enumerate(order)}
+    for node in order:
+        state = None if on_path is None else node in on_path
+        label = _value_label(node, names[node], output, show_grad, state, stacked, node is highlight)
+        graph.node(ids[node], label, shape="plain")
+        if not node.parents:
+            continue
+        op_id = f"{ids[node]}_op"
+        op_state = None if on_path is None else (node in on_path and node is not highlight)
+        graph.node(op_id, **_op_style(node.op, op_state))
+        graph.edge(op_id, ids[node], **_edge_style(op_state))
+        for index, parent in enumerate(node.parents):
+            label = []
+            if node.op in _ROLES:
+                label.append(_font("ab"[index], bold=True))
+            if show_local and (parent.parents or parent.label):  # not for constants
+                label.append(_local_label(node, index, names))
+            edge_state = None if on_path is None else (parent in on_path and node in on_path)
+            style = _edge_style(edge_state)
+            if label:
+                style["label"] = f"<{'  '.join(label)}>"
+            graph.edge(ids[parent], op_id, **style)
+    if on_path is not None:
+        who = _html(names[highlight]) if highlight in names else _html(highlight.label or repr(highlight))
+        caption = (
+            f"orange: the paths from {who} to {_html(names[output])}"
+            if highlight in names
+            else f"{who} is not in the graph of {_html(names[output])}: no path to highlight"
+        )
+        graph.attr(label=f"<{caption}>", labelloc="b", fontcolor=PATH if highlight in names else INK)
+    return graph
+
+
+def to_dot(
+    output: Value,
+    *,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    show_local: bool = False,
+    highlight: Value | None = None,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+) -> str:
+    """The DOT source of `draw(output, ...)` as a string; needs no Graphviz program.
+
+    Paste it into any Graphviz viewer, or write it with ``render(output, "graph.dot")``.
+    """
+    return draw(
+        output,
+        rankdir=rankdir,
+        show_grad=show_grad,
+        show_local=show_local,
+        highlight=highlight,
+        max_nodes=max_nodes,
+    ).source
+
+
+def _on_paths(order: list[Value], start: Value) -> set[Value]:
+    """The nodes on some path from `start` to the output: `start` and every node depending on it.
+
+    Every node of the graph reaches the output, so "depends on `start`" is all a node needs;
+    one pass in forward order finds them (no recursion).
+    """
+    on_path: set[Value] = set()
+    for node in order:
+        if node is start or any(parent in on_path for parent in node.parents):
+            on_path.add(node)
+    return on_path
+
+
+def _layout_size(order: list[Value]) -> int:
+    """Roughly how many nodes Graphviz's ``dot`` would lay out, counting the hidden ones on long arrows.
+
+    ``dot`` puts one invisible node on every rank a long arrow crosses, and its layout time grows
+    with that total; an input shared by distant operations (a weight reused down a long chain) can
+    cost more than the rest of the graph. Ranks are longest paths from the leaves, with each leaf
+    placed just before its first consumer, as ``dot`` would.
+    """
+    rank: dict[Value, int] = {}
+    first_use: dict[Value, int] = {}
+    size = 0
+    for node in order:
+        if not node.parents:
+            continue
+        op_rank = 1 + max(rank.get(parent, 0) for parent in node.parents)
+        rank[node] = op_rank + 1
+        size += 2
+        for parent in node.parents:
+            if parent.parents:
+                size += op_rank - rank[parent] - 1
+            elif parent in first_use:
+                size += op_rank - first_use[parent]
+            else:
+                first_use[parent] = op_rank
+                size += 1
+    return size
+
+
+def _value_label(
+    node: Value,
+    name: str,
+    output: Value,
+    show_grad: bool,
+    state: bool | None,
+    stacked: bool = True,
+    start: bool = False,
+) -> str:
+    """The HTML-like table of one Value (name, data, grad), coloured by its role and `state`.
+
+    `stacked` puts the three cells one under another (compact for left-to-right drawings), else
+    side by side. A constant shows only its number: nobody differentiates with respect to 2.
+    """
+    constant = not node.parents and not node.label
+    ink, grad_ink, border = (DIM, DIM, DIM) if state is False else (INK, GRAD, PATH if state else INK)
+    if start:
+        fill = PATH_FILL
+    elif state is False or constant:
+        fill = "white"
+    elif node is output:
+        fill = OUTPUT_FILL
+    else:
+        fill = LEAF_FILL if not node.parents else "white"
+    cells = [_font(_html(name), ink, bold=not constant)]
+    if not constant:
+        cells.append(_font(f"data {_html(fmt(node.data))}", ink))
+        if show_grad:
+            cells.append(_font(f"grad {_html(fmt(node.grad))}", grad_ink))
+    rows = (
+        "".join(f"<TR><TD>{cell}</TD></TR>" for cell in cells)
+        if stacked
+        else ("<TR>" + "".join(f"<TD>{cell}</TD>" for cell in cells) + "</TR>")
+    )
+    width = "2" if node is output or state else "1"
+    style = ' STYLE="ROUNDED"' if constant else ""
+    return (
+        f'<<TABLE BORDER="{width}" CELLBORDER="{0 if constant else 1}" CELLSPACING="0" CELLPADDING="3" '
+        f'COLOR="{border}" BGCOLOR="{fill}"{style}>{rows}</TABLE>>'
+    )
+
+
+def _op_style(op: str, state: bool | None) -> dict[str, str]:
+    glyph = OP_GLYPH[op]
+    style = {
+        "label": f"<{_html(glyph)}>",
+        "shape": "circle" if len(glyph) <= 2 else "ellipse",
+        "style": "filled",
+        "fillcolor": OP_FILL,
+        "width": "0.3",
+        "height": "0.3",
+        "margin": "0.02",
+        "fontsize": "11",
+    }
+    if state is False:
+        style.update(color=DIM, fontcolor=DIM, fillcolor="white")
+    elif state:
+        style.update(color=PATH, fillcolor=PATH_FILL, penwidth="2")
+    return style
+
+
+def _edge_style(state: bool | None) -> dict[str, str]:
+    if state is False:
+        return {"color": DIM, "fontcolor": DIM}
+    if state:
+        return {"color": PATH, "penwidth": "2.2"}
+    return {}
+
+
+def _local_number(node: Value, index: int) -> float:
+    """∂node/∂(operand `index`) at the current data, by the engine's own rule (never a copy of it)."""
+    operands = [parent.data for parent in node.parents]
+    try:
+        return float(RULES[node.op].local(*operands, node.data)[index])
+    except (ArithmeticError, ValueError):  # data changed since the graph was built, e.g. a ÷ 0
+        return float("nan")
+
+
+def _local_label(node: Value, index: int, names: dict[Value, str]) -> str:
+    """``∂out/∂operand = formula`` over ``= number``, escaped for an HTML-like edge label."""
+    formula = local_formula(node, index, names)
+    d = f"∂{_operand(names[node])}/∂{_operand(names[node.parents[index]])}"
+    number = fmt(_local_number(node, index))
+    text = f"{d} = {formula}" if formula == number else f"{d} = {formula}\n= {number}"
+    return _html(text)
+
+
+def _draw_summary(
+    graph: Drawing,
+    output: Value,
+    order: list[Value],
+    show_grad: bool,
+    highlight: Value | None,
+    reason: str,
+) -> None:
+    """Too many Values to lay out: draw the output, the inputs that matter most and counts per op."""
+    shown_leaves = 12
+    leaves = [node for node in order if not node.parents and node.label]
+    constants = sum(1 for node in order if not node.parents and not node.label)
+    ops = Counter(node.op for node in order if node.parents)
+    # The inputs that matter: largest |grad| first (the ones a learner would look at), then by order.
+    ranked = sorted(range(len(leaves)), key=lambda i: (-abs(leaves[i].grad), i))[:shown_leaves]
+    chosen = [leaves[i] for i in sorted(ranked)]
+    if highlight is not None and highlight in leaves and highlight not in chosen:
+        chosen.append(highlight)
+    count_rows = "".join(
+        f'<TR><TD ALIGN="LEFT">{_html(OP_GLYPH[op])}</TD><TD ALIGN="RIGHT">{n}</TD></TR>'
+        for op, n in sorted(ops.items(), key=lambda item: (-item[1], item[0]))
+    )
+    body = (
+        '<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" STYLE="DASHED">'
+        f'<TR><TD COLSPAN="2"><B>{len(order) - len(leaves) - constants} operations</B></TD></TR>'
+        f"{count_rows}"
+        f'<TR><TD COLSPAN="2">{constants} constants</TD></TR></TABLE>>'
+    )
+    graph.node("summary", body, shape="plain")
+    for i, leaf in enumerate(chosen):
+        state = None if highlight is None else (leaf is highlight)
+        label = _value_label(leaf, leaf.label, output, show_grad, state, False, leaf is highlight)
+        graph.node(f"leaf{i}", label, shape="plain")
+        graph.edge(f"leaf{i}", "summary", **_edge_style(state))
+    if len(leaves) > len(chosen):
+        graph.node("more", f"<… and {len(leaves) - len(chosen)} more inputs>", shape="plaintext")
+        graph.edge("more", "summary", style="dashed")
+    name = output.label or "output"
+    reached = None if highlight is None else highlight in set(order)
+    graph.node("output", _value_label(output, name, output, show_grad, reached), shape="plain")
+    graph.edge("summary", "output", **_edge_style(reached))
+    note = f"graph has {len(order)} nodes ({reason}); showing a summary; pass max_nodes=None to draw all"
+    graph.attr(label=f"<{_html(note)}>", labelloc="b")
+
+
+# --- to_text -----------------------------------------------------------------------------------------
+
+
+def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 200) -> str:
+    """The graph of `output` as an indented tree for a terminal, output at the top, leaves below.
+
+    Each line shows a node's name, its operation in brackets, data and grad. A node used more than
+    once is written out the first time (marked ``#k``) and referred to afterwards as ``(see #k)``,
+    so shared sub-expressions and diamonds appear once. Past `max_lines` lines the tree stops with
+    a note (None: no limit).
+
+    >>> from microgradx import Value
+    >>> x = Value(2.0, "x"); print(to_text(x * x, show_grad=False))
+    x·x [×] = 4
+    ├── x = 2  #1
+    └── x  (see #1)
+    """
+    if type(output) is not Value:
+        raise TypeError(f"to_text(output) must be a Value, got {type(output).__name__}")
+    if max_lines is not None and (type(max_lines) is not int or max_lines < 1):
+        raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
+    order = topological_order(output)
+    names = node_names(output)
+    uses = Counter(parent for node in order for parent in node.parents)
+    numbers: dict[Value, int] = {}
+    lines: list[str] = []
+    # Depth-first with an explicit stack of (node, prefix for its line, prefix for its children).
+    stack: list[tuple[Value, str, str]] = [(output, "", "")]
+    while stack:
+        if max_lines is not None and len(lines) >= max_lines:
+            lines.append(
+                f"… (stopped after {max_lines} lines; the graph has {len(order)} nodes; "
+                "pass max_lines=None to print all)"
+            )
+            break
+        node, lead, indent = stack.pop()
+        if node in numbers:
+            lines.append(f"{lead}{names[node]}  (see #{numbers[node]})")
+            continue
+        text = names[node]
+        if node.parents:
+            text += f" [{OP_GLYPH[node.op]}]"
+        if node.parents or node.label:
+            text += f" = {fmt(node.data)}"
+        else:
+            text += " (constant)" if show_grad else ""
+        if show_grad:
+            text += f"  grad {fmt(node.grad)}"
+        if uses[node] > 1:
+            numbers[node] = len(numbers) + 1
+            text += f"  #{numbers[node]}"
+        lines.append(lead + text)
+        children = node.parents
+        for i in range(len(children) - 1, -1, -1):  # pushed in reverse so they print in order
+            last = i == len(children) - 1
+            stack.append(
+                (children[i], indent + ("└── " if last else "├── "), indent + ("    " if last else "│   "))
+            )
+    return "\n".join(lines)
+
+
+# --- renderers -----------------------------------------------------------------------------------
+
+_PURE_FORMATS = {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "canon", "json", "json0", "plain"}
+_INSTALL = (
+    "install one with `pip install graphviz-pure` (SVG and PNG) or Graphviz itself "
+    "(`apt-get install graphviz`, `brew install graphviz`, or graphviz.org/download)"
+)
+_LOCK = threading.RLock()
+
+
+def _graphviz_pure() -> str | None:
+    """The ``graphviz-pure`` program installed with this Python (its scripts folder), else on PATH."""
+    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    for folder in (pathlib.Path(sys.executable).parent, pathlib.Path(sysconfig.get_path("scripts"))):
+        candidate = folder / exe
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which("graphviz-pure")
+
+
+def find_renderer(format: str = "svg") -> str | None:
+    """The program that will render `format`: Graphviz's ``dot`` if on PATH, else ``graphviz-pure``.
+
+    Returns its path, or None when nothing here can render `format` (graphviz-pure writes SVG and
+    PNG but not PDF).
+    """
+    dot = shutil.which("dot")
+    if dot:
+        return dot
+    if format.lower() in _PURE_FORMATS:
+        return _graphviz_pure()
+    return None
+
+
+def _require_renderer(format: str, renderer: str | None = None) -> str:
+    """The renderer for `format` (or check the given one), raising `RendererNotFound` with advice."""
+    format = format.lower()
+    if renderer is not None:
+        found = shutil.which(renderer)
+        if found is None:
+            raise RendererNotFound(f"renderer {renderer!r} was not found; {_INSTALL}")
+    else:
+        found = find_renderer(format)
+    if found is None:
+        if _graphviz_pure() is not None:
+            raise RendererNotFound(
+                f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
+                "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
+            )
+        raise RendererNotFound(f"no Graphviz renderer found to write {format.upper()}: {_INSTALL}")
+    if pathlib.Path(found).name.startswith("graphviz-pure") and format not in _PURE_FORMATS:
+        raise RendererNotFound(
+            f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
+            "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
+        )
+    return found
+
+
+@contextlib.contextmanager
+def _renderer_for(format: str) -> Iterator[None]:
+    """Point the graphviz package at our renderer while it runs, and explain a missing one."""
+    found = _require_renderer(format)
+    with _LOCK:
+        previous = dot_command.DOT_BINARY
+        dot_command.DOT_BINARY = pathlib.Path(found)
+        try:
+            yield
+        except graphviz.ExecutableNotFound as error:
+            if isinstance(error, RendererNotFound):
+                raise
+            raise RendererNotFound(f"could not run {found!r}; {_INSTALL}") from error
+        finally:
+            dot_command.DOT_BINARY = previous
+
+
+_SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+def render(
+    graph: Value | graphviz.Digraph | graphviz.Source,
+    path: str | os.PathLike[str],
+    *,
+    renderer: str | None = None,
+    **draw_options: object,
+) -> pathlib.Path:
+    """Write the picture of `graph` (a Value, drawn with `draw_options`, or a Digraph) to `path`.
+
+    The format comes from the suffix: ``.svg``, ``.png``, ``.pdf``, or ``.dot``/``.gv`` (DOT text,
+    which needs no renderer). The file is written atomically (a temporary file renamed into
+    place), so it is never half-written. `renderer` names the program to use (default:
+    `find_renderer`). Raises `RendererNotFound` (a `RuntimeError`) when nothing can render the
+    format, `ValueError` for an unknown suffix, `OSError` when `path` cannot be written.
+    """
+    path = pathlib.Path(path)
+    format = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if format is None:
+        raise ValueError(
+            f"cannot tell the format of {str(path)!r}: use a .svg, .png, .pdf, .dot or .gv file name"
+        )
+    if type(graph) is Value:
+        source = to_dot(graph, **draw_options)  # type: ignore[arg-type]
+    elif isinstance(graph, (graphviz.Digraph, graphviz.Source)):
+        if draw_options:
+            raise TypeError(f"drawing options {sorted(draw_options)} only apply when graph is a Value")
+        source = graph.source
+    else:
+        raise TypeError(f"render(graph) must be a Value or a graphviz.Digraph, got {type(graph).__name__}")
+    if format == "dot":
+        data = source.encode("utf-8")
+    else:
+        exe = _require_renderer(format, renderer)
+        result = subprocess.run(
+            [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, check=False
+        )
+        if result.returncode != 0 or not result.stdout:
+            detail = result.stderr.decode("utf-8", "replace").strip() or f"exit status {result.returncode}"
+            raise RuntimeError(f"{pathlib.Path(exe).name} could not render {format.upper()}: {detail}")
+        data = result.stdout
+    _write_atomically(path, data)
+    return path
+
+
+def _write_atomically(path: pathlib.Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place.
+
+    A reader sees the old file or the new one, never half of one. The temporary file is created
+    with mode 0o666 less the umask (as `open` would), so the result has the usual permissions.
+    """
+    path = pathlib.Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
