@@ -415,7 +415,7 @@ class Value:
         PyTorch; call `zero_grad` between steps. Iterative: any depth works.
         """
         seed = _as_float(gradient, "backward(gradient)")
-        _backprop(self, seed, create_graph=False, into_grad=True)
+        _backprop(self, seed, create_graph=False)
 
 
 _new = object.__new__
@@ -496,75 +496,70 @@ def zero_grad(values: Iterable[Value]) -> None:
 # --- backpropagation ----------------------------------------------------------------------------
 
 
-def _consumer_counts(root: Value) -> dict[Value, int]:
-    """How many times each node reachable from `root` is used as an operand (iterative DFS)."""
-    counts = {root: 0}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        for parent in pop().parents:
-            if parent in counts:
-                counts[parent] += 1
-            else:
-                counts[parent] = 1
-                push(parent)
-    return counts
+_OPERANDS_DONE = object()  # stack marker in `topological_order`: the node below it is finished
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Nodes reachable from `root`, each after all of its consumers (root first): backward order."""
-    counts = _consumer_counts(root)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for parent in node.parents:
-            c = counts[parent] - 1
-            counts[parent] = c
-            if c == 0:
-                ready.append(parent)
-    return order
+    """Nodes reachable from `root`, each after all of its consumers (root first): backward order.
 
-
-def _backprop(root: Value, seed: float | Value, *, create_graph: bool, into_grad: bool) -> dict:
-    """Chain rule over the graph of `root`, each node once after all its consumers.
-
-    Returns node -> d root / d node (floats, or Values when `create_graph`). With `into_grad` the
-    totals are also added into each node's ``.grad``.
+    Reversed, it is forward order, operands left to right. An iterative depth-first search, so any
+    depth works: a node popped for the first time goes back on the stack under a marker, its
+    operands above; when the marker comes off, every operand is finished and so is the node.
     """
-    counts = _consumer_counts(root)
-    grads: dict = {root: seed}
-    ready = [root]
-    pop, push = ready.pop, ready.append
-    local_rules = _LOCAL
-    while ready:
+    forward: list[Value] = []
+    visited = set()
+    stack = [root]
+    pop, push, visit, finish = stack.pop, stack.append, visited.add, forward.append
+    while stack:
         node = pop()
-        upstream = grads[node]
-        if into_grad:
+        if node is _OPERANDS_DONE:
+            finish(pop())
+        elif node not in visited:
+            visit(node)
+            push(node)
+            push(_OPERANDS_DONE)
+            for parent in reversed(node.parents):  # the first operand on top: finished first
+                if parent not in visited:
+                    push(parent)
+    forward.reverse()
+    return forward
+
+
+def _backprop(
+    root: Value, seed: float | Value, *, create_graph: bool, inputs: Iterable[Value] | None = None
+) -> dict:
+    """Chain rule over the graph of `root`, each node once, after all its consumers.
+
+    Without `inputs`, adds d root / d node into every node's ``.grad``; with them, returns
+    {x: d root / d x} for each input the graph reaches instead (floats, or Values with
+    `create_graph`). A node's total is final once its turn comes, so it leaves `grads` then:
+    the dict holds only the frontier, not the whole graph.
+    """
+    wanted = None if inputs is None else set(inputs)
+    found = {}
+    grads: dict = {root: seed}
+    local_rules = _LOCAL
+    for node in topological_order(root):
+        upstream = grads.pop(node)
+        if wanted is None:
             node.grad += upstream
+        elif node in wanted:
+            found[node] = upstream
         parents = node.parents
         if not parents:
             continue
         local = local_rules[node.op]
         if create_graph:  # the rule on Values: its result is a graph we can differentiate again
-            locals_ = local(*parents, node)
+            derivatives = local(*parents, node)
         elif len(parents) == 2:
-            a, b = parents
-            locals_ = local(a.data, b.data, node.data)
+            derivatives = local(parents[0].data, parents[1].data, node.data)
         else:
-            locals_ = local(parents[0].data, node.data)
-        for parent, d in zip(parents, locals_, strict=True):
+            derivatives = local(parents[0].data, node.data)
+        for parent, d in zip(parents, derivatives, strict=True):
             contribution = upstream * d  # chain rule: d root/d parent += d root/d node · local
-            if parent in grads:
-                grads[parent] = grads[parent] + contribution
-            else:
-                grads[parent] = contribution
-            c = counts[parent] - 1
-            counts[parent] = c
-            if c == 0:
-                push(parent)
-    return grads
+            total = grads.get(parent)
+            grads[parent] = contribution if total is None else total + contribution
+    return found
 
 
 class _enable_grad:
@@ -591,7 +586,7 @@ def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = Fa
             raise TypeError(f"grad(inputs) must be Values, got {type(x).__name__}")
     if create_graph:
         with _enable_grad():
-            grads = _backprop(output, Value(1.0), create_graph=True, into_grad=False)
+            grads = _backprop(output, Value(1.0), create_graph=True, inputs=inputs)
         return [grads[x] if x in grads else Value(0.0) for x in inputs]
-    grads = _backprop(output, 1.0, create_graph=False, into_grad=False)
+    grads = _backprop(output, 1.0, create_graph=False, inputs=inputs)
     return [float(_data(grads.get(x, 0.0))) for x in inputs]
