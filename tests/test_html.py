@@ -344,6 +344,17 @@ def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
     assert data["steps"][-1]["value"] == pytest.approx(0.3 - 0.5 * w.grad)  # w ← w − lr·grad
 
 
+def test_making_the_page_leaves_every_grad_and_value_untouched():
+    E, w, *_ = seed_neuron()
+    forward = topological_order(E)[::-1]
+    w.grad = 7.0  # e.g. left over from an earlier backward()
+    before = [(n.data, n.grad) for n in forward]
+    data = page_data(E, highlight=w, lr=0.5)
+    assert [(n.data, n.grad) for n in forward] == before
+    assert data["nodes"][forward.index(w)]["grad"] != 7.0  # the page shows dE/dw, not the stale grad
+    assert mg.to_html is to_html
+
+
 def test_output_that_is_a_leaf_has_just_the_start_and_the_seed():
     a = Value(2.0, "a")
     data = page_data(a)
