@@ -27,29 +27,12 @@ from html import escape
 from importlib import resources
 from typing import NamedTuple
 
+from microgradx.draw import OP_GLYPH  # the circle's text, as in draw()'s pictures
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import expression, fmt, local_formula, node_names
 
 __all__ = ["page_data", "to_html"]
 
-# How each operation is written inside its circle.
-OP_GLYPH = {
-    "+": "+",
-    "-": "−",
-    "*": "×",
-    "/": "÷",
-    "**": "^",
-    "neg": "−",
-    "abs": "|·|",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "√",
-    "tanh": "tanh",
-    "sigmoid": "σ",
-    "relu": "relu",
-    "sin": "sin",
-    "cos": "cos",
-}
 
 _ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
 _NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)^2, but 0.5·−0.4
@@ -57,8 +40,9 @@ _NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)^2, but 0.5·
 # Geometry of the drawing, in SVG user units (the page scales the whole picture to fit).
 _CARD_H = 100  # a Value: name, data, grad
 _CONST_H = 42  # a constant: just its number
-_BADGE_R = 22  # an operation's circle
-_BADGE_GAP = 56  # from an operation's circle to its result's card
+_BADGE_R = 22  # an operation's circle (a pill when its glyph is long, like draw()'s "a − b")
+_BADGE_GAP = 64  # from an operation's centre to its result's card
+_BADGE_ROOM = 36  # half the widest pill
 _COL_GAP = 40  # between one column's cards and the next column's circles
 _ROW_GAP = 26
 _PASS_H = 10  # the slot an edge takes in a column it passes through
@@ -459,7 +443,7 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
     for c, col in enumerate(columns):
         left[c] = x
         if any(slot < n and forward[slot].parents for slot in col):
-            x += _BADGE_GAP + _BADGE_R
+            x += _BADGE_GAP + _BADGE_ROOM
         col_width = max((width[slot] for slot in col if slot < n), default=0.0)
         for slot in col:
             centred = slot >= n or _is_constant(forward[slot])
@@ -482,6 +466,11 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
             route += [(left[slot_layer[slot]], mid), (right[slot_layer[slot]], mid)]
         routes.append(route)
     return _Layout(xs[:n], ys[:n], routes, x - _COL_GAP + _MARGIN, total_h)
+
+
+def _badge_half(glyph: str) -> float:
+    """Half the width of an operation's badge: a circle for a symbol, a pill for a word."""
+    return _BADGE_R if len(glyph) <= 2 else min(_BADGE_ROOM, max(_BADGE_R, 10 + 5.0 * len(glyph)))
 
 
 def _curve(start: tuple[float, float], end: tuple[float, float]) -> str:
@@ -542,11 +531,12 @@ def _svg(data: dict, forward: list[Value]) -> str:
         p, c = edge["parent"], edge["child"]
         start = (layout.x[p] + width[p], mid(p))
         bx, by = layout.x[c] - _BADGE_GAP, mid(c)
+        cx = bx - _badge_half(OP_GLYPH[forward[c].op]) + _BADGE_R  # centre of the pill's round left end
         if len(forward[c].parents) == 2:  # operand a enters the circle from above, b from below
             angle = math.radians(38 if edge["index"] == 0 else -38)
-            end = (bx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle))
+            end = (cx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle))
         else:
-            end = (bx - _BADGE_R, by)
+            end = (cx - _BADGE_R, by)
         d = [f"M{start[0]:.1f},{start[1]:.1f}"]
         here = start
         route = layout.routes[k]
@@ -577,17 +567,19 @@ def _svg(data: dict, forward: list[Value]) -> str:
             bx, by = x - _BADGE_GAP, mid(i)
             glyph = OP_GLYPH[node.op]
             size = " small" if len(glyph) > 2 else ""
+            half = _badge_half(glyph)
             out.append(
-                f'<line class="link" x1="{bx + _BADGE_R:.1f}" y1="{by:.1f}" x2="{x:.1f}" y2="{by:.1f}" '
+                f'<line class="link" x1="{bx + half:.1f}" y1="{by:.1f}" x2="{x:.1f}" y2="{by:.1f}" '
                 f'marker-end="url(#arrow-idle)"/>'
-                f'<g class="badge"><circle cx="{bx:.1f}" cy="{by:.1f}" r="{_BADGE_R}"/>'
+                f'<g class="badge"><rect x="{bx - half:.1f}" y="{by - _BADGE_R:.1f}" width="{2 * half:.1f}" '
+                f'height="{2 * _BADGE_R}" rx="{_BADGE_R}"/>'
                 f'<text class="glyph{size}" x="{bx:.1f}" y="{by:.1f}">{escape(glyph)}</text></g>'
             )
             if node.op in ("-", "/", "**"):  # say which operand is a and which is b
                 for k, role in enumerate("ab"):
                     dy = -1 if k == 0 else 1
                     out.append(
-                        f'<text class="role" x="{bx - _BADGE_R - 8:.1f}" y="{by + dy * (_BADGE_R + 4):.1f}">'
+                        f'<text class="role" x="{bx - half - 8:.1f}" y="{by + dy * (_BADGE_R + 4):.1f}">'
                         f"{role}</text>"
                     )
         if _is_constant(node):

@@ -14,6 +14,11 @@
   var gradEls = nodes.map(function (_, i) { return byId("n" + i + "-grad"); });
   var edgeEls = edges.map(function (_, k) { return byId("e" + k); });
   var playButton = byId("play");
+  // A wide graph keeps a readable size and scrolls sideways (following the current node) rather
+  // than shrinking to fit; a small one fits the stage.
+  var stage = byId("stage");
+  var graph = byId("graph");
+  graph.style.minWidth = Math.round(graph.viewBox.baseVal.width * 0.6) + "px";
   var bar = byId("progress");
   var ticks = steps.map(function (step, s) {
     var tick = document.createElement("span");
@@ -88,6 +93,9 @@
       cl.toggle("active-fwd", active && step.phase === "forward");
       cl.toggle("active-bwd", active && step.phase !== "forward");
     });
+    if (step.node !== null && stage.scrollWidth > stage.clientWidth) {
+      nodeEls[step.node].scrollIntoView({ block: "nearest", inline: "center" });
+    }
     var line = byId("line");
     while (line.firstChild) { line.removeChild(line.firstChild); }
     step.rows.forEach(function (row) {
