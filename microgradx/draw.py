@@ -198,7 +198,7 @@ def draw(
 
     names = node_names(output)
     stacked = rankdir in ("LR", "RL")
-    on_path = _on_paths(order, highlight) if highlight is not None else None
+    on_path = _on_paths(order, highlight) if highlight in names else None
     ids = {node: f"v{i}" for i, node in enumerate(order)}
     for node in order:
         state = None if on_path is None else node in on_path
@@ -221,7 +221,7 @@ def draw(
             if label:
                 style["label"] = f"<{'  '.join(label)}>"
             graph.edge(ids[parent], op_id, **style)
-    if on_path is not None:
+    if highlight is not None:
         who = _html(names[highlight]) if highlight in names else _html(highlight.label or repr(highlight))
         caption = (
             f"orange: the paths from {who} to {_html(names[output])}"
@@ -434,10 +434,10 @@ def _draw_summary(
 def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 200) -> str:
     """The graph of `output` as an indented tree for a terminal, output at the top, leaves below.
 
-    Each line shows a node's name, its operation in brackets, data and grad. A node used more than
-    once is written out the first time (marked ``#k``) and referred to afterwards as ``(see #k)``,
-    so shared sub-expressions and diamonds appear once. Past `max_lines` lines the tree stops with
-    a note (None: no limit).
+    Each line shows a node's name, its operation in brackets, data and grad (a constant just its
+    number). A node used more than once is written out the first time (marked ``#k``) and referred
+    to afterwards as ``(see #k)``, so shared sub-expressions and diamonds appear once. Past
+    `max_lines` lines the tree stops with a note (None: no limit).
 
     >>> from microgradx import Value
     >>> x = Value(2.0, "x"); print(to_text(x * x, show_grad=False))
@@ -470,12 +470,10 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
         text = names[node]
         if node.parents:
             text += f" [{OP_GLYPH[node.op]}]"
-        if node.parents or node.label:
-            text += f" = {fmt(node.data)}"
+        if not node.parents and not node.label:
+            text += " (constant)"
         else:
-            text += " (constant)" if show_grad else ""
-        if show_grad:
-            text += f"  grad {fmt(node.grad)}"
+            text += f" = {fmt(node.data)}" + (f"  grad {fmt(node.grad)}" if show_grad else "")
         if uses[node] > 1:
             numbers[node] = len(numbers) + 1
             text += f"  #{numbers[node]}"
