@@ -43,7 +43,7 @@ MAX_STEPS = 1_000_000
 DIGITS = 10
 """Significant digits of the values and derivatives that `grad` prints."""
 
-GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".html")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -82,7 +82,8 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
 --hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
   use the --at names and the names assigned in EXPR.
 
---draw FILE: .svg, .png, .pdf or .dot. Where no Graphviz renderer can write the
+--draw FILE: .svg, .png, .pdf, .dot or .html (an interactive page that steps
+  through the forward and backward pass; needs no Graphviz). Where no Graphviz renderer can write the
   format, FILE.dot (same name, suffix .dot) is written instead, a note on stderr
   says how to install one, and the exit status is still 0.
 
@@ -122,7 +123,8 @@ _DEMO_TEXT = """\
 The sigmoid neuron E = ½(σ(w·x) − y)² of the seed questions, step by step: the
 automatic derivative dE/dw next to the hand derivation (ŷ−y)·σ(1−σ)·x, the chain
 rule path by path, the finite-difference check, a few SGD steps, and the graph
-written to DIR/microgradx-demo.svg (or .dot where no Graphviz renderer exists).
+written to DIR/microgradx-demo.svg (or .dot where no Graphviz renderer exists), and
+an interactive step-through page to DIR/microgradx-demo.html.
 DIR is --out, else the current directory (a new temporary directory when the
 current one is not writable)."""
 
@@ -160,7 +162,11 @@ def _parser() -> _Parser:
         metavar="NAME=EXPR",
         help="your hand-derived d(EXPR)/d(NAME) to compare with autograd and finite differences",
     )
-    grad.add_argument("--draw", metavar="FILE", help="write the graph to FILE (.svg, .png, .pdf or .dot)")
+    grad.add_argument(
+        "--draw",
+        metavar="FILE",
+        help="write the graph to FILE (.svg .png .pdf .dot, or .html: a step-through page)",
+    )
     grad.add_argument("--json", action="store_true", help="print one JSON object (shape below)")
     grad.set_defaults(run=_grad)
 
@@ -315,8 +321,18 @@ def _check_writable(path: pathlib.Path, option: str) -> None:
         raise UsageError(f"{option} {path}: is a folder, not a file name")
 
 
-def _write_graph(output: Value, path: pathlib.Path, highlight: Value | None) -> tuple[pathlib.Path, str]:
-    """Render the graph to `path`, or to its .dot sibling when no renderer exists; (path, note)."""
+def _write_graph(
+    output: Value, path: pathlib.Path, highlight: Value | None, title: str | None = None
+) -> tuple[pathlib.Path, str]:
+    """Render the graph to `path`, or to its .dot sibling when no renderer exists; (path, note).
+
+    A ``.html`` path gets the interactive step-through page (`to_html`), which needs no renderer.
+    """
+    if path.suffix.lower() == ".html":
+        from microgradx.html import to_html
+
+        to_html(output, path, highlight=highlight, title=title)
+        return path, ""
     from microgradx.draw import RendererNotFound, render
 
     options: dict[str, Any] = {"highlight": highlight} if highlight is not None else {}
@@ -391,7 +407,7 @@ def _grad(args: argparse.Namespace) -> int:
     note = ""
     if draw_path is not None:
         highlight = leaves[wrt[0]] if len(wrt) == 1 else None
-        written, note = _write_graph(output, draw_path, highlight)
+        written, note = _write_graph(output, draw_path, highlight, title=args.expr)
         if not args.json:
             text += f"\n\ngraph written to {written}"
     print(text)
@@ -405,7 +421,7 @@ def _graph_path(text: str) -> pathlib.Path:
     if path.suffix.lower() not in GRAPH_SUFFIXES:
         raise UsageError(f"--draw {text}: use a file name ending in {', '.join(GRAPH_SUFFIXES)}")
     _check_writable(path, "--draw")
-    if path.suffix.lower() != ".dot":
+    if path.suffix.lower() not in (".dot", ".html"):
         _check_writable(path.with_suffix(".dot"), "--draw")
     return path
 
@@ -647,12 +663,16 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"   step {step}:  w = {fmt(w.data, 6):<10} E = {fmt(E.data, 6):<10} dE/dw = {fmt(w.grad, 6)}")
         optimizer.step()
     print()
-    E = expression.evaluate(_leaves(point))
+    fresh = _leaves(point)
+    E = expression.evaluate(fresh)
     E.backward()
     written, note = _write_graph(E, folder / "microgradx-demo.svg", None)
     print(f"5. The graph (with every node's grad) is in {written}")
     if note:
         print(note, file=sys.stderr)
+    page = folder / "microgradx-demo.html"
+    mg.to_html(E, page, highlight=fresh["w"], lr=1.0, title="The seed neuron  E = ½(σ(w·x) − y)²")
+    print(f"   Step through its forward and backward pass in a browser: {page}")
     print()
     print('Try your own: microgradx grad "z = w*x; ŷ = sigmoid(z); E = 0.5*(ŷ - y)**2" --wrt w \\')
     print('                  --at w=0.3 x=1 y=1 --explain --hand w="(ŷ - y)*ŷ*(1 - ŷ)*x"')

@@ -395,9 +395,12 @@ def test_demo_shows_autograd_next_to_the_hand_derivation_and_writes_the_graph(tm
     assert autograd == pytest.approx(expected, rel=1e-12) and by_hand == pytest.approx(expected, rel=1e-12)
     assert row_ok(out, "w")  # the finite-difference check
     assert "step 5:" in out  # the SGD steps
-    written = [p for p in tmp_path.iterdir()]
-    assert len(written) == 1 and written[0].stem == "microgradx-demo"
-    assert str(written[0]) in out
+    written = sorted(tmp_path.iterdir(), key=lambda p: p.suffix != ".html")
+    assert [p.stem for p in written] == ["microgradx-demo", "microgradx-demo"]
+    page, graph = written
+    assert page.suffix == ".html" and graph.suffix in (".svg", ".dot")
+    assert str(graph) in out and str(page) in out
+    assert "σ(z)·(1−σ(z))" in page.read_text(encoding="utf-8")
 
 
 def test_help_shows_examples_and_the_json_shape():
@@ -460,3 +463,12 @@ def test_readme_shows_grad_explain_hand_and_descend():
     commands = [" ".join(c) for c, _ in SESSIONS]
     assert any("--explain" in c and "--hand" in c for c in commands)
     assert sum(c.startswith("microgradx descend") for c in commands) >= 2
+
+
+def test_draw_html_writes_the_step_through_page(tmp_path):
+    page = tmp_path / "neuron.html"
+    result = run("grad", NEURON, "--wrt", "w", "--at", "w=0.3", "x=1", "y=1", "--draw", str(page))
+    assert result.returncode == 0, result.stderr
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") or text.lower().startswith("<!doctype html>")
+    assert "σ(z)·(1−σ(z))" in text and str(page) in result.stdout
