@@ -24,10 +24,12 @@ from microgradx.engine import (
 from microgradx.explain import explain
 from microgradx.html import to_html
 from microgradx.sym import to_sympy
+from microgradx.trace import Trace, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Trace",
     "Value",
     "__version__",
     "compare",
@@ -51,5 +53,6 @@ __all__ = [
     "to_html",
     "to_sympy",
     "to_text",
+    "trace",
     "zero_grad",
 ]

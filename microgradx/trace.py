@@ -1,0 +1,357 @@
+"""Trace once, replay fast: record the graph a function builds, then rerun it on floats.
+
+A training loop builds the same graph shape at every step. `trace(f, *example_args)` runs `f`
+once on Values, records the resulting graph as a flat *tape* (one entry per operation: its rule
+and the slots of its operands), and returns a `Trace`: calling it with new numbers replays the tape
+forward with each rule's ``forward`` and backward with each rule's ``local`` — the very functions
+the engine uses, so the numbers are the same, bit for bit — without creating a single Value.
+
+Leaves the function did not receive as arguments (a model's parameters, constants) are read
+afresh from their ``.data`` at every replay, so optimizer updates are seen, and their gradients
+are added into their ``.grad`` exactly as ``backward()`` adds them. Where `f` looks at a number
+while tracing (``<``, ``<=``, ``>``, ``>=``, ``float()``, ``bool()`` on a Value), the answer is
+recorded as a *guard*; a replay whose guard would answer differently re-traces `f` on the new
+inputs (or raises `GuardError` with ``on_guard="raise"``), so it never returns numbers from the
+wrong branch. See ``docs/replay.md`` for the tape drawn out.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from microgradx import engine
+from microgradx.engine import RULES, Value, topological_order
+
+__all__ = ["GuardError", "Replayed", "Trace", "TraceError", "trace"]
+
+
+class TraceError(ValueError):
+    """`f` cannot be traced: it returned something other than Values, or switched recording off."""
+
+
+class GuardError(RuntimeError):
+    """A replay's input would send `f` down another branch than the traced one (``on_guard="raise"``)."""
+
+
+class Replayed(NamedTuple):
+    """What one replay returns: the output's number, its gradients, and any extra outputs' numbers.
+
+    ``grads`` has one entry per argument: a float for a number argument, a list of floats for a
+    list argument. ``aux`` holds the numbers of the extra outputs `f` returned after the first,
+    in the same shape (a float per Value, a list per list of Values).
+    """
+
+    value: float
+    grads: tuple
+    aux: tuple
+
+
+# --- guards: the places where traced code looked at a number ---------------------------------
+
+
+class _Recording(threading.local):
+    guards: list | None = None  # the guard list of the trace running in this thread, if any
+
+
+_recording = _Recording()
+_patch_lock = threading.Lock()
+_patch_count = 0
+_GUARDED = ("__lt__", "__le__", "__gt__", "__ge__", "__float__", "__bool__")
+_originals = {name: getattr(Value, name) for name in _GUARDED}
+
+
+def _guarded(name: str) -> Callable:
+    original = _originals[name]
+
+    def method(self: Value, *other: Any) -> Any:
+        result = original(self, *other)
+        guards = _recording.guards
+        if guards is not None:
+            guards.append((name, self, other[0] if other else None, result))
+        return result
+
+    method.__name__ = name
+    return method
+
+
+_wrappers = {name: _guarded(name) for name in _GUARDED}
+
+
+def _refuse_no_grad(self: engine.no_grad) -> engine.no_grad:
+    raise TraceError(
+        "no_grad() inside a traced function: its results would be frozen at the example's numbers; "
+        "compute them outside the traced function, or as part of the graph"
+    )
+
+
+class _recording_guards:
+    """Within this context, this thread's comparisons of Values are recorded into `guards`.
+
+    The Value class gets recording versions of the six methods while any thread traces; they only
+    record in a thread that is tracing, so other threads see the ordinary behaviour.
+    """
+
+    def __init__(self, guards: list) -> None:
+        self.guards = guards
+
+    def __enter__(self) -> None:
+        global _patch_count
+        if _recording.guards is not None:
+            raise TraceError("trace() was called inside a traced function; trace the outer function once")
+        with _patch_lock:
+            if _patch_count == 0:
+                for name, wrapper in _wrappers.items():
+                    setattr(Value, name, wrapper)
+                engine.no_grad.__enter__ = _refuse_no_grad
+            _patch_count += 1
+        _recording.guards = self.guards
+
+    def __exit__(self, *exc: object) -> None:
+        global _patch_count
+        _recording.guards = None
+        with _patch_lock:
+            _patch_count -= 1
+            if _patch_count == 0:
+                for name, original in _originals.items():
+                    setattr(Value, name, original)
+                engine.no_grad.__enter__ = _NO_GRAD_ENTER
+
+
+_NO_GRAD_ENTER = engine.no_grad.__enter__
+
+
+def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
+    """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
+    if name == "__float__":  # the number itself escaped into Python: it must not change
+        return a == result or (math.isnan(a) and math.isnan(result))
+    if name == "__bool__":
+        return (a != 0.0) == result
+    return getattr(float, name)(a, other) == result
+
+
+# --- tracing ------------------------------------------------------------------------------------
+
+
+def _argument(x: object, where: str) -> Value | list[Value]:
+    if isinstance(x, numbers.Real) and type(x) is not Value:
+        return Value(x)
+    if isinstance(x, Sequence) and not isinstance(x, str):
+        return [_argument(xi, f"{where}[{i}]") for i, xi in enumerate(x) if _is_number(xi, f"{where}[{i}]")]
+    raise TypeError(f"trace: {where} must be a real number or a list of numbers, got {type(x).__name__}")
+
+
+def _is_number(x: object, where: str) -> bool:
+    if isinstance(x, numbers.Real) and type(x) is not Value:
+        return True
+    raise TypeError(f"trace: {where} must be a real number, got {type(x).__name__}")
+
+
+def _outputs(result: object) -> tuple[Value, list]:
+    """Split what `f` returned into the output to differentiate and the extra outputs."""
+    first, *rest = result if isinstance(result, (tuple, list)) else (result,)
+    if type(first) is not Value:
+        raise TraceError(
+            f"the traced function must return a Value (or a tuple whose first item is one), "
+            f"got {type(first).__name__}"
+        )
+    for i, extra in enumerate(rest, 1):
+        items = extra if isinstance(extra, (list, tuple)) else [extra]
+        for item in items:
+            if type(item) is not Value:
+                raise TraceError(f"output {i} of the traced function must be a Value or a list of Values, "
+                                 f"got {type(item).__name__}")
+    return first, rest
+
+
+class Trace:
+    """A recorded graph of `f`, replayed on floats by calling it: ``Trace(*args) -> Replayed``.
+
+    Made by `trace`. The tape lists the graph's nodes in forward order; replay fills one float per
+    slot, then walks the output's part of the tape backwards with the rule table's local
+    derivatives. ``retraces`` counts how often a flipped guard made it record `f` again.
+    """
+
+    def __init__(self, f: Callable[..., object], example_args: tuple, on_guard: str = "retrace") -> None:
+        if not callable(f):
+            raise TypeError(f"trace(f): f must be callable, got {type(f).__name__}")
+        if on_guard not in ("retrace", "raise"):
+            raise ValueError(f"trace(on_guard) must be 'retrace' or 'raise', got {on_guard!r}")
+        self.f = f
+        self.on_guard = on_guard
+        self.retraces = 0
+        self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
+        self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
+        self._record(example_args)
+
+    def _record(self, args: tuple) -> None:
+        """Run `f` on Values made from `args` and turn the graph it builds into the tape."""
+        if not engine.is_grad_enabled():
+            raise TraceError("trace() inside no_grad(): nothing would be recorded")
+        arguments = [_argument(x, f"example_args[{i}]") for i, x in enumerate(args)]
+        guards: list = []
+        with _recording_guards(guards):
+            result = self.f(*arguments)
+        output, extras = _outputs(result)
+        inputs = [v for a in arguments for v in (a if isinstance(a, list) else [a])]
+
+        # Forward order of everything replay must compute: the output's graph first (so its part
+        # of the tape is exactly the engine's order for backward), then extras and guarded nodes.
+        roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
+        roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
+        top = Value(0.0)
+        top.parents = tuple(roots)
+        forward = topological_order(top)[1:]
+        forward.reverse()
+        n_output = len(topological_order(output))
+
+        # Slots: inputs first, in argument order (an input f never used still gets one), then the
+        # other leaves, then the operations in forward order.
+        slot: dict[Value, int] = {v: i for i, v in enumerate(inputs)}
+        leaves = [v for v in forward if not v.parents and v not in slot]
+        for v in leaves:
+            slot[v] = len(slot)
+        ops = [v for v in forward if v.parents]
+        in_output = set(forward[:n_output])
+        for v in ops:
+            slot[v] = len(slot)
+
+        # One step per operation: (forward function, operand slots) and, for the output's graph,
+        # (local rule, out slot, operand slots) in backward order.
+        def operands(v: Value) -> tuple[int, int]:  # a unary op's second slot is -1
+            return slot[v.parents[0]], slot[v.parents[1]] if len(v.parents) == 2 else -1
+
+        self._forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]
+        self._backward_steps = [
+            (RULES[v.op].local, slot[v], *operands(v)) for v in reversed(ops) if v in in_output
+        ]
+        self._n_inputs = len(inputs)
+        self._leaves = leaves
+        self._leaf_grad = [v in in_output for v in leaves]
+        self._output_slot = slot[output]
+        self._extras = [
+            [slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras
+        ]
+        self._guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
+            (name, slot[node], slot[other] if type(other) is Value else -1,
+             None if other is None or type(other) is Value else float(other), result)
+            for name, node, other, result in guards
+        ]
+        self._size = len(slot)
+
+    @property
+    def tape(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
+        names = {rule.forward: op for op, rule in RULES.items()}
+        return [(names[fn], (a,) if b < 0 else (a, b)) for fn, a, b in self._forward_steps]
+
+    @property
+    def guards(self) -> list[tuple[str, int, int, float | None, object]]:
+        """The recorded guards: ``(method, slot, other operand's slot or -1, or its number, answer)``."""
+        return list(self._guards)
+
+    def __len__(self) -> int:
+        return len(self._forward_steps)
+
+    def __repr__(self) -> str:
+        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(self._leaves) + self._n_inputs} leaves, "
+                f"{len(self)} ops, {len(self._guards)} guards)")
+
+    def _check_guards(self, values: list) -> bool:
+        """True when every guard that `values` can already answer answers as it did when traced."""
+        known = len(values)
+        for name, a, b, number, result in self._guards:
+            if a >= known or b >= known:
+                continue  # not computed yet (the forward pass stopped at an error)
+            if not _holds(name, values[a], values[b] if b >= 0 else number, result):
+                return False
+        return True
+
+    def __call__(self, *args: object) -> Replayed:
+        numbers_ = self._flatten(args)
+        values = self._forward(numbers_)
+        if values is None:  # a guard flipped: the function takes another branch for these inputs
+            if self.on_guard == "raise":
+                raise GuardError(
+                    f"{getattr(self.f, '__name__', 'f')}: these inputs take another branch than the traced "
+                    "one (a comparison, float() or bool() of a Value answers differently); "
+                    "trace again, or use on_guard='retrace'"
+                )
+            self.retraces += 1
+            self._record(args)
+            values = self._forward(numbers_)
+        return self._backward(values)
+
+    def _flatten(self, args: tuple) -> list[float]:
+        if len(args) != len(self._shape):
+            raise TypeError(f"this trace takes {len(self._shape)} arguments, got {len(args)}")
+        flat = []
+        for i, (x, is_list) in enumerate(zip(args, self._shape, strict=True)):
+            if is_list:
+                if not isinstance(x, Sequence) or isinstance(x, str) or len(x) != self._sizes[i]:
+                    raise TypeError(f"argument {i} must be a list of {self._sizes[i]} numbers, as when "
+                                    f"traced, got {type(x).__name__} {x!r}")
+                flat.extend(engine._as_float(xi, f"argument {i}[{j}]") for j, xi in enumerate(x))
+            else:
+                flat.append(engine._as_float(x, f"argument {i}"))
+        return flat
+
+    def _forward(self, inputs: list[float]) -> list[float] | None:
+        """Every slot's number in forward order; None when a guard flips (raising only if none did)."""
+        values = inputs + [leaf.data for leaf in self._leaves]
+        append = values.append
+        try:
+            for fn, a, b in self._forward_steps:
+                append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
+        except (ArithmeticError, ValueError):
+            if not self._check_guards(values):
+                return None  # the error belongs to a branch the function would not take
+            raise
+        return values if self._check_guards(values) else None
+
+    def _backward(self, values: list[float]) -> Replayed:
+        # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
+        grads = [-0.0] * self._size
+        grads[self._output_slot] = 1.0
+        for local, o, a, b in self._backward_steps:
+            upstream = grads[o]
+            if b < 0:
+                (da,) = local(values[a], values[o])
+                grads[a] += upstream * da
+            else:
+                da, db = local(values[a], values[b], values[o])
+                grads[a] += upstream * da
+                grads[b] += upstream * db
+        base = self._n_inputs
+        for i, (leaf, reached) in enumerate(zip(self._leaves, self._leaf_grad, strict=True)):
+            if reached:
+                leaf.grad += grads[base + i]
+        flat = iter(grads[: self._n_inputs])
+        arg_grads = tuple(
+            [next(flat) for _ in range(n)] if is_list else next(flat)
+            for is_list, n in zip(self._shape, self._sizes, strict=True)
+        )
+        aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
+        return Replayed(values[self._output_slot], arg_grads, aux)
+
+
+def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> Trace:
+    """Record the graph `f` builds on `example_args` once; calling the result replays it on floats.
+
+    Each example argument is a number or a list of numbers; `f` receives them as Values (lists as
+    lists of Values) and returns a Value — or a tuple whose first item is the Value to
+    differentiate and whose other items are Values or lists of Values to report. Replays return
+    `Replayed` (output, gradients for each argument, extra outputs) and add the gradients of every
+    other leaf (a model's parameters) into its ``.grad``, as ``backward()`` would.
+
+    >>> w = Value(3.0, "w")
+    >>> step = trace(lambda x: (w * x - 1.0) ** 2, 2.0)
+    >>> step(0.5)
+    Replayed(value=0.25, grads=(3.0,), aux=())
+    >>> w.grad
+    0.5
+    """
+    return Trace(f, example_args, on_guard)
