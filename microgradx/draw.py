@@ -325,15 +325,14 @@ def _value_label(
         cells.append(_font(f"data {_html(fmt(node.data))}", ink))
         if show_grad:
             cells.append(_font(f"grad {_html(fmt(node.grad))}", grad_ink))
-    rows = (
-        "".join(f"<TR><TD>{cell}</TD></TR>" for cell in cells)
-        if stacked
-        else ("<TR>" + "".join(f"<TD>{cell}</TD>" for cell in cells) + "</TR>")
-    )
+    # One outline around the Value, thin rules between its cells (below the name, or beside it).
+    rule = ' BORDER="1" SIDES="T"' if stacked else ' BORDER="1" SIDES="L"'
+    tds = [f"<TD>{cells[0]}</TD>", *(f"<TD{rule}>{cell}</TD>" for cell in cells[1:])]
+    rows = "".join(f"<TR>{td}</TR>" for td in tds) if stacked else f"<TR>{''.join(tds)}</TR>"
     width = "2" if node is output or state else "1"
     style = ' STYLE="ROUNDED"' if constant else ""
     return (
-        f'<<TABLE BORDER="{width}" CELLBORDER="{0 if constant else 1}" CELLSPACING="0" CELLPADDING="3" '
+        f'<<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
         f'COLOR="{border}" BGCOLOR="{fill}"{style}>{rows}</TABLE>>'
     )
 

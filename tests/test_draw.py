@@ -528,3 +528,26 @@ def pathlib_read(path) -> bytes:
 @pytest.mark.skipif(DOT is None, reason="Graphviz's dot is not installed")
 def test_dot_is_preferred_when_installed():
     assert D.find_renderer("png") == DOT and D.find_renderer("pdf") == DOT
+
+
+# --- the README's "Drawing graphs" section shows a real run ------------------------------------------
+
+
+def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypatch, capsys):
+    import pathlib
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Drawing graphs", 1)[1].split("\n## ", 1)[0]
+    code, shown = re.findall(r"```python\n(.*?)```\n\n```text title=\"Output\"\n(.*?)```", section, re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out == shown
+    assert (tmp_path / "neuron.png").read_bytes().startswith(PNG)
+    # The product along the orange path is w's grad, by the hand derivation (ŷ − y)·σ(1 − σ)·x.
+    s = sigmoid(0.3)
+    factors = [1.0, s * (1 - s), 1.0, 2 * (s - 1), 0.5]
+    assert "1 · 0.2445 · 1 · (−0.8511) · 0.5, is w's grad, −0.104" in " ".join(section.split())
+    assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "−0.8511", "0.5"]
+    assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "−0.104"
+    assert "docs/images/seed_neuron_graph.png" in section
+    assert (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").exists()
