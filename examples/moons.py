@@ -7,6 +7,7 @@ learning rate trains it on the full batch, printing loss and accuracy at every s
     python examples/moons.py                       # 50 steps, seed 3: reaches 100% by step ~25
     python examples/moons.py --steps 80 --seed 1   # other seeds may need more steps
     python examples/moons.py --plot moons.png      # needs matplotlib: pip install 'microgradx[plot]'
+    python examples/moons.py --replay              # same numbers, the graph traced once and replayed
 """
 
 from __future__ import annotations
@@ -48,27 +49,43 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[list[li
     return [points[i] for i in order], [labels[i] for i in order]
 
 
-def loss_and_accuracy(model: MLP, X: list[list[float]], y: list[int]) -> tuple[mg.Value, float]:
-    """Hinge loss + L2 penalty over the whole batch, and the fraction of points on the right side."""
+def loss_and_scores(model: MLP, X: list[list[float]], y: list[int]) -> tuple[mg.Value, list[mg.Value]]:
+    """Hinge loss + L2 penalty over the whole batch, and the model's score for each point."""
     scores = [model(x) for x in X]
     data_loss = hinge_loss(scores, y)
     reg_loss = ALPHA * sum((p * p for p in model.parameters()), mg.Value(0.0))
-    accuracy = sum((s.data > 0) == (yi > 0) for s, yi in zip(scores, y, strict=True)) / len(y)
-    return data_loss + reg_loss, accuracy
+    return data_loss + reg_loss, scores
+
+
+def accuracy_of(scores: list[float], y: list[int]) -> float:
+    """The fraction of points on the right side of the boundary (score > 0 for label +1)."""
+    return sum((s > 0) == (yi > 0) for s, yi in zip(scores, y, strict=True)) / len(y)
+
+
+def loss_and_accuracy(model: MLP, X: list[list[float]], y: list[int]) -> tuple[mg.Value, float]:
+    """Hinge loss + L2 penalty over the whole batch, and the fraction of points on the right side."""
+    loss, scores = loss_and_scores(model, X, y)
+    return loss, accuracy_of([s.data for s in scores], y)
 
 
 LR = 0.3
 """Starting learning rate; it decays linearly to a tenth of this, as in micrograd's demo."""
 
 
-def train(steps: int, seed: int, log=print) -> tuple[MLP, list[float], list[float], tuple]:
+def train(
+    steps: int, seed: int, log=print, replay: bool = False
+) -> tuple[MLP, list[float], list[float], tuple]:
     """Train from scratch; returns the model, the loss and accuracy per step, and the data.
 
-    Accuracy at step k is measured on the model before that step's update, like the loss.
+    Accuracy at step k is measured on the model before that step's update, like the loss. With
+    `replay`, the step's graph is recorded once by `microgradx.trace` and replayed on floats at
+    every step (the parameters' new numbers are read at each replay): the same numbers, faster.
     """
     X, y = make_moons(100, noise=0.1, seed=seed)
     model = MLP(2, [16, 16, 1], activation="relu", seed=seed)
     optimizer = mg.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
+    if replay:
+        return _train_replayed(model, optimizer, steps, log, X, y)
     losses, accuracies = [], []
     # Each step builds a graph of ~65,000 nodes. Graphs hold no reference cycles, so reference
     # counting frees each one; pausing the cycle collector saves its repeated scans of the graph.
@@ -87,6 +104,24 @@ def train(steps: int, seed: int, log=print) -> tuple[MLP, list[float], list[floa
     finally:
         if collecting:
             gc.enable()
+    return model, losses, accuracies, (X, y)
+
+
+def _train_replayed(
+    model: MLP, optimizer: mg.optim.SGD, steps: int, log, X: list[list[float]], y: list[int]
+) -> tuple[MLP, list[float], list[float], tuple]:
+    """`train`'s loop with the graph traced once: each step replays it instead of rebuilding it."""
+    step = mg.trace(lambda: loss_and_scores(model, X, y))
+    losses, accuracies = [], []
+    for k in range(steps):
+        optimizer.zero_grad()
+        loss, _, (scores,) = step()  # forward and backward; adds into each parameter's .grad
+        accuracy = accuracy_of(scores, y)
+        optimizer.lr = LR * (1.0 - 0.9 * k / steps)
+        optimizer.step()
+        losses.append(loss)
+        accuracies.append(accuracy)
+        log(f"step {k:3d}  loss {loss:.6f}  accuracy {accuracy:6.1%}")
     return model, losses, accuracies, (X, y)
 
 
@@ -127,10 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
     parser.add_argument("--seed", type=int, default=3, help="seed for the data and the weights (default 3)")
     parser.add_argument("--plot", metavar="OUT.png", help="save boundary and loss curve (matplotlib)")
+    parser.add_argument("--replay", action="store_true", help="trace the graph once, replay it each step")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
-    model, losses, accuracies, (X, y) = train(args.steps, args.seed)
+    model, losses, accuracies, (X, y) = train(args.steps, args.seed, replay=args.replay)
     print(f"final training accuracy {accuracies[-1]:.1%} after {args.steps} steps")
     if args.plot:
         plot(model, X, y, losses, args.plot)
