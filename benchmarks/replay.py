@@ -1,0 +1,87 @@
+"""Time one MLP training step two ways: rebuild the graph (the plain path) vs replay a trace of it.
+
+The step is examples/moons.py's: ``MLP(2, [16, 16, 1])`` with ReLU, hinge loss + L2 over 100
+two-moons points, backward, SGD with momentum. Both models start equal; after every timed step
+their losses and parameters are checked to be identical, so the ratio compares equal work.
+Python's GC stays on, as in real use (``gc.collect()`` runs untimed before each step).
+
+    python benchmarks/replay.py             # 100 points, 7 steps each way
+    python benchmarks/replay.py --quick     # 20 points, 3 steps: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import microgradx as mg
+from microgradx.nn import MLP
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "moons.py"
+_spec = importlib.util.spec_from_file_location("moons", EXAMPLE)
+moons = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(moons)
+
+
+def setup(points: int) -> tuple[MLP, mg.optim.SGD, list, list]:
+    X, y = moons.make_moons(points, noise=0.1, seed=3)
+    model = MLP(2, [16, 16, 1], activation="relu", seed=3)
+    return model, mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), X, y
+
+
+def rebuild_step(model: MLP, optimizer: mg.optim.SGD, X: list, y: list) -> float:
+    loss, _ = moons.loss_and_scores(model, X, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.data
+
+
+def replay_step(step: mg.Trace, optimizer: mg.optim.SGD) -> float:
+    optimizer.zero_grad()
+    loss = step().value
+    optimizer.step()
+    return loss
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 points, 3 steps")
+    args = parser.parse_args(argv)
+    points, steps = (20, 3) if args.quick else (100, 7)
+
+    plain, plain_opt, X, y = setup(points)
+    model, opt, _, _ = setup(points)
+    start = time.perf_counter()
+    step = mg.trace(lambda: moons.loss_and_scores(model, X, y))
+    trace_time = time.perf_counter() - start
+
+    rebuild, replay = [], []
+    for _ in range(steps):  # interleaved, so both see the same machine load
+        gc.collect()
+        start = time.perf_counter()
+        plain_loss = rebuild_step(plain, plain_opt, X, y)
+        rebuild.append(time.perf_counter() - start)
+        gc.collect()
+        start = time.perf_counter()
+        replay_loss = replay_step(step, opt)
+        replay.append(time.perf_counter() - start)
+        if replay_loss != plain_loss or model.state_dict() != plain.state_dict():
+            raise SystemExit("replay and rebuild disagree: not timing different computations")
+
+    t_rebuild, t_replay = statistics.median(rebuild), statistics.median(replay)
+    print(f"MLP(2, [16, 16, 1]) training step, {points} points, {len(step)} ops, median of {steps}")
+    print(f"  rebuild every step  {t_rebuild * 1e3:8.1f} ms")
+    print(f"  replay the trace    {t_replay * 1e3:8.1f} ms   (tracing once: {trace_time * 1e3:.0f} ms)")
+    print(f"  replay is {t_rebuild / t_replay:.1f}x faster, identical numbers")
+    return {"rebuild": t_rebuild, "replay": t_replay, "ratio": t_rebuild / t_replay, "trace": trace_time}
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
