@@ -102,12 +102,11 @@ def _html(text: str) -> str:
     return "<BR/>".join(html.escape(line.replace("\\", "\\\\"), quote=False) for line in lines)
 
 
-def _font(text: str, color: str | None = None, *, bold: bool = False, size: int | None = None) -> str:
-    """Already-escaped `text` in a colour, bold and/or point size (HTML-like label markup)."""
+def _font(text: str, color: str | None = None, *, bold: bool = False) -> str:
+    """Already-escaped `text` in a colour and/or bold (HTML-like label markup)."""
     if bold:
         text = f"<B>{text}</B>"
-    attrs = (f' COLOR="{color}"' if color else "") + (f' POINT-SIZE="{size}"' if size else "")
-    return f"<FONT{attrs}>{text}</FONT>" if attrs else text
+    return f'<FONT COLOR="{color}">{text}</FONT>' if color else text
 
 
 # --- draw ------------------------------------------------------------------------------------------
