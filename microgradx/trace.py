@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -124,6 +125,17 @@ class _recording_guards:
 _NO_GRAD_ENTER = engine.no_grad.__enter__
 
 
+# The forward functions of + − · and negation are float's own methods; for floats, the operator
+# module's functions are the same operations, called without a method lookup.
+_CALL = {
+    float.__add__: operator.add,
+    float.__sub__: operator.sub,
+    float.__mul__: operator.mul,
+    float.__neg__: operator.neg,
+}
+_FORWARD = {op: _CALL.get(rule.forward, rule.forward) for op, rule in RULES.items()}
+
+
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
     """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
     if name == "__float__":  # the number itself escaped into Python: it must not change
@@ -170,9 +182,11 @@ def _outputs(result: object) -> tuple[Value, list]:
 class Trace:
     """A recorded graph of `f`, replayed on floats by calling it: ``Trace(*args) -> Replayed``.
 
-    Made by `trace`. The tape lists the graph's nodes in forward order; replay fills one float per
-    slot, then walks the output's part of the tape backwards with the rule table's local
-    derivatives. ``retraces`` counts how often a flipped guard made it record `f` again.
+    Made by `trace`. The tape lists the graph's operations in forward order; replay fills one float
+    per slot with each rule's ``forward``, then walks the output's part of the tape in the order
+    ``backward()`` visits it, multiplying by each rule's ``local`` derivatives and adding in the
+    same order, so the floats agree bit for bit. ``retraces`` counts how often a flipped guard (or
+    a failing operation) made it record `f` again.
     """
 
     def __init__(self, f: Callable[..., object], example_args: tuple, on_guard: str = "retrace") -> None:
@@ -185,10 +199,10 @@ class Trace:
         self.retraces = 0
         self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
         self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
-        self._record(example_args)
+        self._compile(*self._run(example_args))
 
-    def _record(self, args: tuple) -> None:
-        """Run `f` on Values made from `args` and turn the graph it builds into the tape."""
+    def _run(self, args: tuple) -> tuple:
+        """Run `f` on Values made from `args`, recording its guards; returns what `_compile` needs."""
         if not engine.is_grad_enabled():
             raise TraceError("trace() inside no_grad(): nothing would be recorded")
         arguments = [_argument(x, f"example_args[{i}]") for i, x in enumerate(args)]
@@ -197,16 +211,19 @@ class Trace:
             result = self.f(*arguments)
         output, extras = _outputs(result)
         inputs = [v for a in arguments for v in (a if isinstance(a, list) else [a])]
+        return inputs, output, extras, guards
 
+    def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
+        """Turn the recorded graph into the tape: forward steps, backward steps and guards."""
         # Forward order of everything replay must compute: the output's graph first (so its part
         # of the tape is exactly the engine's order for backward), then extras and guarded nodes.
         roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
         roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
-        top = Value(0.0)
+        top = Value(0.0)  # one root over all of them
         top.parents = tuple(roots)
         forward = topological_order(top)[1:]
         forward.reverse()
-        n_output = len(topological_order(output))
+        in_output = set(forward[: len(topological_order(output))])
 
         # Slots: inputs first, in argument order (an input f never used still gets one), then the
         # other leaves, then the operations in forward order.
@@ -215,26 +232,24 @@ class Trace:
         for v in leaves:
             slot[v] = len(slot)
         ops = [v for v in forward if v.parents]
-        in_output = set(forward[:n_output])
         for v in ops:
             slot[v] = len(slot)
 
-        # One step per operation: (forward function, operand slots) and, for the output's graph,
-        # (local rule, out slot, operand slots) in backward order.
         def operands(v: Value) -> tuple[int, int]:  # a unary op's second slot is -1
             return slot[v.parents[0]], slot[v.parents[1]] if len(v.parents) == 2 else -1
 
-        self._forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]
+        # One step per operation: (forward function, operand slots) in forward order and, for the
+        # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
+        self._forward_steps = [(_FORWARD[v.op], *operands(v)) for v in ops]
         self._backward_steps = [
             (RULES[v.op].local, slot[v], *operands(v)) for v in reversed(ops) if v in in_output
         ]
+        self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
         self._n_inputs = len(inputs)
         self._leaves = leaves
-        self._leaf_grad = [v in in_output for v in leaves]
+        self._leaf_grads = [(slot[v], v) for v in leaves if v in in_output]
         self._output_slot = slot[output]
-        self._extras = [
-            [slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras
-        ]
+        self._extras = [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras]
         self._guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
             (name, slot[node], slot[other] if type(other) is Value else -1,
              None if other is None or type(other) is Value else float(other), result)
@@ -245,8 +260,7 @@ class Trace:
     @property
     def tape(self) -> list[tuple[str, tuple[int, ...]]]:
         """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
-        names = {rule.forward: op for op, rule in RULES.items()}
-        return [(names[fn], (a,) if b < 0 else (a, b)) for fn, a, b in self._forward_steps]
+        return list(self._tape)
 
     @property
     def guards(self) -> list[tuple[str, int, int, float | None, object]]:
@@ -254,26 +268,22 @@ class Trace:
         return list(self._guards)
 
     def __len__(self) -> int:
-        return len(self._forward_steps)
+        return len(self._tape)
 
     def __repr__(self) -> str:
         return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(self._leaves) + self._n_inputs} leaves, "
                 f"{len(self)} ops, {len(self._guards)} guards)")
 
-    def _check_guards(self, values: list) -> bool:
-        """True when every guard that `values` can already answer answers as it did when traced."""
-        known = len(values)
-        for name, a, b, number, result in self._guards:
-            if a >= known or b >= known:
-                continue  # not computed yet (the forward pass stopped at an error)
-            if not _holds(name, values[a], values[b] if b >= 0 else number, result):
-                return False
-        return True
-
     def __call__(self, *args: object) -> Replayed:
-        numbers_ = self._flatten(args)
-        values = self._forward(numbers_)
-        if values is None:  # a guard flipped: the function takes another branch for these inputs
+        inputs = self._flatten(args)
+        try:
+            values = self._forward(inputs)
+        except (ArithmeticError, ValueError):
+            values = None  # an op failed: `f` itself decides below whether that is the user's error
+        if values is None or not self._guards_hold(values):
+            # These inputs take another branch (or fail). Run `f` on them: it raises the very
+            # error the plain path raises, or builds the graph of the branch it now takes.
+            recorded = self._run(args)
             if self.on_guard == "raise":
                 raise GuardError(
                     f"{getattr(self.f, '__name__', 'f')}: these inputs take another branch than the traced "
@@ -281,8 +291,8 @@ class Trace:
                     "trace again, or use on_guard='retrace'"
                 )
             self.retraces += 1
-            self._record(args)
-            values = self._forward(numbers_)
+            self._compile(*recorded)
+            values = self._forward(inputs)
         return self._backward(values)
 
     def _flatten(self, args: tuple) -> list[float]:
@@ -299,18 +309,20 @@ class Trace:
                 flat.append(engine._as_float(x, f"argument {i}"))
         return flat
 
-    def _forward(self, inputs: list[float]) -> list[float] | None:
-        """Every slot's number in forward order; None when a guard flips (raising only if none did)."""
+    def _guards_hold(self, values: list[float]) -> bool:
+        """True when every guard answers for these numbers as it did when `f` was traced."""
+        return all(
+            _holds(name, values[a], values[b] if b >= 0 else number, result)
+            for name, a, b, number, result in self._guards
+        )
+
+    def _forward(self, inputs: list[float]) -> list[float]:
+        """Every slot's number: inputs, leaves' current ``.data``, then each operation's ``forward``."""
         values = inputs + [leaf.data for leaf in self._leaves]
         append = values.append
-        try:
-            for fn, a, b in self._forward_steps:
-                append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
-        except (ArithmeticError, ValueError):
-            if not self._check_guards(values):
-                return None  # the error belongs to a branch the function would not take
-            raise
-        return values if self._check_guards(values) else None
+        for fn, a, b in self._forward_steps:
+            append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
+        return values
 
     def _backward(self, values: list[float]) -> Replayed:
         # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
@@ -325,10 +337,8 @@ class Trace:
                 da, db = local(values[a], values[b], values[o])
                 grads[a] += upstream * da
                 grads[b] += upstream * db
-        base = self._n_inputs
-        for i, (leaf, reached) in enumerate(zip(self._leaves, self._leaf_grad, strict=True)):
-            if reached:
-                leaf.grad += grads[base + i]
+        for s, leaf in self._leaf_grads:
+            leaf.grad += grads[s]
         flat = iter(grads[: self._n_inputs])
         arg_grads = tuple(
             [next(flat) for _ in range(n)] if is_list else next(flat)
