@@ -24,12 +24,15 @@ from microgradx.engine import (
 from microgradx.explain import explain
 from microgradx.html import to_html
 from microgradx.sym import to_sympy
-from microgradx.trace import Trace, trace
+from microgradx.trace import GuardError, Replayed, Trace, TraceError, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GuardError",
+    "Replayed",
     "Trace",
+    "TraceError",
     "Value",
     "__version__",
     "compare",
