@@ -157,7 +157,7 @@ def save_graph(out: pathlib.Path) -> pathlib.Path | None:
     E.backward()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        return render(E, out / "sigmoid_graph.png", show_local=True)
+        return render(E, out / "sigmoid_graph.png", show_local=True, rankdir="TB")
     except RendererNotFound:
         return None
 
