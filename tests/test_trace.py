@@ -245,10 +245,38 @@ def test_a_comparison_between_two_values_is_guarded_on_both():
     assert traced(1.0, 3.0) == Replayed(2.0, (-1.0, 1.0), ())
 
 
-def test_comparisons_outside_a_trace_are_not_recorded():
+def test_comparisons_outside_a_trace_are_not_recorded_and_the_class_is_restored():
+    names = ("__lt__", "__le__", "__gt__", "__ge__", "__float__", "__bool__")
+    methods = {name: Value.__dict__[name] for name in names}
     traced = trace(branchy, 2.0)
     assert Value(1.0) < 2.0 and len(traced.guards) == 1
-    assert Value.__lt__ is mg.engine.Value.__lt__  # the class is restored after tracing
+    assert {name: Value.__dict__[name] for name in methods} == methods
+    with pytest.raises(ZeroDivisionError):
+        trace(lambda x: x / 0.0 if x > 0 else x, 1.0)  # f fails while tracing
+    assert {name: Value.__dict__[name] for name in methods} == methods
+
+
+@settings(max_examples=60, deadline=None)
+@given(threshold=number, example=number, inputs=st.lists(number, min_size=1, max_size=4))
+def test_replay_equals_rebuild_for_a_branching_function(threshold, example, inputs):
+    w = Value(1.3, "w")
+
+    def f(x):
+        y = x * w
+        if y > threshold:  # the guard
+            return (y - threshold).tanh() * x
+        return y.sin() + float(w) * x  # float(w): a guard that holds (w never changes here)
+
+    traced = trace(f, example)
+    for x in inputs:
+        w.grad = 0.0
+        result = traced(x)
+        w_replay = w.grad
+        w.grad = 0.0
+        xv = Value(x)
+        out = f(xv)
+        out.backward()
+        assert (result.value, result.grads, w_replay) == (out.data, (xv.grad,), w.grad)
 
 
 # --- errors ------------------------------------------------------------------------------------
