@@ -359,3 +359,20 @@ def test_the_random_expressions_mostly_give_numbers_not_errors():
     if len(OUTCOMES) < 50:
         pytest.skip("runs after the property test")
     assert sum(OUTCOMES) > 0.5 * len(OUTCOMES)
+
+
+def test_moons_main_prints_the_same_lines_with_and_without_replay(moons, capsys):
+    moons.main(["--steps", "2", "--seed", "1"])
+    plain = capsys.readouterr().out
+    moons.main(["--steps", "2", "--seed", "1", "--replay"])
+    assert capsys.readouterr().out == plain and "step   1" in plain
+
+
+def test_the_replay_benchmark_runs_and_checks_its_numbers(capsys):
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "replay.py"
+    spec = importlib.util.spec_from_file_location("replay_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--quick"])  # exits with an error if replay and rebuild ever disagree
+    assert set(result) == {"rebuild", "replay", "ratio", "trace"}
+    assert "identical numbers" in capsys.readouterr().out
