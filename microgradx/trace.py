@@ -83,6 +83,8 @@ _wrappers = {name: _guarded(name) for name in _GUARDED}
 
 
 def _refuse_no_grad(self: engine.no_grad) -> engine.no_grad:
+    if _recording.guards is None:  # another thread, not tracing: the ordinary no_grad
+        return _NO_GRAD_ENTER(self)
     raise TraceError(
         "no_grad() inside a traced function: its results would be frozen at the example's numbers; "
         "compute them outside the traced function, or as part of the graph"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import threading
 from pathlib import Path
 
 import pytest
@@ -300,6 +301,35 @@ def test_bad_uses_say_what_was_wrong():
         traced("a")
     with pytest.raises(TypeError, match="list of 2 numbers"):
         trace(lambda xs: xs[0] * xs[1], [1.0, 2.0])([1.0])
+
+
+def test_tracing_inside_no_grad_or_inside_a_traced_function_is_refused():
+    with mg.no_grad(), pytest.raises(TraceError, match="inside no_grad"):
+        trace(lambda x: x * 2.0, 1.0)
+    with pytest.raises(TraceError, match="inside a traced function"):
+        trace(lambda x: trace(lambda y: y, 1.0) and x, 1.0)
+    assert trace(lambda x: x * 2.0, 1.0)(4.0).value == 8.0  # nothing is left switched on
+
+
+def test_another_thread_is_not_affected_while_one_traces():
+    started, release = threading.Event(), threading.Event()
+    seen = []
+
+    def slow(x: Value) -> Value:
+        started.set()
+        release.wait(5)
+        return x * 2.0
+
+    tracer = threading.Thread(target=lambda: seen.append(trace(slow, 1.0)))
+    tracer.start()
+    started.wait(5)
+    with mg.no_grad():  # the tracing thread refuses no_grad, this one must not
+        y = Value(2.0) * 3.0
+    other = trace(branchy, 1.0)  # tracing in this thread meanwhile records its own guards only
+    release.set()
+    tracer.join()
+    assert y.op == "" and y.data == 6.0
+    assert len(other.guards) == 1 and seen[0].guards == []
 
 
 def _frozen(x: Value) -> Value:
