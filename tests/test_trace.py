@@ -406,3 +406,18 @@ def test_the_replay_benchmark_runs_and_checks_its_numbers(capsys):
     result = module.main(["--quick"])  # exits with an error if replay and rebuild ever disagree
     assert set(result) == {"rebuild", "replay", "ratio", "trace"}
     assert "identical numbers" in capsys.readouterr().out
+
+
+def test_bce_loss_clamp_is_a_guard_so_replay_across_it_matches_rebuild():
+    from microgradx.nn import bce_loss
+
+    def loss(p):
+        return bce_loss([p], [1.0])
+
+    step = trace(loss, 0.5)
+    for p in (0.5, 0.0, 1e-50, 0.25):  # 0 and 1e-50 fall below the clamp at log = -100
+        leaf = Value(p)
+        rebuilt = loss(leaf)
+        rebuilt.backward()
+        replayed = step(p)
+        assert replayed.value == rebuilt.data and replayed.grads[0] == leaf.grad
