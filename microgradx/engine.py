@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
+from contextvars import ContextVar
 from typing import NamedTuple
 
 __all__ = [
@@ -44,16 +44,15 @@ _inf = math.inf
 # --- grad mode ---------------------------------------------------------------------------------
 
 
-class _GradMode(threading.local):
-    enabled = True  # class default, so every new thread starts with recording on
-
-
-_mode = _GradMode()
+# A context variable rather than a threading.local: as thread-local (every new thread starts
+# recording), also per asyncio task, and about four times cheaper to read on every operation.
+_recording = ContextVar("microgradx_grad_enabled", default=True)
+_is_recording = _recording.get
 
 
 def is_grad_enabled() -> bool:
     """True when operations record a graph in this thread (False inside `no_grad`)."""
-    return _mode.enabled
+    return _is_recording()
 
 
 class no_grad(ContextDecorator):
@@ -64,12 +63,12 @@ class no_grad(ContextDecorator):
     """
 
     def __enter__(self) -> no_grad:
-        self._previous = _mode.enabled
-        _mode.enabled = False
+        self._previous = _is_recording()
+        _recording.set(False)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous
+        _recording.set(self._previous)
 
 
 # --- forward math on floats, with Python's `math` domain errors and IEEE overflow ---------------
@@ -316,33 +315,38 @@ class Value:
 
     # Binary operators. Each result is one node; a number operand becomes an unlabelled leaf.
     def __add__(self, other: Value | Number) -> Value:
-        other = _operand(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Value:
+            other = _operand(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(self.data + other.data, "+", self, other)
 
     def __sub__(self, other: Value | Number) -> Value:
-        other = _operand(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Value:
+            other = _operand(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(self.data - other.data, "-", self, other)
 
     def __mul__(self, other: Value | Number) -> Value:
-        other = _operand(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Value:
+            other = _operand(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(self.data * other.data, "*", self, other)
 
     def __truediv__(self, other: Value | Number) -> Value:
-        other = _operand(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Value:
+            other = _operand(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(_div(self.data, other.data), "/", self, other)
 
     def __pow__(self, other: Value | Number) -> Value:
-        other = _operand(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Value:
+            other = _operand(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(_pow(self.data, other.data), "**", self, other)
 
     # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
@@ -428,7 +432,7 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.data = data
     out.grad = 0.0
     out._label = ""
-    if _mode.enabled:
+    if _is_recording():
         out.op = op
         out.parents = (a,) if b is None else (a, b)
     else:
@@ -564,11 +568,11 @@ def _backprop(
 
 class _enable_grad:
     def __enter__(self) -> None:
-        self._previous = _mode.enabled
-        _mode.enabled = True
+        self._previous = _is_recording()
+        _recording.set(True)
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous
+        _recording.set(self._previous)
 
 
 def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = False) -> list:
