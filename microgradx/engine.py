@@ -10,13 +10,11 @@ rest of the package.
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from operator import attrgetter
 from typing import NamedTuple
 
 __all__ = [
@@ -262,7 +260,7 @@ class Value:
     -1.6
     """
 
-    __slots__ = ("__weakref__", "_label", "_seq", "data", "grad", "op", "parents")
+    __slots__ = ("__weakref__", "_label", "data", "grad", "op", "parents")
 
     data: float
     grad: float
@@ -277,7 +275,6 @@ class Value:
         self._label = label
         self.op = ""
         self.parents = ()
-        self._seq = _next_seq()
 
     @property
     def label(self) -> str:
@@ -293,13 +290,6 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self._label!r}" if self._label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
-
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        # pickle and copy: restore the slots, then number the node anew, after its operands (the
-        # backward order relies on operands being older than their results in this process).
-        for name, value in state[1].items():
-            setattr(self, name, value)
-        self._seq = _next_seq()
 
     def __float__(self) -> float:
         return self.data
@@ -433,10 +423,6 @@ class Value:
 
 
 _new = object.__new__
-# Every Value gets a creation number. A node's operands always exist before it does, so sorting
-# nodes newest first puts every node after all of its consumers: that is the backward order.
-_next_seq = itertools.count().__next__
-_seq_of = attrgetter("_seq")
 _FAST_NUMBERS = (float, int)
 
 
@@ -446,7 +432,6 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.data = data
     out.grad = 0.0
     out._label = ""
-    out._seq = _next_seq()
     if _is_recording():
         out.op = op
         out.parents = (a,) if b is None else (a, b)
@@ -466,7 +451,6 @@ def _operand(other: object) -> Value:
         const._label = ""
         const.op = ""
         const.parents = ()
-        const._seq = _next_seq()
         return const
     return NotImplemented
 
@@ -516,23 +500,33 @@ def zero_grad(values: Iterable[Value]) -> None:
 # --- backpropagation ----------------------------------------------------------------------------
 
 
+_OPERANDS_DONE = object()  # stack marker in `topological_order`: the node below it is finished
+
+
 def topological_order(root: Value) -> list[Value]:
     """Nodes reachable from `root`, each after all of its consumers (root first): backward order.
 
-    Reversed, it is the order in which the nodes were computed. Collects the reachable nodes with
-    a plain loop (no recursion, so any depth works), then sorts them newest first by creation
-    number, which needs no per-node bookkeeping in Python.
+    Reversed, it is forward order, operands left to right. An iterative depth-first search, so any
+    depth works: a node popped for the first time goes back on the stack under a marker, its
+    operands above; when the marker comes off, every operand is finished and so is the node.
     """
-    reached = [root]
-    seen = {root}
-    see, collect = seen.add, reached.append
-    for node in reached:  # the list grows while we walk it: each node is expanded once
-        for parent in node.parents:
-            if parent not in seen:
-                see(parent)
-                collect(parent)
-    reached.sort(key=_seq_of, reverse=True)
-    return reached
+    forward: list[Value] = []
+    visited = set()
+    stack = [root]
+    pop, push, visit, finish = stack.pop, stack.append, visited.add, forward.append
+    while stack:
+        node = pop()
+        if node is _OPERANDS_DONE:
+            finish(pop())
+        elif node not in visited:
+            visit(node)
+            push(node)
+            push(_OPERANDS_DONE)
+            for parent in reversed(node.parents):  # the first operand on top: finished first
+                if parent not in visited:
+                    push(parent)
+    forward.reverse()
+    return forward
 
 
 def _backprop(
