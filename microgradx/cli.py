@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import microgradx as mg
+from microgradx._files import write_atomically
 from microgradx.engine import Value, no_grad
 from microgradx.expr import Expression, ExpressionError, check_name, parse
 from microgradx.formatting import fmt
@@ -594,8 +595,6 @@ def _plot(losses: list[float], path: pathlib.Path, title: str) -> pathlib.Path:
 
     from matplotlib.figure import Figure
 
-    from microgradx.draw import _write_atomically
-
     steps = [i for i, x in enumerate(losses) if math.isfinite(x)]
     values = [losses[i] for i in steps]
     figure = Figure(figsize=(6, 4))
@@ -609,7 +608,7 @@ def _plot(losses: list[float], path: pathlib.Path, title: str) -> pathlib.Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lower()[1:])
     try:
-        _write_atomically(path, buffer.getvalue())
+        write_atomically(path, buffer.getvalue())
     except OSError as e:
         raise UsageError(f"--plot {path}: {e}") from None
     return path

@@ -15,7 +15,6 @@ import html
 import inspect
 import os
 import pathlib
-import secrets
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from collections.abc import Iterator
 import graphviz
 from graphviz.backend import dot_command
 
+from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import _operand, fmt, local_formula, node_names
 
@@ -603,24 +603,5 @@ def render(
             detail = result.stderr.decode("utf-8", "replace").strip() or f"exit status {result.returncode}"
             raise RuntimeError(f"{pathlib.Path(exe).name} could not render {format.upper()}: {detail}")
         data = result.stdout
-    _write_atomically(path, data)
+    write_atomically(path, data)
     return path
-
-
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it into place.
-
-    A reader sees the old file or the new one, never half of one. The temporary file is created
-    with mode 0o666 less the umask (as `open` would), so the result has the usual permissions.
-    """
-    path = pathlib.Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -21,12 +21,12 @@ import json
 import math
 import os
 import re
-import secrets
 from collections.abc import Iterable
 from html import escape
 from importlib import resources
 from typing import NamedTuple
 
+from microgradx._files import write_atomically
 from microgradx.draw import OP_GLYPH  # the circle's text, as in draw()'s pictures
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import expression, fmt, local_formula, node_names
@@ -669,22 +669,5 @@ def to_html(
     # One pass over the template, so a label that reads "{{SCRIPT}}" stays a label.
     page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("stepper.html"))
     if path is not None:
-        _write_atomically(os.fspath(path), page)
+        write_atomically(path, page)
     return page
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same folder and `os.replace`: a reader sees
-    the old file or the whole new one, never half a page. The file gets the usual permissions
-    (0o666 less the umask), as `open` would give it."""
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

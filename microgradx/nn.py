@@ -13,10 +13,10 @@ import math
 import numbers
 import os
 import random
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from microgradx._files import write_atomically
 from microgradx.engine import Value
 
 __all__ = ["MLP", "Layer", "Module", "Neuron", "bce_loss", "hinge_loss", "mse_loss"]
@@ -104,23 +104,7 @@ class Module:
         for name, x in state.items():
             if not math.isfinite(x):
                 raise ValueError(f"cannot save {type(self).__name__}: parameter {name!r} is {x!r}")
-        text = json.dumps(state, indent=1) + "\n"
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(path, json.dumps(state, indent=1) + "\n")
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Read a file written by `save` into this model, with the checks of `load_state_dict`.

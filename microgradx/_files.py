@@ -1,0 +1,38 @@
+"""Writing a file so that a reader never sees half of it: the one atomic writer of the package.
+
+`render` (pictures), `to_html` (the stepper page), `Module.save` (weights) and the CLI's ``--plot``
+all write through `write_atomically`, so they share one answer to "what if the disk fills up".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+
+__all__ = ["write_atomically"]
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
+    """Write `data` (text is written as UTF-8, newlines as given) to `path`, all or nothing.
+
+    The bytes go to a temporary file beside `path`, are flushed to disk, and the temporary file then
+    replaces `path` in one step: a reader sees the old file or the whole new one. The new file gets
+    the usual permissions (0o666 less the umask, as `open` would give it); on any failure the
+    temporary file is removed, the old file is left as it was, and the error is raised.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never write through a file or link that is already there; 0o666 is then masked by the umask.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
