@@ -28,7 +28,7 @@ from graphviz.backend import dot_command
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.formatting import _operand, fmt, local_formula, node_names
+from microgradx.formatting import OP_GLYPH, fmt, local_formula, node_names, parenthesize
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -59,24 +59,6 @@ PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to th
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
 
-# How each operation is written inside its circle; non-commutative ones name their operands a, b.
-OP_GLYPH = {
-    "+": "+",
-    "-": "a − b",
-    "*": "×",
-    "/": "a ÷ b",
-    "**": "a^b",
-    "neg": "−",
-    "abs": "|·|",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "√",
-    "tanh": "tanh",
-    "sigmoid": "σ",
-    "relu": "relu",
-    "sin": "sin",
-    "cos": "cos",
-}
 _ROLES = {"-", "/", "**"}  # operations whose arrows say which operand is a and which is b
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -375,7 +357,7 @@ def _local_number(node: Value, index: int) -> float:
 def _local_label(node: Value, index: int, names: dict[Value, str]) -> str:
     """``∂out/∂operand = formula`` over ``= number``, escaped for an HTML-like edge label."""
     formula = local_formula(node, index, names)
-    d = f"∂{_operand(names[node])}/∂{_operand(names[node.parents[index]])}"
+    d = f"∂{parenthesize(names[node])}/∂{parenthesize(names[node.parents[index]])}"
     number = fmt(_local_number(node, index))
     text = f"{d} = {formula}" if formula == number else f"{d} = {formula}\n= {number}"
     return _html(text)

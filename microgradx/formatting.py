@@ -13,6 +13,7 @@ import unicodedata
 from microgradx.engine import RULES, Value, topological_order
 
 __all__ = [
+    "OP_GLYPH",
     "expression",
     "fmt",
     "latex_escape",
@@ -22,6 +23,7 @@ __all__ = [
     "latex_operand",
     "local_formula",
     "node_names",
+    "parenthesize",
 ]
 
 # How each op is written as an expression, and how tightly it binds (higher binds tighter).
@@ -40,6 +42,26 @@ _CALL = {
 }
 _WORD = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
 _ATOM = 9  # precedence of a name, number or call: never needs parentheses
+
+# How each operation is written inside its circle in a picture (`draw`, the HTML stepper);
+# non-commutative ones name their operands a, b.
+OP_GLYPH = {
+    "+": "+",
+    "-": "a − b",
+    "*": "×",
+    "/": "a ÷ b",
+    "**": "a^b",
+    "neg": "−",
+    "abs": "|·|",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "√",
+    "tanh": "tanh",
+    "sigmoid": "σ",
+    "relu": "relu",
+    "sin": "sin",
+    "cos": "cos",
+}
 
 MAX_EXPRESSION = 24
 """An unlabelled node is named by its expression up to this many characters, else by op and index."""
@@ -132,8 +154,12 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
     return {node: name for node, (name, _) in chosen.items()}
 
 
-def _operand(name: str) -> str:
-    """A name as it must appear beside an operator: compound expressions get parentheses."""
+def parenthesize(name: str) -> str:
+    """`name` as it must appear beside an operator: a compound expression gets parentheses.
+
+    ``parenthesize("ŷ − y")`` is ``"(ŷ − y)"`` while ``"σ(z)"`` and ``"|a|"`` stay as they are, so a
+    formula such as ``∂(ŷ − y)/∂ŷ`` reads unambiguously. `latex_operand` does the same for LaTeX.
+    """
     depth = 0
     for i, ch in enumerate(name):
         if ch in "(|":
@@ -156,7 +182,7 @@ def _fill(template: str, raw: dict[str, str]) -> str:
         start, end = match.span()
         whole = start == 0 and end == len(template)
         alone = whole or (template[start - 1 : start] == "(" and template[end : end + 1] == ")")
-        return name if alone else _operand(name)
+        return name if alone else parenthesize(name)
 
     return _PLACEHOLDER.sub(substitute, template)
 
@@ -170,7 +196,7 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
     parents = node.parents
     if node.op == "**" and index == 0 and not parents[1].parents and not parents[1].label:
         exponent = parents[1].data
-        a = _operand(names[parents[0]])
+        a = parenthesize(names[parents[0]])
         lowered = exponent - 1.0
         if lowered == 0.0:
             return fmt(exponent)

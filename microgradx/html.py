@@ -27,9 +27,8 @@ from importlib import resources
 from typing import NamedTuple
 
 from microgradx._files import write_atomically
-from microgradx.draw import OP_GLYPH  # the circle's text, as in draw()'s pictures
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.formatting import expression, fmt, local_formula, node_names
+from microgradx.formatting import OP_GLYPH, expression, fmt, local_formula, node_names
 
 __all__ = ["page_data", "to_html"]
 

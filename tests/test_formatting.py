@@ -9,6 +9,7 @@ import pytest
 from microgradx import Value
 from microgradx.engine import RULES
 from microgradx.formatting import (
+    OP_GLYPH,
     fmt,
     latex_escape,
     latex_formula,
@@ -16,6 +17,7 @@ from microgradx.formatting import (
     latex_number,
     local_formula,
     node_names,
+    parenthesize,
 )
 
 
@@ -76,6 +78,32 @@ def test_local_formulas_come_from_the_rule_table():
     assert local_formula(z, 0, names) == "x" and local_formula(z, 1, names) == "w"
     square = E.parents[1]
     assert local_formula(square, 0, names) == "2·(ŷ − y)"
+
+
+@pytest.mark.parametrize(
+    "name, beside_an_operator",
+    [
+        ("w", "w"),
+        ("2.5", "2.5"),
+        ("σ(z)", "σ(z)"),  # a call is one operand
+        ("|a − b|", "|a − b|"),  # so is an absolute value
+        ("(ŷ − y)", "(ŷ − y)"),
+        ("ŷ − y", "(ŷ − y)"),
+        ("a·b", "(a·b)"),
+        ("x^2", "(x^2)"),
+        ("a/b", "(a/b)"),
+        ("−x", "(−x)"),  # a leading minus
+        ("exp(a)·b", "(exp(a)·b)"),
+        ("(a + b)·(c + d)", "((a + b)·(c + d))"),
+    ],
+)
+def test_parenthesize_wraps_compound_names_only(name, beside_an_operator):
+    assert parenthesize(name) == beside_an_operator
+
+
+def test_every_op_has_a_glyph_for_pictures():
+    assert set(OP_GLYPH) == set(RULES)
+    assert all(OP_GLYPH[op] for op in OP_GLYPH)
 
 
 @pytest.mark.parametrize(
