@@ -268,7 +268,7 @@ class Value:
     parents: tuple[Value, ...]
 
     def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _as_float(data, "Value(data)")
+        self.data = data if type(data) is float else _as_float(data, "Value(data)")
         self.grad = 0.0
         if type(label) is not str:
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}")
@@ -319,35 +319,35 @@ class Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data + other.data, "+", self, other)
+        return _node(self.data + other.data, "+", (self, other))
 
     def __sub__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data - other.data, "-", self, other)
+        return _node(self.data - other.data, "-", (self, other))
 
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data * other.data, "*", self, other)
+        return _node(self.data * other.data, "*", (self, other))
 
     def __truediv__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(_div(self.data, other.data), "/", self, other)
+        return _node(_div(self.data, other.data), "/", (self, other))
 
     def __pow__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(_pow(self.data, other.data), "**", self, other)
+        return _node(_pow(self.data, other.data), "**", (self, other))
 
     # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
     def __radd__(self, other: Number) -> Value:
@@ -372,45 +372,45 @@ class Value:
 
     # Unary operations: forward from the rule table, one node each.
     def __neg__(self) -> Value:
-        return _node(-self.data, "neg", self)
+        return _node(-self.data, "neg", (self,))
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _node(abs(self.data), "abs", self)
+        return _node(abs(self.data), "abs", (self,))
 
     def exp(self) -> Value:
         """e to the power of this value."""
-        return _node(_exp(self.data), "exp", self)
+        return _node(_exp(self.data), "exp", (self,))
 
     def log(self) -> Value:
         """Natural logarithm; `ValueError` for a value <= 0."""
-        return _node(_log(self.data), "log", self)
+        return _node(_log(self.data), "log", (self,))
 
     def sqrt(self) -> Value:
         """Square root; `ValueError` for a negative value."""
-        return _node(_sqrt(self.data), "sqrt", self)
+        return _node(_sqrt(self.data), "sqrt", (self,))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent (stable for any input)."""
-        return _node(math.tanh(self.data), "tanh", self)
+        return _node(math.tanh(self.data), "tanh", (self,))
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."""
-        return _node(_sigmoid(self.data), "sigmoid", self)
+        return _node(_sigmoid(self.data), "sigmoid", (self,))
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
-        return _node(_relu(self.data), "relu", self)
+        return _node(_relu(self.data), "relu", (self,))
 
     def sin(self) -> Value:
         """Sine (radians)."""
-        return _node(_sin(self.data), "sin", self)
+        return _node(_sin(self.data), "sin", (self,))
 
     def cos(self) -> Value:
         """Cosine (radians)."""
-        return _node(_cos(self.data), "cos", self)
+        return _node(_cos(self.data), "cos", (self,))
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
@@ -426,15 +426,15 @@ _new = object.__new__
 _FAST_NUMBERS = (float, int)
 
 
-def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
-    """Make the result node of `op` (a leaf when grad mode is off)."""
+def _node(data: float, op: str, parents: tuple[Value, ...]) -> Value:
+    """Make the result node of `op` on `parents` (a leaf when grad mode is off)."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._label = ""
     if _is_recording():
         out.op = op
-        out.parents = (a,) if b is None else (a, b)
+        out.parents = parents
     else:
         out.op = ""
         out.parents = ()
@@ -520,11 +520,23 @@ def topological_order(root: Value) -> list[Value]:
             finish(pop())
         elif node not in visited:
             visit(node)
+            parents = node.parents
+            if not parents:  # a leaf: nothing to wait for
+                finish(node)
+                continue
             push(node)
             push(_OPERANDS_DONE)
-            for parent in reversed(node.parents):  # the first operand on top: finished first
-                if parent not in visited:
-                    push(parent)
+            # Operands on top, last first, so that the first operand is finished first.
+            if len(parents) == 2:  # the common case, without building a reversed tuple
+                a, b = parents
+                if b not in visited:
+                    push(b)
+                if a not in visited:
+                    push(a)
+            else:
+                for parent in parents[::-1]:
+                    if parent not in visited:
+                        push(parent)
     forward.reverse()
     return forward
 
