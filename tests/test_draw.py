@@ -12,10 +12,10 @@ import stat
 import struct
 import sys
 import xml.etree.ElementTree as ET
-from types import SimpleNamespace
 
 import graphviz
 import pytest
+from conftest import seed_neuron
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,19 +47,6 @@ def renderer_path(name: str) -> str:
 
 def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
-
-
-def seed_neuron(w0: float = 0.3, x0: float = 1.0, y0: float = 1.0):
-    """The learner's neuron: z = w·x, ŷ = σ(z), E = ½(ŷ − y)², after E.backward()."""
-    w, x, y = Value(w0, "w"), Value(x0, "x"), Value(y0, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
-    E.backward()
-    return SimpleNamespace(w=w, x=x, y=y, z=z, yhat=yhat, E=E)
 
 
 # --- reading DOT and SVG -----------------------------------------------------------------------------
@@ -153,7 +140,7 @@ def test_unary_op_is_two_records_one_circle_and_two_forward_arrows(op):
 
 def test_seed_neuron_has_ten_values_five_operations_fourteen_arrows():
     # Counted by hand: w x z ŷ y (ŷ−y) 2 (ŷ−y)² 0.5 E; ops × σ − ** ×; 9 operand arrows + 5 results.
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     nodes, edges = parse_dot(mg.to_dot(E))
     assert len(records(nodes)) == 10 and len(circles(nodes)) == 5 and len(edges) == 14
     assert "rankdir=LR" in mg.to_dot(E) and "rankdir=TB" in mg.to_dot(E, rankdir="TB")
@@ -167,7 +154,7 @@ def test_a_value_used_twice_in_one_operation_gets_two_arrows():
 
 
 def test_records_show_data_and_grad_formatted_and_show_grad_hides_grad():
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     s = sigmoid(0.3)
     hand = (s - 1.0) * s * (1.0 - s) * 1.0  # dE/dw = (ŷ − y)·σ(1 − σ)·x
     source = mg.to_dot(E)
@@ -200,7 +187,7 @@ def test_any_graph_has_one_record_per_value_one_circle_per_operation(out):
 
 
 def test_show_local_writes_formula_and_number_on_each_arrow_of_the_seed_neuron():
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     s = sigmoid(0.3)
     nodes, edges = parse_dot(mg.to_dot(E, show_local=True))
     labels = {(t, h): edge_label_text(a) for t, h, a in edges}
@@ -250,7 +237,7 @@ def border(attrs: str) -> str:
 
 
 def test_highlight_colours_the_paths_from_w_to_the_output_and_dims_the_rest():
-    n = seed_neuron()
+    n = seed_neuron(backward=True)
     w, E = n.w, n.E
     nodes, edges = parse_dot(mg.to_dot(E, highlight=w))
     on = ["w", "z", "ŷ", "ŷ − y", "(ŷ − y)^2", "E"]  # the chain w → z → ŷ → ŷ−y → (ŷ−y)² → E, by hand
@@ -278,7 +265,7 @@ def test_highlight_in_a_diamond_takes_both_branches_and_only_them():
 
 
 def test_highlighting_an_intermediate_node_leaves_its_own_inputs_dim():
-    n = seed_neuron()
+    n = seed_neuron(backward=True)
     z, E = n.z, n.E
     nodes, edges = parse_dot(mg.to_dot(E, highlight=z))
     assert border(nodes[node_id(nodes, "w")]) == D.DIM
@@ -287,7 +274,7 @@ def test_highlighting_an_intermediate_node_leaves_its_own_inputs_dim():
 
 
 def test_highlighting_a_value_outside_the_graph_says_so():
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     source = mg.to_dot(E, highlight=Value(1.0, "stranger"))
     assert "stranger is not in the graph of E" in source and D.DIM not in source
 
@@ -443,7 +430,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.parametrize("renderer", RENDERERS)
 def test_seed_neuron_renders_to_real_svg_and_png(renderer, tmp_path):
-    n = seed_neuron()
+    n = seed_neuron(backward=True)
     w, E = n.w, n.E
     s = sigmoid(0.3)
     svg = D.render(E, tmp_path / "neuron.svg", renderer=renderer_path(renderer), show_local=True, highlight=w)
@@ -462,13 +449,13 @@ def test_seed_neuron_renders_to_real_svg_and_png(renderer, tmp_path):
 
 @pytest.mark.skipif(DOT is None, reason="Graphviz's dot is not installed")
 def test_pdf_with_graphviz_dot(tmp_path):
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     assert D.render(E, tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_dot_files_need_no_renderer_and_other_suffixes_are_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     written = D.render(E, tmp_path / "g.dot", show_local=True)
     assert written.read_text(encoding="utf-8") == mg.to_dot(E, show_local=True)
     with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf, \.dot"):
@@ -489,7 +476,7 @@ def without_any_renderer(monkeypatch, tmp_path):
 def test_without_any_renderer_the_error_says_how_to_install_one(tmp_path, monkeypatch):
     without_any_renderer(monkeypatch, tmp_path)
     assert D.find_renderer() is None
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     with pytest.raises(D.RendererNotFound, match=r"pip install graphviz-pure.*apt-get install graphviz"):
         D.render(E, tmp_path / "g.png")
     with pytest.raises(graphviz.ExecutableNotFound, match="pip install graphviz-pure"):
@@ -501,7 +488,7 @@ def test_without_any_renderer_the_error_says_how_to_install_one(tmp_path, monkey
 def test_pdf_without_dot_asks_for_graphviz(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(PURE))  # graphviz-pure only
     assert D.find_renderer("svg") == PURE and D.find_renderer("pdf") is None
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     with pytest.raises(D.RendererNotFound, match=r"PDF needs Graphviz's dot.*apt-get install graphviz"):
         D.render(E, tmp_path / "g.pdf")
     with pytest.raises(D.RendererNotFound, match="PDF needs Graphviz's dot"):
@@ -510,7 +497,7 @@ def test_pdf_without_dot_asks_for_graphviz(tmp_path, monkeypatch):
 
 def test_digraph_render_and_pipe_work_out_of_the_box_with_graphviz_pure(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # no dot: graphviz-pure beside Python
-    E = seed_neuron().E
+    E = seed_neuron(backward=True).E
     graph = mg.draw(E)
     assert isinstance(graph, graphviz.Digraph)
     assert "<svg" in graph.pipe(format="svg", encoding="utf-8")

@@ -10,6 +10,7 @@ import pathlib
 import re
 
 import pytest
+from conftest import seed_neuron as shared_seed_neuron
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,15 +20,9 @@ from microgradx.engine import RULES
 from microgradx.explain import Edge, Explanation, Path
 
 
-def seed_neuron(w0: float = 0.5, x0: float = 1.5, y0: float = 1.0):
-    w, x, y = Value(w0, "w"), Value(x0, "x"), Value(y0, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
-    return E, w, x, y, z, yhat
+def seed_neuron(w: float = 0.5, x: float = 1.5, y: float = 1.0):
+    """conftest's seed neuron at this file's point: w = 0.5, x = 1.5, y = 1 (a non-trivial x)."""
+    return shared_seed_neuron(w, x, y)
 
 
 # --- seed 001: the sigmoid neuron shows (ŷ − y), σ(z)·(1 − σ(z)) and x on its one path ----------
@@ -70,7 +65,7 @@ def test_seed_neuron_text_reads_edge_by_edge():
 
 @pytest.mark.parametrize("x0", [0.0, 1.0])
 def test_seed_neuron_for_x_in_0_1(x0):
-    E, w, *_ = seed_neuron(w0=0.3, x0=x0, y0=x0)
+    E, w, *_ = seed_neuron(w=0.3, x=x0, y=x0)
     result = mg.explain(E, w)
     assert result.paths[0].edges[-1].value == x0  # ∂z/∂w = x: zero input, zero update
     assert sum(p.product for p in result.paths) == pytest.approx(result.total, abs=1e-15)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import seed_neuron
 
 from microgradx import Value
 from microgradx.engine import RULES
@@ -41,14 +42,9 @@ def test_fmt(x, digits, text):
 
 
 def seed():
-    w, x, y = Value(0.5, "w"), Value(1.5, "x"), Value(1.0, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
-    return E, yhat, z
+    """The seed neuron at w = 0.5, x = 1.5, y = 1: its output and the two nodes named by label."""
+    n = seed_neuron(0.5, 1.5, 1.0)
+    return n.E, n.yhat, n.z
 
 
 def test_node_names_use_labels_numbers_and_short_expressions():

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import seed_neuron
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,18 +35,6 @@ def embedded(page: str) -> dict:
         raise AssertionError(f"non-JSON number {token} embedded")
 
     return json.loads(DATA.search(page).group(1), parse_constant=reject)
-
-
-def seed_neuron(w: float = 0.3, x: float = 1.0, y: float = 1.0):
-    """E = ½(σ(w·x) − y)², the neuron of the seed question, with the names the page shows."""
-    w, x, y = Value(w, "w"), Value(x, "x"), Value(y, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
-    return E, w, x, y, z, yhat
 
 
 def diamond():

@@ -14,6 +14,7 @@ import re
 import shutil
 
 import pytest
+from conftest import seed_neuron as shared_seed_neuron
 
 import microgradx as mg
 from microgradx.engine import Value, topological_order
@@ -79,13 +80,7 @@ class Watched:
 
 
 def seed_neuron():
-    w, x, y = Value(0.3, "w"), Value(1.0, "x"), Value(1.0, "y")
-    z = w * x
-    z.label = "z"
-    yhat = z.sigmoid()
-    yhat.label = "ŷ"
-    E = 0.5 * (yhat - y) ** 2
-    E.label = "E"
+    E, w, *_ = shared_seed_neuron()
     return E, w
 
 

@@ -1,0 +1,41 @@
+"""What several test files share: the seed question's sigmoid neuron, built once.
+
+Import it as ``from conftest import seed_neuron`` (pytest puts this folder on ``sys.path``). Each
+test keeps its own independent truth (hand formulas, finite differences); only the graph is shared.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from microgradx import Value
+
+
+class SeedNeuron(NamedTuple):
+    """The neuron's named nodes: unpack it (``E, w, *_ = seed_neuron()``) or read ``.w``, ``.E``."""
+
+    E: Value
+    w: Value
+    x: Value
+    y: Value
+    z: Value
+    yhat: Value
+
+
+def seed_neuron(w: float = 0.3, x: float = 1.0, y: float = 1.0, *, backward: bool = False) -> SeedNeuron:
+    """The learner's neuron of seed 001: z = w·x, ŷ = σ(z), E = ½(ŷ − y)², labelled as on the board.
+
+    Every node a picture or an explanation names is labelled (w, x, y, z, ŷ, E); ``0.5`` and the
+    exponent ``2`` are the constants Python's ``0.5 * (...) ** 2`` makes. With `backward`,
+    ``E.backward()`` has run, so every ``.grad`` is filled in.
+    """
+    w_, x_, y_ = Value(w, "w"), Value(x, "x"), Value(y, "y")
+    z = w_ * x_
+    z.label = "z"
+    yhat = z.sigmoid()
+    yhat.label = "ŷ"
+    E = 0.5 * (yhat - y_) ** 2
+    E.label = "E"
+    if backward:
+        E.backward()
+    return SeedNeuron(E, w_, x_, y_, z, yhat)
