@@ -1,11 +1,14 @@
-"""What several test files share: the seed question's sigmoid neuron, built once.
+"""What several test files share: the seed question's sigmoid neuron, and an example as a module.
 
-Import it as ``from conftest import seed_neuron`` (pytest puts this folder on ``sys.path``). Each
+Import them as ``from conftest import seed_neuron`` (pytest puts this folder on ``sys.path``). Each
 test keeps its own independent truth (hand formulas, finite differences); only the graph is shared.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 from microgradx import Value
@@ -39,3 +42,19 @@ def seed_neuron(w: float = 0.3, x: float = 1.0, y: float = 1.0, *, backward: boo
     if backward:
         E.backward()
     return SeedNeuron(E, w_, x_, y_, z, yhat)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` as a fresh module, without running its ``__main__`` part.
+
+    Tests call the example's own functions (``make_moons``, ``train``) this way; each call returns a
+    new module object, so one test file's use cannot leak into another's.
+    """
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None, f"examples/{name}.py not found"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
 import os
 import random
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import pytest
+from conftest import load_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -403,15 +402,9 @@ def test_loading_a_missing_file_raises_file_not_found(tmp_path):
 
 # --- the two-moons example -----------------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "moons.py"
-
-
 @pytest.fixture(scope="module")
 def moons():
-    spec = importlib.util.spec_from_file_location("moons_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("moons")
 
 
 def test_moons_data_is_two_noisy_half_circles(moons):

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import load_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -370,11 +371,7 @@ def test_mlp_sgd_steps_replayed_match_the_plain_path():
 
 @pytest.fixture(scope="module")
 def moons():
-    path = Path(__file__).resolve().parent.parent / "examples" / "moons.py"
-    spec = importlib.util.spec_from_file_location("moons_example_trace", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("moons")
 
 
 def test_moons_replay_trains_the_same_numbers_as_the_plain_path(moons):
