@@ -696,7 +696,11 @@ def _demo_folder(out: str | None) -> pathlib.Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `microgradx` console script; returns the exit status (0 ok, 2 user error)."""
+    """Entry point of the `microgradx` console script; returns the exit status (0 ok, 2 user error).
+
+    `argv` defaults to ``sys.argv[1:]``. A user's mistake (bad expression, missing value, unwritable
+    file) is one ``error: …`` line on stderr and status 2, never a traceback.
+    """
     try:
         args = _parser().parse_args(argv)
         return args.run(args)

@@ -22,6 +22,7 @@ import sysconfig
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import graphviz
 from graphviz.backend import dot_command
@@ -112,14 +113,16 @@ class Drawing(graphviz.Digraph):
     a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
     """
 
-    def render(self, *args, **kwargs):  # type: ignore[override]
+    def render(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """`graphviz.Digraph.render`, with the renderer `find_renderer` picks for the format."""
         bound = inspect.signature(graphviz.Digraph.render).bind(self, *args, **kwargs).arguments
         outfile = bound.get("outfile")
         format = bound.get("format") or (pathlib.Path(outfile).suffix[1:] if outfile else None) or self.format
         with _renderer_for(format):
             return super().render(*args, **kwargs)
 
-    def pipe(self, *args, **kwargs):  # type: ignore[override]
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """`graphviz.Digraph.pipe`, with the renderer `find_renderer` picks for the format."""
         bound = inspect.signature(graphviz.Digraph.pipe).bind(self, *args, **kwargs).arguments
         with _renderer_for(bound.get("format") or self.format):
             return super().pipe(*args, **kwargs)

@@ -104,7 +104,11 @@ class ExpressionError(ValueError):
 
 
 class ParseError(ExpressionError):
-    """The text is not in the expression language; ``.column`` is the 1-based offending position."""
+    """The text is not in the expression language; ``.column`` is the 1-based offending position.
+
+    Raised by `parse` before anything is evaluated; the message starts ``column N:`` so the command
+    line can point at the character that went wrong.
+    """
 
     def __init__(self, message: str, column: int) -> None:
         super().__init__(f"column {column}: {message}")
@@ -217,6 +221,9 @@ def _precheck(text: str) -> None:
 
 def parse(text: str) -> Expression:
     """Parse `text` into an `Expression`, or raise `ParseError` naming the offending column.
+
+    Only the whitelisted language of this module is accepted, so the text can come from a user on
+    the command line; nothing is evaluated until `Expression.evaluate` is given the inputs.
 
     >>> parse("z = w*x; sigmoid(z)").inputs
     ('w', 'x')

@@ -88,7 +88,11 @@ def _wrap(text: str, precedence: int, needed: int) -> str:
 
 
 def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, int]:
-    """Write `node` as an expression of its parents' names; returns (text, precedence)."""
+    """Write `node` as an expression of its parents' names; returns (text, precedence).
+
+    `names` maps each parent to its own (text, precedence), so parentheses are added only where the
+    precedences need them (``(ŷ − y)^2``, not ``((ŷ − y))^(2)``); `node_names` builds on it.
+    """
     op = node.op
     parents = [names[p] for p in node.parents]
     if op in _INFIX:

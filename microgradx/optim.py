@@ -70,6 +70,10 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
+        """Move every parameter's ``.data`` by the rule of the subclass, using its ``.grad``.
+
+        Call it after ``loss.backward()``; `SGD` and `Adam` define it, this base class does not.
+        """
         raise NotImplementedError
 
 

@@ -35,7 +35,11 @@ class TraceError(ValueError):
 
 
 class GuardError(RuntimeError):
-    """A replay's input would send `f` down another branch than the traced one (``on_guard="raise"``)."""
+    """A replay's input would send `f` down another branch than the traced one (``on_guard="raise"``).
+
+    With the default ``on_guard="retrace"`` this never reaches the caller: `f` is traced again on
+    the new inputs instead, so no replay returns numbers computed along the wrong branch.
+    """
 
 
 class Replayed(NamedTuple):
