@@ -67,20 +67,25 @@ MAX_EXPRESSION = 24
 """An unlabelled node is named by its expression up to this many characters, else by op and index."""
 
 
-def fmt(x: float, digits: int = 4) -> str:
-    """A number in at most `digits` significant digits: ``0.1040``-style, compact, no ``-0``."""
+def fmt(x: float, digits: int = 4, *, plain: bool = False) -> str:
+    """A number in at most `digits` significant digits: ``0.1040``-style, compact, no ``-0``.
+
+    Minus signs are typographic (``−``) for reading; ``plain=True`` keeps ASCII ``-`` so that
+    command-line output can be parsed back with ``float()``.
+    """
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
-        return "inf" if x > 0 else "−inf"
-    if x == 0.0:
+        text = "inf" if x > 0 else "-inf"
+    elif x == 0.0:
         return "0"
-    text = f"{x:.{digits}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text.replace("-", "−")
+    else:
+        text = f"{x:.{digits}g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+    return text if plain else text.replace("-", "−")
 
 
 def _wrap(text: str, precedence: int, needed: int) -> str:

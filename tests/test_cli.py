@@ -472,3 +472,19 @@ def test_draw_html_writes_the_step_through_page(tmp_path):
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") or text.lower().startswith("<!doctype html>")
     assert "σ(z)·(1−σ(z))" in text and str(page) in result.stdout
+
+
+def test_printed_numbers_parse_back_with_float():
+    """Value, gradients and descend rows use ASCII minus signs, so scripts can read them back."""
+    result = run("grad", "w*x - 3", "--wrt", "w", "x", "--at", "w=-0.5", "x=2")
+    lines = dict(line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line)
+    assert float(lines["df/dw"]) == 2.0 and float(lines["f"].split()[0]) == -4.0
+    assert float(lines["df/dx"]) == -0.5
+    rows = run("descend", "(w - 3)**2", "--wrt", "w", "--at", "w=-1e-9", "--lr", "0.1", "--steps", "2")
+    first = rows.stdout.splitlines()[1].split()
+    assert [float(cell) for cell in first] == [
+        0.0,
+        pytest.approx(9.000000006),
+        -1e-9,
+        pytest.approx(-6.000000002),
+    ]
