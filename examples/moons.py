@@ -8,6 +8,7 @@ learning rate trains it on the full batch, printing loss and accuracy at every s
     python examples/moons.py --steps 80 --seed 1   # other seeds may need more steps
     python examples/moons.py --plot moons.png      # needs matplotlib: pip install 'microgradx[plot]'
     python examples/moons.py --replay              # same numbers, the graph traced once and replayed
+    python examples/moons.py --replay batch        # one sample traced, replayed over the batch (NumPy)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import gc
 import math
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import microgradx as mg
 from microgradx.nn import MLP, hinge_loss
@@ -49,12 +50,16 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[list[li
     return [points[i] for i in order], [labels[i] for i in order]
 
 
+def l2_penalty(model: MLP) -> mg.Value:
+    """The L2 penalty ``ALPHA·Σ p²`` over the model's parameters."""
+    return ALPHA * sum((p * p for p in model.parameters()), mg.Value(0.0))
+
+
 def loss_and_scores(model: MLP, X: list[list[float]], y: list[int]) -> tuple[mg.Value, list[mg.Value]]:
     """Hinge loss + L2 penalty over the whole batch, and the model's score for each point."""
     scores = [model(x) for x in X]
     data_loss = hinge_loss(scores, y)
-    reg_loss = ALPHA * sum((p * p for p in model.parameters()), mg.Value(0.0))
-    return data_loss + reg_loss, scores
+    return data_loss + l2_penalty(model), scores
 
 
 def accuracy_of(scores: list[float], y: list[int]) -> float:
@@ -73,19 +78,21 @@ LR = 0.3
 
 
 def train(
-    steps: int, seed: int, log=print, replay: bool = False
+    steps: int, seed: int, log=print, replay: bool | str = False
 ) -> tuple[MLP, list[float], list[float], tuple]:
     """Train from scratch; returns the model, the loss and accuracy per step, and the data.
 
     Accuracy at step k is measured on the model before that step's update, like the loss. With
     `replay`, the step's graph is recorded once by `microgradx.trace` and replayed on floats at
     every step (the parameters' new numbers are read at each replay): the same numbers, faster.
+    With ``replay="batch"``, one point's loss is traced and replayed over all points at once with
+    NumPy (`microgradx.trace.trace_batch`): the same numbers up to the order of sums, faster still.
     """
     X, y = make_moons(100, noise=0.1, seed=seed)
     model = MLP(2, [16, 16, 1], activation="relu", seed=seed)
     optimizer = mg.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
     if replay:
-        return _train_replayed(model, optimizer, steps, log, X, y)
+        return _train_replayed(model, optimizer, steps, log, X, y, batch=replay == "batch")
     losses, accuracies = [], []
     # Each step builds a graph of ~65,000 nodes. Graphs hold no reference cycles, so reference
     # counting frees each one; pausing the cycle collector saves its repeated scans of the graph.
@@ -108,14 +115,28 @@ def train(
 
 
 def _train_replayed(
-    model: MLP, optimizer: mg.optim.SGD, steps: int, log, X: list[list[float]], y: list[int]
+    model: MLP,
+    optimizer: mg.optim.SGD,
+    steps: int,
+    log,
+    X: list[list[float]],
+    y: list[int],
+    batch: bool = False,
 ) -> tuple[MLP, list[float], list[float], tuple]:
     """`train`'s loop with the graph traced once: each step replays it instead of rebuilding it."""
-    step = mg.trace(lambda: loss_and_scores(model, X, y))
+    if batch:
+        step = batch_step(model, X, y)
+    else:
+        traced = mg.trace(lambda: loss_and_scores(model, X, y))
+
+        def step() -> tuple[float, list[float]]:
+            loss, _, (scores,) = traced()
+            return loss, scores
+
     losses, accuracies = [], []
     for k in range(steps):
         optimizer.zero_grad()
-        loss, _, (scores,) = step()  # forward and backward; adds into each parameter's .grad
+        loss, scores = step()  # forward and backward; adds into each parameter's .grad
         accuracy = accuracy_of(scores, y)
         optimizer.lr = LR * (1.0 - 0.9 * k / steps)
         optimizer.step()
@@ -123,6 +144,31 @@ def _train_replayed(
         accuracies.append(accuracy)
         log(f"step {k:3d}  loss {loss:.6f}  accuracy {accuracy:6.1%}")
     return model, losses, accuracies, (X, y)
+
+
+def batch_step(model: MLP, X: list[list[float]], y: list[int]) -> Callable[[], tuple[float, list[float]]]:
+    """The training step's forward and backward as one batch replay; returns ``step() -> (loss, scores)``.
+
+    One point's hinge term is traced once and replayed over all points with NumPy (the gradient of
+    their mean goes into the parameters' ``.grad``), and the L2 penalty is a plain trace. The loss
+    is added up in the plain path's order, so it is the same float; the gradients agree up to the
+    order of their sums.
+    """
+    from microgradx.trace import trace_batch  # needs NumPy: pip install 'microgradx[fast]'
+
+    def point_loss(x: list[mg.Value], label: mg.Value) -> tuple[mg.Value, mg.Value]:
+        score = model(x)
+        return hinge_loss([score], [label]), score
+
+    hinge = trace_batch(point_loss, X[0], y[0])
+    penalty = mg.trace(lambda: l2_penalty(model))
+
+    def step() -> tuple[float, list[float]]:
+        terms = hinge(X, y, reduce="mean")
+        data_loss = sum(terms.values.tolist()) / len(y)  # hinge_loss's order: left to right, then / n
+        return data_loss + penalty().value, terms.aux[0].tolist()
+
+    return step
 
 
 def plot(model: MLP, X: list[list[float]], y: list[int], losses: list[float], path: str) -> None:
@@ -162,7 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
     parser.add_argument("--seed", type=int, default=3, help="seed for the data and the weights (default 3)")
     parser.add_argument("--plot", metavar="OUT.png", help="save boundary and loss curve (matplotlib)")
-    parser.add_argument("--replay", action="store_true", help="trace the graph once, replay it each step")
+    parser.add_argument(
+        "--replay",
+        nargs="?",
+        const="plain",
+        choices=["plain", "batch"],
+        help="trace the graph once, replay it each step (batch: one point traced, NumPy over all points)",
+    )
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
@@ -72,19 +73,67 @@ class no_grad(ContextDecorator):
 
 
 # --- forward math on floats, with Python's `math` domain errors and IEEE overflow ---------------
+#
+# Each function takes the float path first (`type(x) is float`: the engine's hot path pays one
+# identity test). The same functions also accept NumPy arrays, for the batch replay of
+# `microgradx.trace.trace_batch`, with exactly the float path's numbers: + − · / √ and relu are
+# correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
+# the float function itself to each element (NumPy's own versions may differ in the last bit).
+# An element out of the domain raises the float path's error for it. NumPy is never imported
+# here unless an array arrives.
 
 
 def _fmt(x: float) -> str:
     return repr(float(x))
 
 
+def _is_array(x: object) -> bool:
+    """True for a NumPy array or scalar, recognised without importing NumPy."""
+    return type(x).__module__ == "numpy"
+
+
+_numpy = None
+
+
+def _np():  # NumPy, imported on the first array
+    global _numpy
+    if _numpy is None:
+        import numpy
+
+        _numpy = numpy
+    return _numpy
+
+
+def _each(fn: Callable[..., float], *args: object):
+    """The float function `fn` applied to each element of the (broadcast) arrays `args`."""
+    np = _np()
+    arrays = np.broadcast_arrays(*args)
+    flat = map(fn, *(a.ravel().tolist() for a in arrays))
+    return np.fromiter(flat, float, arrays[0].size).reshape(arrays[0].shape)
+
+
+def _first_bad(bad, fn: Callable[..., float], *args: object) -> None:
+    """Raise the float path's error for the first element where `bad` holds (if any does)."""
+    np = _np()
+    if bad.any():
+        arrays = np.broadcast_arrays(bad, *args)
+        i = int(np.flatnonzero(arrays[0])[0])
+        fn(*(float(a.flat[i]) for a in arrays[1:]))
+
+
 def _div(a: float, b: float) -> float:
+    if (type(b) is not float and _is_array(b)) or (type(a) is not float and _is_array(a)):
+        np = _np()
+        _first_bad(np.asarray(b) == 0.0, _div, a, b)
+        return np.true_divide(a, b)
     if b == 0.0:
         raise ZeroDivisionError(f"'/': division by zero in {_fmt(a)} / {_fmt(b)}")
     return a / b
 
 
 def _pow(a: float, b: float) -> float:
+    if (type(a) is not float and _is_array(a)) or (type(b) is not float and _is_array(b)):
+        return _each(_pow, a, b)
     if a == 0.0 and b < 0.0:
         raise ZeroDivisionError(
             f"'**': {_fmt(a)} ** {_fmt(b)} divides by zero (a zero base needs an exponent >= 0)"
@@ -101,6 +150,8 @@ def _pow(a: float, b: float) -> float:
 
 
 def _exp(a: float) -> float:
+    if type(a) is not float and _is_array(a):
+        return _each(_exp, a)
     try:
         return math.exp(a)
     except OverflowError:  # IEEE semantics, as in PyTorch
@@ -108,18 +159,31 @@ def _exp(a: float) -> float:
 
 
 def _log(a: float) -> float:
+    if type(a) is not float and _is_array(a):
+        return _each(_log, a)
     if a <= 0.0:
         raise ValueError(f"log: math domain error, log({_fmt(a)}) is undefined (log needs a number > 0)")
     return math.log(a)
 
 
 def _sqrt(a: float) -> float:
+    if type(a) is not float and _is_array(a):
+        _first_bad(_np().asarray(a) < 0.0, _sqrt, a)
+        return _np().sqrt(a)
     if a < 0.0:
         raise ValueError(f"sqrt: math domain error, sqrt({_fmt(a)}) is not real (sqrt needs a number >= 0)")
     return math.sqrt(a)
 
 
+def _tanh(a: float) -> float:
+    if type(a) is not float and _is_array(a):
+        return _each(math.tanh, a)
+    return math.tanh(a)
+
+
 def _sigmoid(a: float) -> float:
+    if type(a) is not float and _is_array(a):
+        return _each(_sigmoid, a)
     # Stable for any input: exp() is only ever taken of a non-positive number.
     if a >= 0.0:
         return 1.0 / (1.0 + math.exp(-a))
@@ -129,6 +193,8 @@ def _sigmoid(a: float) -> float:
 
 def _trig(name: str, fn: Callable[[float], float]) -> Callable[[float], float]:
     def forward(a: float) -> float:
+        if type(a) is not float and _is_array(a):
+            return _each(forward, a)
         if math.isinf(a):
             raise ValueError(f"{name}: math domain error, {name}({_fmt(a)}) is undefined")
         return fn(a)
@@ -142,6 +208,10 @@ _cos = _trig("cos", math.cos)
 
 
 def _relu(a: float) -> float:
+    if type(a) is float:
+        return a if a > 0.0 else 0.0
+    if _is_array(a):  # nan and −0.0 give 0.0, as on floats
+        return _np().where(_np().asarray(a) > 0.0, a, 0.0)
     return a if a > 0.0 else 0.0
 
 
@@ -162,7 +232,8 @@ class Rule(NamedTuple):
     formulas: tuple[str, ...]
 
 
-# Math helpers for the local rules: floats stay floats; Values record graph.
+# Math helpers for the local rules: floats stay floats; Values record graph; arrays (the batch
+# replay) compute elementwise. Each is written once and serves all three.
 def _v_exp(x):
     return x.exp() if type(x) is Value else _exp(x)
 
@@ -183,9 +254,32 @@ def _data(x):
     return x.data if type(x) is Value else x
 
 
+def _step(x):
+    # [x > 0]: relu's derivative, 0 at the kink (as PyTorch) and for nan.
+    if type(x) is float:
+        return 1.0 if x > 0.0 else 0.0
+    if type(x) is Value:
+        return 1.0 if x.data > 0.0 else 0.0
+    if _is_array(x):
+        return (_np().asarray(x) > 0.0).astype(float)
+    return 1.0 if x > 0.0 else 0.0
+
+
+def _sign(x):
+    # abs's derivative: 0 at the kink (as PyTorch) and for nan.
+    if type(x) is not float:
+        x = _data(x)
+        if _is_array(x):
+            np = _np()
+            return np.where(np.asarray(x) > 0.0, 1.0, np.where(np.asarray(x) < 0.0, -1.0, 0.0))
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
 def _dpow_base(a, b, out):
     # d(a^b)/da = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1.
     bd, ad = _data(b), _data(a)
+    if (type(ad) is not float or type(bd) is not float) and (_is_array(ad) or _is_array(bd)):
+        return _each(_dpow_base, ad, bd, out)  # this very rule, on each sample's floats
     if bd == 0.0:
         return 0.0
     if ad == 0.0 and bd < 1.0:
@@ -196,6 +290,8 @@ def _dpow_base(a, b, out):
 def _dpow_exponent(a, b, out):
     # d(a^b)/db = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base.
     ad = _data(a)
+    if (type(ad) is not float or type(out) is not float) and (_is_array(ad) or _is_array(out)):
+        return _each(_dpow_exponent, ad, _data(b), out)  # this very rule, on each sample's floats
     if ad > 0.0:
         return out * _v_log(a)
     return 0.0 if ad == 0.0 else math.nan
@@ -203,19 +299,20 @@ def _dpow_exponent(a, b, out):
 
 def _dsqrt(a, out):
     # d√a/da = 1/(2√a); +inf at a == 0 (as PyTorch).
-    return (0.5 / out,) if _data(out) != 0.0 else (_inf,)
-
-
-def _sign(x: float) -> float:
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    o = _data(out)
+    if type(o) is not float and _is_array(o):
+        np = _np()
+        with np.errstate(divide="ignore"):
+            return (np.where(np.asarray(o) != 0.0, 0.5 / o, _inf),)
+    return (0.5 / out,) if o != 0.0 else (_inf,)
 
 
 RULES: dict[str, Rule] = {
     rule.op: rule
     for rule in (
-        Rule("+", float.__add__, lambda a, b, out: (1.0, 1.0), ("1", "1")),
-        Rule("-", float.__sub__, lambda a, b, out: (1.0, -1.0), ("1", "−1")),
-        Rule("*", float.__mul__, lambda a, b, out: (b, a), ("{b}", "{a}")),
+        Rule("+", operator.add, lambda a, b, out: (1.0, 1.0), ("1", "1")),
+        Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "−1")),
+        Rule("*", operator.mul, lambda a, b, out: (b, a), ("{b}", "{a}")),
         # d(a/b)/db = −a/b² = −out/b
         Rule("/", _div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²")),
         Rule(
@@ -224,14 +321,14 @@ RULES: dict[str, Rule] = {
             lambda a, b, out: (_dpow_base(a, b, out), _dpow_exponent(a, b, out)),
             ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
         ),
-        Rule("neg", float.__neg__, lambda a, out: (-1.0,), ("−1",)),
-        Rule("abs", abs, lambda a, out: (_sign(_data(a)),), ("sign({a})",)),
+        Rule("neg", operator.neg, lambda a, out: (-1.0,), ("−1",)),
+        Rule("abs", abs, lambda a, out: (_sign(a),), ("sign({a})",)),
         Rule("exp", _exp, lambda a, out: (out,), ("exp({a})",)),
         Rule("log", _log, lambda a, out: (1.0 / a,), ("1/{a}",)),
         Rule("sqrt", _sqrt, _dsqrt, ("1/(2·√{a})",)),
-        Rule("tanh", math.tanh, lambda a, out: (1.0 - out * out,), ("1−tanh²({a})",)),
+        Rule("tanh", _tanh, lambda a, out: (1.0 - out * out,), ("1−tanh²({a})",)),
         Rule("sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),), ("σ({a})·(1−σ({a}))",)),
-        Rule("relu", _relu, lambda a, out: (1.0 if _data(a) > 0.0 else 0.0,), ("[{a} > 0]",)),
+        Rule("relu", _relu, lambda a, out: (_step(a),), ("[{a} > 0]",)),
         Rule("sin", _sin, lambda a, out: (_v_cos(a),), ("cos({a})",)),
         Rule("cos", _cos, lambda a, out: (-_v_sin(a),), ("−sin({a})",)),
     )

@@ -27,7 +27,16 @@ from typing import Any, NamedTuple
 from microgradx import engine
 from microgradx.engine import RULES, Value, topological_order
 
-__all__ = ["GuardError", "Replayed", "Trace", "TraceError", "trace"]
+__all__ = [
+    "BatchReplayed",
+    "BatchTrace",
+    "GuardError",
+    "Replayed",
+    "Trace",
+    "TraceError",
+    "trace",
+    "trace_batch",
+]
 
 
 class TraceError(ValueError):
@@ -131,15 +140,9 @@ class _recording_guards:
 _NO_GRAD_ENTER = engine.no_grad.__enter__
 
 
-# The forward functions of + − · and negation are float's own methods; for floats, the operator
-# module's functions are the same operations, called without a method lookup.
-_CALL = {
-    float.__add__: operator.add,
-    float.__sub__: operator.sub,
-    float.__mul__: operator.mul,
-    float.__neg__: operator.neg,
-}
-_FORWARD = {op: _CALL.get(rule.forward, rule.forward) for op, rule in RULES.items()}
+# The rule table's forward functions; + − · and negation are the `operator` module's functions,
+# which serve floats (the same float operations) and arrays alike.
+_FORWARD = {op: rule.forward for op, rule in RULES.items()}
 
 
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
@@ -281,6 +284,10 @@ class Trace:
                 f"{len(self)} ops, {len(self._guards)} guards)")
 
     def __call__(self, *args: object) -> Replayed:
+        return self._replay(args, 1.0)
+
+    def _replay(self, args: tuple, seed: float) -> Replayed:
+        """Replay on `args`; gradients are those of ``seed · f`` (the batch fallback's mean)."""
         inputs = self._flatten(args)
         try:
             values = self._forward(inputs)
@@ -299,7 +306,7 @@ class Trace:
             self.retraces += 1
             self._compile(*recorded)
             values = self._forward(inputs)
-        return self._backward(values)
+        return self._backward(values, seed)
 
     def _flatten(self, args: tuple) -> list[float]:
         if len(args) != len(self._shape):
@@ -330,19 +337,8 @@ class Trace:
             append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
         return values
 
-    def _backward(self, values: list[float]) -> Replayed:
-        # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
-        grads = [-0.0] * self._size
-        grads[self._output_slot] = 1.0
-        for local, o, a, b in self._backward_steps:
-            upstream = grads[o]
-            if b < 0:
-                (da,) = local(values[a], values[o])
-                grads[a] += upstream * da
-            else:
-                da, db = local(values[a], values[b], values[o])
-                grads[a] += upstream * da
-                grads[b] += upstream * db
+    def _backward(self, values: list[float], seed: float = 1.0) -> Replayed:
+        grads = self._chain_rule(values, seed)
         for s, leaf in self._leaf_grads:
             leaf.grad += grads[s]
         flat = iter(grads[: self._n_inputs])
@@ -352,6 +348,22 @@ class Trace:
         )
         aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
         return Replayed(values[self._output_slot], arg_grads, aux)
+
+    def _chain_rule(self, values: list, seed: object) -> list:
+        """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
+        # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
+        grads = [-0.0] * self._size
+        grads[self._output_slot] = seed
+        for local, o, a, b in self._backward_steps:
+            upstream = grads[o]
+            if b < 0:
+                (da,) = local(values[a], values[o])
+                grads[a] += upstream * da
+            else:
+                da, db = local(values[a], values[b], values[o])
+                grads[a] += upstream * da
+                grads[b] += upstream * db
+        return grads
 
 
 def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> Trace:
@@ -371,3 +383,158 @@ def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retr
     0.5
     """
     return Trace(f, example_args, on_guard)
+
+
+# --- batch replay: one NumPy pass per tape operation over many samples ------------------------
+
+
+class BatchReplayed(NamedTuple):
+    """What one batch replay returns, one row per sample (NumPy arrays).
+
+    ``values`` has shape (B,): each sample's output. ``grads`` has one array per argument: shape
+    (B,) for a number argument, (B, n) for a list of n numbers, holding each sample's gradient of
+    its own output (times ``1/B`` with ``reduce="mean"``). ``aux`` holds the extra outputs' numbers
+    in the same shapes.
+    """
+
+    values: Any
+    grads: tuple
+    aux: tuple
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError("trace_batch needs NumPy: pip install 'microgradx[fast]'") from None
+    return numpy
+
+
+_COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}
+
+
+class BatchTrace:
+    """A per-sample function traced once, replayed over a batch of samples with NumPy arrays.
+
+    Made by `trace_batch`. It holds a plain `Trace` of one sample and replays the same tape with
+    a NumPy array of the batch in each input slot: every operation is one vectorised call of the
+    same ``RULES[op].forward`` and ``.local`` functions (they accept arrays), so a batch costs about
+    one sample's Python overhead. ``fallbacks`` counts batches replayed sample by sample because a
+    guard flipped for some sample or an operation failed for one.
+    """
+
+    def __init__(self, f: Callable[..., object], example_args: tuple, on_guard: str = "retrace") -> None:
+        self._np = _numpy()
+        self.plain = Trace(f, example_args, on_guard)
+        """The per-sample `Trace`: the tape replayed, and the fallback when a guard flips."""
+        self.fallbacks = 0
+
+    def __len__(self) -> int:
+        return len(self.plain)
+
+    def __repr__(self) -> str:
+        return f"Batch{self.plain!r}"
+
+    def __call__(self, *args: object, reduce: str = "sum") -> BatchReplayed:
+        """Replay every sample: ``args[i]`` holds argument i for all B samples, one row per sample.
+
+        Every other leaf's ``.grad`` (a model's parameters) gets the gradient of the sum of the B
+        outputs (``reduce="sum"``) or of their mean (``reduce="mean"``), as ``backward()`` of that
+        sum or mean would add it.
+        """
+        if reduce not in ("sum", "mean"):
+            raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
+        np, plain = self._np, self.plain
+        columns, n = self._columns(args)
+        seed = 1.0 if reduce == "sum" else 1.0 / n
+        with np.errstate(all="ignore"):  # floats overflow to inf and make nan silently: so do arrays
+            try:
+                values = plain._forward(columns)
+            except (ArithmeticError, ValueError):
+                values = None  # some sample fails: the per-sample path raises the plain path's error
+            if values is None or not self._guards_hold(values):
+                self.fallbacks += 1
+                return self._per_sample(args, n, seed)
+            grads = plain._chain_rule(values, np.full(n, seed))
+            for s, leaf in plain._leaf_grads:  # each parameter's gradient: the sum over the samples
+                g = grads[s]
+                leaf.grad += float(g.sum()) if type(g) is np.ndarray else g * n
+
+        def rows(slots: object) -> Any:  # one sample per row
+            if isinstance(slots, list):
+                return np.stack([rows(s) for s in slots], axis=1) if slots else np.zeros((n, 0))
+            return np.broadcast_to(np.asarray(slots, dtype=float), (n,)).copy()
+
+        flat = iter(range(plain._n_inputs))
+        arg_grads = tuple(
+            rows([grads[next(flat)] for _ in range(size)]) if is_list else rows(grads[next(flat)])
+            for is_list, size in zip(plain._shape, plain._sizes, strict=True)
+        )
+        aux = tuple(rows([values[s] for s in e] if isinstance(e, list) else values[e]) for e in plain._extras)
+        return BatchReplayed(rows(values[plain._output_slot]), arg_grads, aux)
+
+    def _columns(self, args: tuple) -> tuple[list, int]:
+        """One float array of length B per input slot, from per-argument arrays of B rows."""
+        np, plain = self._np, self.plain
+        if len(args) != len(plain._shape):
+            raise TypeError(f"this batch trace takes {len(plain._shape)} arguments, got {len(args)}")
+        columns, n = [], None
+        for i, (x, is_list, size) in enumerate(zip(args, plain._shape, plain._sizes, strict=True)):
+            want = f"{size} numbers per sample" if is_list else "one number per sample"
+            try:
+                array = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                raise TypeError(f"argument {i} must hold {want}, got {type(x).__name__}") from None
+            if array.ndim != (2 if is_list else 1) or (is_list and array.shape[1] != size):
+                raise TypeError(f"argument {i} must have shape (B, {size}) ({want}), got shape {array.shape}"
+                                if is_list else
+                                f"argument {i} must have shape (B,) ({want}), got shape {array.shape}")
+            if n is None:
+                n = len(array)
+            elif len(array) != n:
+                raise ValueError(f"argument {i} has {len(array)} samples, argument 0 has {n}")
+            columns.extend(array.T.copy() if is_list else [array])
+        if not n:
+            raise ValueError("trace_batch: a batch needs at least one sample")
+        return columns, n
+
+    def _guards_hold(self, values: list) -> bool:
+        """True when every guard answers for every sample as it did when `f` was traced."""
+        np = self._np
+        for name, a, b, number, result in self.plain._guards:
+            x, other = values[a], values[b] if b >= 0 else number
+            if name == "__float__":  # the number escaped: it must not change
+                same = (x == result) | (np.isnan(x) & np.isnan(result))
+            elif name == "__bool__":
+                same = (x != 0.0) == result
+            else:
+                same = _COMPARE[name](x, other) == result
+            if not np.all(same):
+                return False
+        return True
+
+    def _per_sample(self, args: tuple, n: int, seed: float) -> BatchReplayed:
+        """Replay sample by sample with the plain trace (it re-traces, or raises, as it must)."""
+        np, plain = self._np, self.plain
+        arrays = [np.asarray(x, dtype=float) for x in args]
+        results = [
+            plain._replay(tuple(row.tolist() if row.ndim else float(row) for row in (a[i] for a in arrays)),
+                          seed)
+            for i in range(n)
+        ]
+        values = np.array([r.value for r in results])
+        grads = tuple(np.array([r.grads[k] for r in results]) for k in range(len(args)))
+        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._extras)))
+        return BatchReplayed(values, grads, aux)
+
+
+def trace_batch(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> BatchTrace:
+    """Trace the per-sample function `f` once; the result replays it over a batch with NumPy.
+
+    `f` and `example_args` (one sample) are as for `trace`. Call the result with, per argument, the
+    numbers of all B samples (shape (B,), or (B, n) for a list argument): it returns a
+    `BatchReplayed` and adds into every other leaf's ``.grad`` the gradient of the batch's summed
+    (or, with ``reduce="mean"``, averaged) output. The numbers equal B plain replays up to the
+    order of floating-point sums. Needs NumPy (``pip install 'microgradx[fast]'``).
+    """
+    return BatchTrace(f, example_args, on_guard)

@@ -3,13 +3,17 @@
 The truth for every replay is the ordinary path: build the graph from fresh Values and call
 ``backward()`` (itself checked against finite differences and closed forms in test_engine).
 Equality is exact (bit for bit), because replay calls the same forward and local functions in
-the same order.
+the same order. The batch replay (NumPy) is held to the same exactness per sample — each sample's
+output and input gradients — while the parameters' gradients, sums over the samples, may differ
+by the order of those sums: they must agree to 1e-12 of the sum of the terms' magnitudes.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -21,7 +25,13 @@ from hypothesis import strategies as st
 import microgradx as mg
 from microgradx import Value
 from microgradx.nn import MLP, hinge_loss
-from microgradx.trace import GuardError, Replayed, TraceError, trace
+from microgradx.trace import GuardError, Replayed, TraceError, trace, trace_batch
+
+try:
+    import numpy as np
+except ImportError:  # the batch replay's tests need the `fast` extra
+    np = None
+needs_numpy = pytest.mark.skipif(np is None, reason="the batch replay needs NumPy (pip install '.[fast]')")
 
 # --- random expressions: a program of ops over three inputs, a parameter and constants -----------
 
@@ -401,8 +411,10 @@ def test_the_replay_benchmark_runs_and_checks_its_numbers(capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.main(["--quick"])  # exits with an error if replay and rebuild ever disagree
-    assert set(result) == {"rebuild", "replay", "ratio", "trace"}
-    assert "identical numbers" in capsys.readouterr().out
+    assert {"rebuild", "replay", "ratio", "trace"} <= set(result)
+    out = capsys.readouterr().out
+    assert "identical numbers" in out
+    assert ("batch" in result) == (np is not None) and "replay (batch)" in out
 
 
 def test_bce_loss_clamp_is_a_guard_so_replay_across_it_matches_rebuild():
@@ -418,3 +430,199 @@ def test_bce_loss_clamp_is_a_guard_so_replay_across_it_matches_rebuild():
         rebuilt.backward()
         replayed = step(p)
         assert replayed.value == rebuilt.data and replayed.grads[0] == leaf.grad
+
+
+# --- batch replay: one sample traced, the tape run over many samples with NumPy ---------------
+
+
+def sum_close(batch: float, terms: list[float]) -> bool:
+    """The batch's sum of per-sample gradients equals the plain path's up to the order of the sum."""
+    plain = math.fsum(terms) if all(map(math.isfinite, terms)) else sum(terms)
+    if not math.isfinite(plain):
+        return same(batch, plain)
+    return abs(batch - plain) <= 1e-12 * sum(abs(t) for t in terms)
+
+
+def test_numpy_stays_optional_importing_microgradx_does_not_import_it():
+    code = "import sys, microgradx; microgradx.Value(2.0).exp().backward(); print('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
+
+
+@needs_numpy
+@settings(max_examples=40, deadline=None)
+@given(
+    op=st.sampled_from(sorted(mg.engine.RULES)),
+    a=st.lists(st.floats(-50.0, 50.0) | st.sampled_from([0.0, -0.0, 2.0, -3.0]), min_size=1, max_size=6),
+    b=st.sampled_from([2.0, 0.5, -1.0, 0.0, 3.0]),
+)
+def test_every_rule_on_an_array_gives_the_float_paths_numbers_and_errors(op, a, b):
+    rule = mg.engine.RULES[op]
+    binary = op in BINARY
+    args = (a, [b] * len(a)) if binary else (a,)
+
+    def on_floats(*xs):
+        try:
+            out = rule.forward(*xs)
+            return out, [float(d) for d in rule.local(*xs, out)]
+        except (ArithmeticError, ValueError) as error:
+            return type(error), str(error)
+
+    expected = [on_floats(*xs) for xs in zip(*args, strict=True)]
+    errors = [e for e in expected if not isinstance(e[0], float)]
+    arrays = [np.array(x) for x in args]
+    try:
+        out = rule.forward(*arrays)
+        derivatives = rule.local(*arrays, out)
+    except (ArithmeticError, ValueError) as error:
+        assert errors and (type(error), str(error)) == errors[0]  # the first bad element's error
+        return
+    assert not errors
+    derivatives = [np.broadcast_to(d, out.shape) for d in derivatives]
+    got = [(float(out[i]), [float(d[i]) for d in derivatives]) for i in range(len(a))]
+    assert same(got, expected)
+
+
+@needs_numpy
+@settings(max_examples=100, deadline=None)
+@given(
+    instructions=st.lists(instruction, min_size=1, max_size=12),
+    example=st.lists(number, min_size=3, max_size=3),
+    batch=st.lists(st.lists(number, min_size=3, max_size=3), min_size=1, max_size=5),
+    wv=number,
+)
+def test_batch_replay_equals_per_sample_rebuild_for_random_expressions(instructions, example, batch, wv):
+    w = Value(0.7, "w")
+    f = program(instructions, w)
+    try:
+        traced = trace_batch(f, *example)
+    except (ArithmeticError, ValueError):
+        return  # the example itself is outside the domain: nothing was recorded
+    w.data = wv
+    expected = [rebuild(f, xs, w) for xs in batch]  # each sample on its own graph
+    w.grad = 0.0
+    columns = [[xs[k] for xs in batch] for k in range(3)]
+    errors = [e for e in expected if not isinstance(e[0], float)]
+    if errors:
+        with pytest.raises((ArithmeticError, ValueError)) as caught:
+            traced(*columns)
+        assert (caught.type, str(caught.value)) == errors[0]  # the first failing sample's error
+        return
+    result = traced(*columns)
+    assert same(result.values.tolist(), [e[0] for e in expected])
+    assert same([g.tolist() for g in result.grads], [[e[1][k] for e in expected] for k in range(3)])
+    assert sum_close(w.grad, [e[2] for e in expected])
+
+
+@needs_numpy
+@settings(max_examples=40, deadline=None)
+@given(threshold=number, example=number, inputs=st.lists(number, min_size=1, max_size=6))
+def test_batch_replay_with_guards_equals_rebuild_and_falls_back_when_a_sample_flips(
+    threshold, example, inputs
+):
+    w = Value(1.3, "w")
+
+    def f(x):
+        y = x * w
+        if y > threshold:  # the guard: it may hold for some samples and not for others
+            return (y - threshold).tanh() * x
+        return y.sin() + float(w) * x
+
+    traced = trace_batch(f, example)
+    w.grad = 0.0
+    result = traced(inputs)
+    w_batch, w_terms, values, grads = w.grad, [], [], []
+    for x in inputs:
+        w.grad = 0.0
+        xv = Value(x)
+        out = f(xv)
+        out.backward()
+        values.append(out.data)
+        grads.append(xv.grad)
+        w_terms.append(w.grad)
+    assert result.values.tolist() == values and result.grads[0].tolist() == grads
+    assert sum_close(w_batch, w_terms)
+    flipped = len({(x * 1.3 > threshold) for x in inputs} | {example * 1.3 > threshold}) > 1
+    assert traced.fallbacks == (1 if flipped else 0)
+
+
+@needs_numpy
+def test_batch_guards_raise_with_on_guard_raise_and_no_sample_is_silently_wrong():
+    traced = trace_batch(branchy, 2.0, on_guard="raise")
+    assert traced([1.0, 3.0]).values.tolist() == [1.0, 9.0]
+    with pytest.raises(GuardError, match="another branch"):
+        traced([1.0, -3.0])
+
+
+@needs_numpy
+def test_batch_shapes_mean_and_closed_over_parameters():
+    w = Value(2.0, "w")
+
+    def f(xs, c):
+        terms = [x * c * w for x in xs]
+        return sum(terms, Value(0.0)), terms, w * w  # w·w does not depend on the sample
+
+    traced = trace_batch(f, [1.0, 2.0], 0.5)
+    result = traced([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [1.0, 0.5, 2.0], reduce="mean")
+    # out_i = w·c_i·(x_i0 + x_i1); by hand: d out_i/d x_ij = w·c_i, d out_i/d c_i = w·(x_i0 + x_i1)
+    assert result.values.tolist() == [6.0, 7.0, 44.0]
+    # with reduce="mean", each sample's gradient is that of out_i / 3
+    assert result.grads[0].shape == (3, 2)
+    assert result.grads[0].ravel().tolist() == pytest.approx([2 / 3, 2 / 3, 1 / 3, 1 / 3, 4 / 3, 4 / 3])
+    assert result.grads[1].tolist() == pytest.approx([2.0, 14 / 3, 22 / 3])
+    assert result.aux[0].tolist() == [[2.0, 4.0], [3.0, 4.0], [20.0, 24.0]]
+    assert result.aux[1].tolist() == [4.0] * 3
+    assert w.grad == pytest.approx((3.0 + 3.5 + 22.0) / 3)  # d mean(out)/dw = mean(c_i·(x_i0 + x_i1))
+
+
+@needs_numpy
+def test_batch_bad_uses_say_what_was_wrong():
+    traced = trace_batch(lambda xs, c: xs[0] * c, [1.0, 2.0], 0.5)
+    with pytest.raises(TypeError, match=r"shape \(B, 2\)"):
+        traced([1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"shape \(B,\)"):
+        traced([[1.0, 2.0]], [[1.0]])
+    with pytest.raises(ValueError, match="argument 1 has 2 samples"):
+        traced([[1.0, 2.0]], [1.0, 2.0])
+    with pytest.raises(TypeError, match="2 arguments, got 1"):
+        traced([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="reduce"):
+        traced([[1.0, 2.0]], [1.0], reduce="max")
+    with pytest.raises(ValueError, match="at least one sample"):
+        traced(np.zeros((0, 2)), [])
+
+
+@needs_numpy
+def test_mlp_sgd_steps_batch_replayed_match_the_plain_path():
+    points = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.8], [0.1, 0.1], [2.0, -0.5]]
+    labels = [1, -1, 1, -1, 1]
+
+    def setup():
+        model = MLP(2, [4, 4, 1], activation="tanh", seed=7)
+        return model, mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    plain, opt_plain = setup()
+    batched, opt_batched = setup()
+    hinge = trace_batch(lambda x, y: hinge_loss([batched(x)], [y]), points[0], labels[0])
+    for _ in range(5):
+        loss = hinge_loss([plain(p) for p in points], labels)
+        opt_plain.zero_grad()
+        loss.backward()
+        opt_plain.step()
+        opt_batched.zero_grad()
+        terms = hinge(points, labels, reduce="mean").values.tolist()
+        assert sum(terms) / len(terms) == pytest.approx(loss.data, rel=1e-12)
+        for p, q in zip(batched.parameters(), plain.parameters(), strict=True):
+            assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
+        opt_batched.step()
+
+
+@needs_numpy
+def test_moons_batch_replay_trains_the_same_numbers_as_the_plain_path(moons):
+    plain = moons.train(3, seed=3, log=lambda line: None)
+    batched = moons.train(3, seed=3, log=lambda line: None, replay="batch")
+    assert batched[1][0] == plain[1][0]  # the first loss, before any update, exactly
+    assert batched[1] == pytest.approx(plain[1], rel=1e-12)
+    assert batched[2] == plain[2]  # accuracies
+    params = plain[0].state_dict()
+    scale = max(abs(v) for v in params.values())
+    assert batched[0].state_dict() == pytest.approx(params, rel=1e-12, abs=1e-12 * scale)
