@@ -88,8 +88,8 @@ def _fmt(x: float) -> str:
 
 
 def _is_array(x: object) -> bool:
-    """True for a NumPy array or scalar, recognised without importing NumPy."""
-    return type(x).__module__ == "numpy"
+    """True for a NumPy array, recognised without importing NumPy (NumPy's float64 is a float)."""
+    return type(x).__name__ == "ndarray" and type(x).__module__ == "numpy"
 
 
 _numpy = None

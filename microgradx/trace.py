@@ -13,6 +13,10 @@ while tracing (``<``, ``<=``, ``>``, ``>=``, ``float()``, ``bool()`` on a Value)
 recorded as a *guard*; a replay whose guard would answer differently re-traces `f` on the new
 inputs (or raises `GuardError` with ``on_guard="raise"``), so it never returns numbers from the
 wrong branch. See ``docs/replay.md`` for the tape drawn out.
+
+`trace_batch(f, *one_sample)` replays the same tape over a whole batch of samples with NumPy
+arrays (the ``fast`` extra): one vectorised call per operation, of the same rule functions (they
+accept arrays), with each guard asked of every sample and a per-sample fallback when one flips.
 """
 
 from __future__ import annotations
