@@ -626,3 +626,11 @@ def test_moons_batch_replay_trains_the_same_numbers_as_the_plain_path(moons):
     params = plain[0].state_dict()
     scale = max(abs(v) for v in params.values())
     assert batched[0].state_dict() == pytest.approx(params, rel=1e-12, abs=1e-12 * scale)
+
+
+@needs_numpy
+def test_moons_main_replay_batch_prints_the_plain_paths_lines(moons, capsys):
+    moons.main(["--steps", "3", "--seed", "1"])
+    plain = capsys.readouterr().out
+    moons.main(["--steps", "3", "--seed", "1", "--replay", "batch"])
+    assert capsys.readouterr().out == plain and "step   2" in plain
