@@ -634,3 +634,12 @@ def test_moons_main_replay_batch_prints_the_plain_paths_lines(moons, capsys):
     plain = capsys.readouterr().out
     moons.main(["--steps", "3", "--seed", "1", "--replay", "batch"])
     assert capsys.readouterr().out == plain and "step   2" in plain
+
+
+@needs_numpy
+def test_batch_domain_error_is_the_first_failing_samples_plain_error():
+    traced = trace_batch(lambda x: x.log(), 2.0)
+    with pytest.raises(ValueError, match=r"log\(-1.0\)"):  # the engine's message for sample 1
+        traced([1.0, -1.0, -2.0])
+    assert traced.fallbacks == 1
+    assert traced([1.0, 4.0]).grads[0].tolist() == [1.0, 0.25] and traced.fallbacks == 1  # 1/x by hand
