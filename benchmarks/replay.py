@@ -66,12 +66,8 @@ def close(a: MLP, b: MLP, rel: float = 1e-12) -> bool:
     return all(math.isclose(x, y, rel_tol=rel, abs_tol=rel * scale) for x, y in zip(pa, pb, strict=True))
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 points, 3 steps")
-    args = parser.parse_args(argv)
-    points, steps = (20, 3) if args.quick else (100, 7)
-
+def measure(points: int, steps: int) -> dict[str, float]:
+    """Seconds per step (medians) rebuilt, replayed and, with NumPy, batch-replayed; numbers checked."""
     plain, plain_opt, X, y = setup(points)
     model, opt, _, _ = setup(points)
     start = time.perf_counter()
@@ -107,18 +103,31 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 raise SystemExit("batch replay and rebuild disagree: not timing different computations")
 
     t_rebuild, t_replay = statistics.median(rebuild), statistics.median(replay)
-    print(f"MLP(2, [16, 16, 1]) training step, {points} points, {len(step)} ops, median of {steps}")
+    result = {"ops": len(step), "rebuild": t_rebuild, "replay": t_replay, "ratio": t_rebuild / t_replay,
+              "trace": trace_time}
+    if batch is not None:
+        t_batch = statistics.median(batch_times)
+        result.update(batch=t_batch, batch_ratio=t_rebuild / t_batch)
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 points, 3 steps")
+    args = parser.parse_args(argv)
+    points, steps = (20, 3) if args.quick else (100, 7)
+    result = measure(points, steps)
+    t_rebuild, t_replay = result["rebuild"], result["replay"]
+    print(f"MLP(2, [16, 16, 1]) training step, {points} points, {result['ops']} ops, median of {steps}")
     print(f"  rebuild every step  {t_rebuild * 1e3:8.1f} ms")
-    print(f"  replay the trace    {t_replay * 1e3:8.1f} ms   (tracing once: {trace_time * 1e3:.0f} ms)")
-    print(f"  replay is {t_rebuild / t_replay:.1f}x faster, identical numbers")
-    result = {"rebuild": t_rebuild, "replay": t_replay, "ratio": t_rebuild / t_replay, "trace": trace_time}
-    if batch is None:
+    print(f"  replay the trace    {t_replay * 1e3:8.1f} ms   (tracing once: {result['trace'] * 1e3:.0f} ms)")
+    print(f"  replay is {result['ratio']:.1f}x faster, identical numbers")
+    if "batch" not in result:
         print("  replay (batch)      skipped: needs NumPy (pip install 'microgradx[fast]')")
         return result
-    t_batch = statistics.median(batch_times)
-    print(f"  replay (batch)      {t_batch * 1e3:8.1f} ms   (NumPy over the {points} points)")
-    print(f"  batch replay is {t_rebuild / t_batch:.1f}x faster, the same numbers to 1e-12")
-    return {**result, "batch": t_batch, "batch_ratio": t_rebuild / t_batch}
+    print(f"  replay (batch)      {result['batch'] * 1e3:8.1f} ms   (NumPy over the {points} points)")
+    print(f"  batch replay is {result['batch_ratio']:.1f}x faster, the same numbers to 1e-12")
+    return result
 
 
 if __name__ == "__main__":

@@ -385,12 +385,37 @@ def long_chain_row(size: dict) -> Row:
     return row
 
 
-WORKLOADS: dict[str, Callable[[dict], Row]] = {
+def replay_rows(size: dict) -> list[Row]:
+    """The MLP step replayed from a trace (issue 10) against microgradx's own rebuild-every-step path.
+
+    `replay.py` beside this script does the work and checks that every replay gives the rebuilt
+    path's numbers (identical for `trace`, to 1e-12 for the NumPy `trace_batch`).
+    """
+    import replay  # benchmarks/replay.py
+
+    points, steps = size["points"], size["repeats"]
+    result = replay.measure(points, steps)
+    rebuild = result["rebuild"] * 1000.0
+    rows = [Row(f"MLP step, {points} moons, replayed trace", notes=[
+        f"{result['ratio']:.1f}x faster than rebuilding the graph ({rebuild:.1f} ms), identical numbers"])]
+    rows[0].results = {"microgradx": result["replay"] * 1000.0, "rebuild": rebuild}
+    if "batch" in result:
+        row = Row(f"MLP step, {points} moons, batch replay (NumPy)", target=("rebuild", 0.1), notes=[
+            f"{result['batch_ratio']:.1f}x faster than rebuilding the graph, the same numbers to 1e-12"])
+        row.results = {"microgradx": result["batch"] * 1000.0, "rebuild": rebuild}
+        rows.append(row)
+    else:
+        rows[0].notes.append("batch replay skipped: needs NumPy (pip install 'microgradx[fast]')")
+    return rows
+
+
+WORKLOADS: dict[str, Callable[[dict], Row | list[Row]]] = {
     "chains": chains_row,
     "wide": wide_row,
     "mlp": lambda size: mlp_row(size["points"], size["repeats"]),
     "memory": lambda size: memory_row(size["memory_nodes"], IMPLS),
     "long": long_chain_row,
+    "replay": replay_rows,
 }
 
 
@@ -408,7 +433,11 @@ def main(argv: list[str] | None = None) -> None:
     gc.collect()
     gc.freeze()  # the interpreter's own objects stay out of every timed collection
 
-    rows = [WORKLOADS[name](size) for name in WORKLOADS if name in selected]
+    rows: list[Row] = []
+    for name in WORKLOADS:
+        if name in selected:
+            made = WORKLOADS[name](size)
+            rows.extend(made if isinstance(made, list) else [made])
     print(f"Python {platform.python_version()}, {platform.machine()}; median of {size['repeats']} runs "
           f"({size['long_repeats']} for the long chain), GC on\n")
     print(table(rows))

@@ -24,11 +24,22 @@ from microgradx.engine import (
 from microgradx.explain import explain
 from microgradx.html import to_html
 from microgradx.sym import to_sympy
-from microgradx.trace import GuardError, Replayed, Trace, TraceError, trace
+from microgradx.trace import (
+    BatchReplayed,
+    BatchTrace,
+    GuardError,
+    Replayed,
+    Trace,
+    TraceError,
+    trace,
+    trace_batch,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchReplayed",
+    "BatchTrace",
     "GuardError",
     "Replayed",
     "Trace",
@@ -57,5 +68,6 @@ __all__ = [
     "to_sympy",
     "to_text",
     "trace",
+    "trace_batch",
     "zero_grad",
 ]
