@@ -29,7 +29,7 @@ from graphviz.backend import dot_command
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.formatting import OP_GLYPH, fmt, local_formula, node_names, parenthesize
+from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -360,7 +360,7 @@ def _local_number(node: Value, index: int) -> float:
 def _local_label(node: Value, index: int, names: dict[Value, str]) -> str:
     """``∂out/∂operand = formula`` over ``= number``, escaped for an HTML-like edge label."""
     formula = local_formula(node, index, names)
-    d = f"∂{parenthesize(names[node])}/∂{parenthesize(names[node.parents[index]])}"
+    d = f"∂{derivative_name(names[node])}/∂{derivative_name(names[node.parents[index]])}"
     number = fmt(_local_number(node, index))
     text = f"{d} = {formula}" if formula == number else f"{d} = {formula}\n= {number}"
     return _html(text)

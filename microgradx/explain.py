@@ -9,13 +9,13 @@ graph with 2^40 paths is recognised at once and explained by its backward accumu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from microgradx.check import json_number
 from microgradx.engine import RULES, Value, grad, topological_order
 from microgradx.formatting import (
+    derivative_name,
     fmt,
     latex_escape,
     latex_formula,
@@ -57,7 +57,7 @@ class Edge:
     @property
     def derivative(self) -> str:
         """The edge written as a partial derivative, e.g. ``∂ŷ/∂z``."""
-        return f"∂{_paren(self.child_name)}/∂{_paren(self.parent_name)}"
+        return f"∂{derivative_name(self.child_name)}/∂{derivative_name(self.parent_name)}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,11 +145,11 @@ class Explanation:
 
     @property
     def _output_name(self) -> str:
-        return _paren(self.names[self.output])
+        return derivative_name(self.names[self.output])
 
     @property
     def _wrt_name(self) -> str:
-        return _paren(self.names.get(self.wrt) or self.wrt.label or fmt(self.wrt.data))
+        return derivative_name(self.names.get(self.wrt) or self.wrt.label or fmt(self.wrt.data))
 
     @property
     def _gradient(self) -> str:
@@ -423,18 +423,6 @@ def _top_level(text: str, marks: tuple[str, ...]) -> bool:
     return False
 
 
-_PLAIN = re.compile(r"[^\W\d]\w*")
-"""A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
-
-_GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
-"""The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
-
-
-def _paren(name: str) -> str:
-    """A node name as it reads after ∂ or d: anything but a plain name gets parentheses."""
-    return name if _PLAIN.fullmatch(name) and not _GENERATED.fullmatch(name) else f"({name})"
-
-
 def _factor(text: str) -> str:
     """A formula or number as a factor of a product: sums, quotients and negatives get parentheses."""
     if text.startswith("−") or _top_level(text, (" + ", " − ", "+", "−", "/")):
@@ -488,7 +476,7 @@ def _elide(rows: list[NodeGrad]) -> list[NodeGrad | None]:
 
 def _accumulation_lines(explanation: Explanation, output_name: str) -> list[str]:
     rows = _elide(explanation.accumulation)
-    lefts = [f"d{output_name}/d{_paren(row.name)}" if row else "" for row in rows]
+    lefts = [f"d{output_name}/d{derivative_name(row.name)}" if row else "" for row in rows]
     width = max(map(len, lefts))
     lines = []
     for row, left in zip(rows, lefts, strict=True):

@@ -14,6 +14,7 @@ from microgradx.engine import RULES, Value, topological_order
 
 __all__ = [
     "OP_GLYPH",
+    "derivative_name",
     "expression",
     "fmt",
     "latex_escape",
@@ -161,6 +162,22 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
         written[node] = (text, prec)
     chosen = tex if latex else written
     return {node: name for node, (name, _) in chosen.items()}
+
+
+_PLAIN = re.compile(r"[^\W\d]\w*")
+"""A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
+
+_GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
+"""The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
+
+
+def derivative_name(name: str) -> str:
+    """A node name as it reads after ∂ or d: anything but a plain name gets parentheses.
+
+    ``∂E/∂w`` but ``∂(ŷ − y)/∂ŷ``, ``∂(σ(z))/∂z`` and ``d(mul3)``: the one rule that `explain`,
+    `draw` and the HTML stepper write derivatives by.
+    """
+    return name if _PLAIN.fullmatch(name) and not _GENERATED.fullmatch(name) else f"({name})"
 
 
 def parenthesize(name: str) -> str:

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.formatting import OP_GLYPH, expression, fmt, local_formula, node_names
+from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
 
 __all__ = ["page_data", "to_html"]
 
@@ -169,7 +169,7 @@ def page_data(
             )
     for i, node in enumerate(forward):
         nodes[i]["grad"] = None if _is_constant(node) else _raw(grads[node])
-    steps[-1]["note"] += f"  Backward pass done: each grad is d{_d(names[output])}/d(that node)."
+    steps[-1]["note"] += f"  Backward pass done: each grad is d{derivative_name(names[output])}/d(that node)."
 
     if lr is not None:
         for node in targets:
@@ -250,17 +250,12 @@ def _seed_step(output: Value, index: dict[Value, int], names: dict[Value, str]) 
         "node": index[output],
         "edges": [],
         "rows": [[[f"grad({name})", "t"], [" = ", ""], ["1", "r"]]],
-        "note": f"Backward starts at the output: d{_d(name)}/d{_d(name)} = 1. Gradients now flow "
-        "against the arrows, one operand at a time.",
+        "note": f"Backward starts at the output: d{(d := derivative_name(name))}/d{d} = 1. "
+        "Gradients now flow against the arrows, one operand at a time.",
         "set": [[index[output], "grad", "1", "final"]],
         "value": 1.0,
         "after": 1.0,
     }
-
-
-def _d(name: str) -> str:
-    """A name after the d of a derivative: anything but a plain word gets parentheses."""
-    return name if name.replace("_", "").isalnum() else f"({name})"
 
 
 def _backward_step(
@@ -295,7 +290,8 @@ def _backward_step(
         total = f"grad({target}) = {fmt(after)}"
     else:
         total = f"grad({target}) = {fmt(before)} + {_paren(fmt(contribution))} = {fmt(after)}"
-    why = f"Chain rule along {target} → {source}: ∂{_d(source)}/∂{_d(target)} = {formula}."
+    d_source, d_target = derivative_name(source), derivative_name(target)
+    why = f"Chain rule along {target} → {source}: ∂{d_source}/∂{d_target} = {formula}."
     if not final:
         status = f"{total} so far: {target} is used again, more to add."
     elif before is None:

@@ -11,6 +11,7 @@ from microgradx import Value
 from microgradx.engine import RULES
 from microgradx.formatting import (
     OP_GLYPH,
+    derivative_name,
     fmt,
     latex_escape,
     latex_formula,
@@ -154,3 +155,20 @@ def test_every_rule_formula_translates_to_balanced_latex(op):
         tex = latex_formula(out, index, names)
         assert tex.count("{") == tex.count("}") and tex.count("(") == tex.count(")")
         assert not any(ch in tex for ch in "·−σ²√")  # every text symbol became LaTeX
+
+
+@pytest.mark.parametrize(
+    "name, written",
+    [
+        ("w", "w"),
+        ("ŷ", "ŷ"),
+        ("w1", "w1"),
+        ("ŷ − y", "(ŷ − y)"),
+        ("σ(z)", "(σ(z))"),
+        ("mul3", "(mul3)"),
+        ("0.5", "(0.5)"),
+        ("(ŷ − y)^2", "((ŷ − y)^2)"),
+    ],
+)
+def test_derivative_names_read_unambiguously_after_d(name, written):
+    assert derivative_name(name) == written
