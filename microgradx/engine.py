@@ -4,8 +4,9 @@ Every operation is one node. Its forward computation lives in the `Value` method
 and its derivative rule lives once, in `RULES`: a `Rule` gives the local derivatives
 ``∂out/∂input`` for each operand, written with ordinary arithmetic so that the same function serves
 plain floats (`backward`, `grad`) and `Value`s (`grad(..., create_graph=True)`, hence higher
-derivatives), plus a formula per operand that `explain` and `draw` print. Nothing here imports the
-rest of the package.
+derivatives), plus a formula per operand that `explain` and `draw` print. The forward math itself
+(domain errors, overflow, NumPy arrays for the batch replay) is in `realmath`; nothing else of the
+package is imported here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import NamedTuple
+
+from microgradx.realmath import cos as _cos
+from microgradx.realmath import div as _div
+from microgradx.realmath import elementwise as _each
+from microgradx.realmath import exp as _exp
+from microgradx.realmath import is_array as _is_array
+from microgradx.realmath import log as _log
+from microgradx.realmath import numpy_module as _np
+from microgradx.realmath import power as _pow
+from microgradx.realmath import relu as _relu
+from microgradx.realmath import sigmoid as _sigmoid
+from microgradx.realmath import sin as _sin
+from microgradx.realmath import sqrt as _sqrt
+from microgradx.realmath import tanh as _tanh
 
 __all__ = [
     "RULES",
@@ -70,149 +85,6 @@ class no_grad(ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         _recording.set(self._previous)
-
-
-# --- forward math on floats, with Python's `math` domain errors and IEEE overflow ---------------
-#
-# Each function takes the float path first (`type(x) is float`: the engine's hot path pays one
-# identity test). The same functions also accept NumPy arrays, for the batch replay of
-# `microgradx.trace.trace_batch`, with exactly the float path's numbers: + − · / √ and relu are
-# correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
-# the float function itself to each element (NumPy's own versions may differ in the last bit).
-# An element out of the domain raises the float path's error for it. NumPy is never imported
-# here unless an array arrives.
-
-
-def _fmt(x: float) -> str:
-    return repr(float(x))
-
-
-def _is_array(x: object) -> bool:
-    """True for a NumPy array, recognised without importing NumPy (NumPy's float64 is a float)."""
-    return type(x).__name__ == "ndarray" and type(x).__module__ == "numpy"
-
-
-_numpy = None
-
-
-def _np():  # NumPy, imported on the first array
-    global _numpy
-    if _numpy is None:
-        import numpy
-
-        _numpy = numpy
-    return _numpy
-
-
-def _each(fn: Callable[..., float], *args: object):
-    """The float function `fn` applied to each element of the (broadcast) arrays `args`."""
-    np = _np()
-    arrays = np.broadcast_arrays(*args)
-    flat = map(fn, *(a.ravel().tolist() for a in arrays))
-    return np.fromiter(flat, float, arrays[0].size).reshape(arrays[0].shape)
-
-
-def _first_bad(bad, fn: Callable[..., float], *args: object) -> None:
-    """Raise the float path's error for the first element where `bad` holds (if any does)."""
-    np = _np()
-    if bad.any():
-        arrays = np.broadcast_arrays(bad, *args)
-        i = int(np.flatnonzero(arrays[0])[0])
-        fn(*(float(a.flat[i]) for a in arrays[1:]))
-
-
-def _div(a: float, b: float) -> float:
-    if (type(b) is not float and _is_array(b)) or (type(a) is not float and _is_array(a)):
-        np = _np()
-        _first_bad(np.asarray(b) == 0.0, _div, a, b)
-        return np.true_divide(a, b)
-    if b == 0.0:
-        raise ZeroDivisionError(f"'/': division by zero in {_fmt(a)} / {_fmt(b)}")
-    return a / b
-
-
-def _pow(a: float, b: float) -> float:
-    if (type(a) is not float and _is_array(a)) or (type(b) is not float and _is_array(b)):
-        return _each(_pow, a, b)
-    if a == 0.0 and b < 0.0:
-        raise ZeroDivisionError(
-            f"'**': {_fmt(a)} ** {_fmt(b)} divides by zero (a zero base needs an exponent >= 0)"
-        )
-    if a < 0.0 and not b.is_integer() and math.isfinite(b):
-        raise ValueError(
-            f"'**': {_fmt(a)} ** {_fmt(b)} is not a real number "
-            "(a negative base needs a whole-number exponent)"
-        )
-    try:
-        return a**b
-    except OverflowError:  # IEEE semantics, as in PyTorch: the result is ±inf
-        return -_inf if a < 0.0 and b % 2.0 == 1.0 else _inf
-
-
-def _exp(a: float) -> float:
-    if type(a) is not float and _is_array(a):
-        return _each(_exp, a)
-    try:
-        return math.exp(a)
-    except OverflowError:  # IEEE semantics, as in PyTorch
-        return _inf
-
-
-def _log(a: float) -> float:
-    if type(a) is not float and _is_array(a):
-        return _each(_log, a)
-    if a <= 0.0:
-        raise ValueError(f"log: math domain error, log({_fmt(a)}) is undefined (log needs a number > 0)")
-    return math.log(a)
-
-
-def _sqrt(a: float) -> float:
-    if type(a) is not float and _is_array(a):
-        _first_bad(_np().asarray(a) < 0.0, _sqrt, a)
-        return _np().sqrt(a)
-    if a < 0.0:
-        raise ValueError(f"sqrt: math domain error, sqrt({_fmt(a)}) is not real (sqrt needs a number >= 0)")
-    return math.sqrt(a)
-
-
-def _tanh(a: float) -> float:
-    if type(a) is not float and _is_array(a):
-        return _each(math.tanh, a)
-    return math.tanh(a)
-
-
-def _sigmoid(a: float) -> float:
-    if type(a) is not float and _is_array(a):
-        return _each(_sigmoid, a)
-    # Stable for any input: exp() is only ever taken of a non-positive number.
-    if a >= 0.0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)
-    return e / (1.0 + e)
-
-
-def _trig(name: str, fn: Callable[[float], float]) -> Callable[[float], float]:
-    def forward(a: float) -> float:
-        if type(a) is not float and _is_array(a):
-            return _each(forward, a)
-        if math.isinf(a):
-            raise ValueError(f"{name}: math domain error, {name}({_fmt(a)}) is undefined")
-        return fn(a)
-
-    forward.__name__ = f"_{name}"
-    return forward
-
-
-_sin = _trig("sin", math.sin)
-_cos = _trig("cos", math.cos)
-
-
-def _relu(a: float) -> float:
-    if type(a) is float:
-        return a if a > 0.0 else 0.0
-    if _is_array(a):  # nan and −0.0 give 0.0, as on floats
-        return _np().where(_np().asarray(a) > 0.0, a, 0.0)
-    return a if a > 0.0 else 0.0
 
 
 # --- the rule table ----------------------------------------------------------------------------
