@@ -25,14 +25,27 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
     temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never write through a file or link that is already there; 0o666 is then masked by the umask.
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as e:  # name the file the user asked for, not our temporary one
+        raise _naming(e, path) from None
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise _naming(e, path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _naming(error: OSError, path: str | os.PathLike[str]) -> OSError:
+    """The same error, saying which file the user asked for (not our temporary one)."""
+    message = f"cannot write {os.fspath(path)}: {error.strerror or error}"
+    return type(error)(error.errno, message) if error.errno is not None else type(error)(message)

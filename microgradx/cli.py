@@ -701,8 +701,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     `argv` defaults to ``sys.argv[1:]``. A user's mistake (bad expression, missing value, unwritable
     file) is one ``error: …`` line on stderr and status 2, never a traceback.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # An EXPR that starts with unary minus ("-w**2") would read as an option: give argparse a
+    # leading space to see past, and take it off again (the parser's columns stay the user's).
+    negated = (
+        len(argv) > 1
+        and argv[0] in ("grad", "descend")
+        and argv[1][:1] == "-"
+        and argv[1][1:2] not in ("", "-", "h")
+    )
+    if negated:
+        argv[1] = " " + argv[1]
     try:
         args = _parser().parse_args(argv)
+        if negated:
+            args.expr = args.expr[1:]
         return args.run(args)
     except (UsageError, ExpressionError) as e:
         print(f"error: {_one_line(str(e))}", file=sys.stderr)

@@ -488,3 +488,18 @@ def test_printed_numbers_parse_back_with_float():
         -1e-9,
         pytest.approx(-6.000000002),
     ]
+
+
+def test_an_expression_may_start_with_unary_minus():
+    result = run("grad", "-w**2", "--wrt", "w", "--at", "w=3")
+    assert result.returncode == 0, result.stderr
+    assert "df/dw = -6" in result.stdout  # d(−w²)/dw = −2w
+    bad = run("grad", "-w**2 +", "--wrt", "w", "--at", "w=3")
+    assert bad.returncode == 2 and "column 8" in bad.stderr  # columns still count from the user's text
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, which no one can write")
+def test_an_unwritable_file_is_named_as_the_user_gave_it():
+    result = run("grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--draw", "/proc/g.svg")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert "/proc/g.svg" in result.stderr and ".tmp" not in result.stderr
