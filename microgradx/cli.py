@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import sys
 import tempfile
 import textwrap
@@ -75,10 +76,9 @@ examples:
 EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
   exp log sqrt tanh sigmoid relu sin cos abs (one argument each), and
   ';'-separated assignments 'name = expr' that name intermediate nodes. The last
-  statement is the output (an assignment there names the output). An EXPR that
-  starts with '-' needs a leading space: " -x*w". Nothing else is accepted: the
-  text is parsed by microgradx's own parser and never run as Python. A value
-  that overflows a float (10**10**10, exp(1000)) is an error here.
+  statement is the output (an assignment there names the output). Nothing else
+  is accepted: the text is parsed by microgradx's own parser and never run as
+  Python. A value that overflows a float (10**10**10, exp(1000)) is an error here.
 
 --hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
   use the --at names and the names assigned in EXPR.
@@ -725,7 +725,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:  # writing a file: a missing folder, a full disk, no permission
-        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        message = re.sub(r"^\[Errno \d+\] ", "", str(e))
+        print(f"error: {_one_line(message)}", file=sys.stderr)
         return 2
     except SystemExit as e:  # --help and --version
         return e.code if isinstance(e.code, int) else 0
