@@ -433,7 +433,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     if max_lines is not None and (type(max_lines) is not int or max_lines < 1):
         raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
     order = topological_order(output)
-    names = node_names(output)
+    # One node, one line: control characters in labels are shown escaped (a newline as \n).
+    names = {node: _one_line_name(name) for node, name in node_names(output).items()}
     uses = Counter(parent for node in order for parent in node.parents)
     numbers: dict[Value, int] = {}
     lines: list[str] = []
@@ -590,3 +591,10 @@ def render(
         data = result.stdout
     write_atomically(path, data)
     return path
+
+
+def _one_line_name(name: str) -> str:
+    """A name for one line of text: newlines, tabs and other control characters escaped."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)

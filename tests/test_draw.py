@@ -538,3 +538,11 @@ def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypa
     assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "−0.104"
     assert "docs/images/seed_neuron_graph.png" in section
     assert (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").exists()
+
+
+def test_to_text_keeps_a_label_with_a_newline_on_one_line():
+    a = mg.Value(1.0, "two\nlines")
+    b = mg.Value(2.0, "tab\there")
+    text = mg.to_text(a * b)
+    assert len(text.splitlines()) == 3
+    assert "two\\nlines" in text and "tab\\there" in text
