@@ -106,10 +106,6 @@ class Rule(NamedTuple):
 
 # Math helpers for the local rules: floats stay floats; Values record graph; arrays (the batch
 # replay) compute elementwise. Each is written once and serves all three.
-def _v_exp(x):
-    return x.exp() if type(x) is Value else _exp(x)
-
-
 def _v_log(x):
     return x.log() if type(x) is Value else _log(x)
 
@@ -208,7 +204,6 @@ RULES: dict[str, Rule] = {
 """Every operation's rule, keyed by its op name (`Value.op`)."""
 
 _LOCAL = {op: rule.local for op, rule in RULES.items()}
-_FORWARD = {op: rule.forward for op, rule in RULES.items()}
 
 
 # --- Value ---------------------------------------------------------------------------------------
