@@ -11,9 +11,11 @@ package is imported here.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import operator
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
@@ -224,12 +226,15 @@ class Value:
     -1.6
     """
 
-    __slots__ = ("__weakref__", "_label", "data", "grad", "op", "parents")
+    # `_a`, `_b`: the operands (None when absent), kept as two slots rather than a tuple because
+    # the backward pass reads them for every node. `_seq`: the creation number, which orders the
+    # backward pass. `_pending`: the gradient a backward pass is summing into this node (None
+    # outside one).
+    __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_seq", "data", "grad", "op")
 
     data: float
     grad: float
     op: str
-    parents: tuple[Value, ...]
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = data if type(data) is float else _as_float(data, "Value(data)")
@@ -238,7 +243,28 @@ class Value:
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}")
         self._label = label
         self.op = ""
-        self.parents = ()
+        self._a = self._b = self._pending = None
+        self._seq = _next_seq()
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The operands, in the math's order: ``2 - a`` has parents ``(Value(2.0), a)``; () for a leaf."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    # Copies and unpickled Values get creation numbers of their own, after their operands'
+    # (which copy and pickle rebuild first), so "operands are older" holds for them too.
+    def __getstate__(self) -> dict:
+        return {"data": self.data, "grad": self.grad, "label": self._label, "op": self.op,
+                "a": self._a, "b": self._b}
+
+    def __setstate__(self, state: dict) -> None:
+        self.data, self.grad, self._label, self.op = state["data"], state["grad"], state["label"], state["op"]
+        self._a, self._b, self._pending = state["a"], state["b"], None
+        self._seq = _next_seq()
 
     @property
     def label(self) -> str:
@@ -283,35 +309,35 @@ class Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data + other.data, "+", (self, other))
+        return _node(self.data + other.data, "+", self, other)
 
     def __sub__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data - other.data, "-", (self, other))
+        return _node(self.data - other.data, "-", self, other)
 
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(self.data * other.data, "*", (self, other))
+        return _node(self.data * other.data, "*", self, other)
 
     def __truediv__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(_div(self.data, other.data), "/", (self, other))
+        return _node(_div(self.data, other.data), "/", self, other)
 
     def __pow__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
             other = _operand(other)
             if other is NotImplemented:
                 return NotImplemented
-        return _node(_pow(self.data, other.data), "**", (self, other))
+        return _node(_pow(self.data, other.data), "**", self, other)
 
     # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
     def __radd__(self, other: Number) -> Value:
@@ -336,45 +362,45 @@ class Value:
 
     # Unary operations: forward from the rule table, one node each.
     def __neg__(self) -> Value:
-        return _node(-self.data, "neg", (self,))
+        return _node(-self.data, "neg", self)
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _node(abs(self.data), "abs", (self,))
+        return _node(abs(self.data), "abs", self)
 
     def exp(self) -> Value:
         """e to the power of this value."""
-        return _node(_exp(self.data), "exp", (self,))
+        return _node(_exp(self.data), "exp", self)
 
     def log(self) -> Value:
         """Natural logarithm; `ValueError` for a value <= 0."""
-        return _node(_log(self.data), "log", (self,))
+        return _node(_log(self.data), "log", self)
 
     def sqrt(self) -> Value:
         """Square root; `ValueError` for a negative value."""
-        return _node(_sqrt(self.data), "sqrt", (self,))
+        return _node(_sqrt(self.data), "sqrt", self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent (stable for any input)."""
-        return _node(math.tanh(self.data), "tanh", (self,))
+        return _node(math.tanh(self.data), "tanh", self)
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."""
-        return _node(_sigmoid(self.data), "sigmoid", (self,))
+        return _node(_sigmoid(self.data), "sigmoid", self)
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
-        return _node(_relu(self.data), "relu", (self,))
+        return _node(_relu(self.data), "relu", self)
 
     def sin(self) -> Value:
         """Sine (radians)."""
-        return _node(_sin(self.data), "sin", (self,))
+        return _node(_sin(self.data), "sin", self)
 
     def cos(self) -> Value:
         """Cosine (radians)."""
-        return _node(_cos(self.data), "cos", (self,))
+        return _node(_cos(self.data), "cos", self)
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
@@ -388,20 +414,24 @@ class Value:
 
 _new = object.__new__
 _FAST_NUMBERS = (float, int)
+_next_seq = itertools.count().__next__  # creation numbers: a node is always newer than its operands
 
 
-def _node(data: float, op: str, parents: tuple[Value, ...]) -> Value:
-    """Make the result node of `op` on `parents` (a leaf when grad mode is off)."""
+def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
+    """Make the result node of `op` on operands `a` (and `b`): a leaf when grad mode is off."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._label = ""
+    out._pending = None
     if _is_recording():
         out.op = op
-        out.parents = parents
+        out._a = a
+        out._b = b
     else:
         out.op = ""
-        out.parents = ()
+        out._a = out._b = None
+    out._seq = _next_seq()
     return out
 
 
@@ -414,7 +444,8 @@ def _operand(other: object) -> Value:
         const.grad = 0.0
         const._label = ""
         const.op = ""
-        const.parents = ()
+        const._a = const._b = const._pending = None
+        const._seq = _next_seq()
         return const
     return NotImplemented
 
@@ -464,45 +495,83 @@ def zero_grad(values: Iterable[Value]) -> None:
 # --- backpropagation ----------------------------------------------------------------------------
 
 
-_OPERANDS_DONE = object()  # stack marker in `topological_order`: the node below it is finished
+_by_seq = operator.attrgetter("_seq")
+_START = -0.0  # a reached node's sum before its first term: −0.0 is the exact additive identity
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Nodes reachable from `root`, each after all of its consumers (root first): backward order.
+class _OneAtATime:
+    """Graph walks take turns: each marks the nodes it reaches and sums on them (`_pending`)."""
 
-    Reversed, it is forward order, operands left to right. An iterative depth-first search, so any
-    depth works: a node popped for the first time goes back on the stack under a marker, its
-    operands above; when the marker comes off, every operand is finished and so is the node.
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            if self._owner == threading.get_ident():  # only a __del__ or weakref callback gets here
+                raise RuntimeError("backward() was called while this thread was inside backward()")
+            self._lock.acquire()
+        self._owner = threading.get_ident()
+
+    def __exit__(self, *exc: object) -> None:
+        self._owner = None
+        self._lock.release()
+
+
+_one_at_a_time = _OneAtATime()
+
+
+def _reach(roots: Iterable[Value]) -> list[Value]:
+    """Every node the roots depend on, roots included, newest first; each marked ``_pending = _START``.
+
+    Every node is newer than its operands, so newest-first puts each node after all of its
+    consumers. Finding the nodes is a loop over a stack (any depth works) with the mark as the
+    visited flag; ordering them is one sort by creation number, in C. Call under `_one_at_a_time`.
     """
-    forward: list[Value] = []
-    visited = set()
-    stack = [root]
-    pop, push, visit, finish = stack.pop, stack.append, visited.add, forward.append
-    while stack:
-        node = pop()
-        if node is _OPERANDS_DONE:
-            finish(pop())
-        elif node not in visited:
-            visit(node)
-            parents = node.parents
-            if not parents:  # a leaf: nothing to wait for
-                finish(node)
-                continue
-            push(node)
-            push(_OPERANDS_DONE)
-            # Operands on top, last first, so that the first operand is finished first.
-            if len(parents) == 2:  # the common case, without building a reversed tuple
-                a, b = parents
-                if b not in visited:
-                    push(b)
-                if a not in visited:
+    reached: list[Value] = []
+    stack: list[Value] = []
+    pop, push, keep = stack.pop, stack.append, reached.append
+    try:
+        for root in roots:
+            if root._pending is None:
+                root._pending = _START
+                push(root)
+                keep(root)
+        while stack:
+            node = pop()
+            a = node._a
+            if a is not None:
+                if a._pending is None:
+                    a._pending = _START
                     push(a)
-            else:
-                for parent in parents[::-1]:
-                    if parent not in visited:
-                        push(parent)
-    forward.reverse()
-    return forward
+                    keep(a)
+                b = node._b
+                if b is not None and b._pending is None:
+                    b._pending = _START
+                    push(b)
+                    keep(b)
+    except BaseException:  # (a KeyboardInterrupt): leave no marks behind
+        _unmark(reached)
+        raise
+    reached.sort(key=_by_seq, reverse=True)
+    return reached
+
+
+def _unmark(nodes: list[Value]) -> None:
+    for node in nodes:
+        node._pending = None
+
+
+def topological_order(root: Value, *more_roots: Value) -> list[Value]:
+    """Nodes reachable from `root` (or from any of the roots), newest first: backward's order.
+
+    Each node comes after all of its consumers; reversed, this is the order the nodes were
+    computed in, operands before results.
+    """
+    with _one_at_a_time:
+        order = _reach((root, *more_roots))
+        _unmark(order)
+    return order
 
 
 def _backprop(
@@ -512,35 +581,63 @@ def _backprop(
 
     Without `inputs`, adds d root / d node into every node's ``.grad``; with them, returns
     {x: d root / d x} for each input the graph reaches instead (floats, or Values with
-    `create_graph`). A node's total is final once its turn comes, so it leaves `grads` then:
-    the dict holds only the frontier, not the whole graph.
+    `create_graph`). The sum for d root / d node builds up in ``node._pending`` while its
+    consumers are visited; it is complete when the node's own turn comes.
     """
-    wanted = None if inputs is None else set(inputs)
-    found = {}
-    grads: dict = {root: seed}
+    with _one_at_a_time:
+        order = _reach((root,))
+        root._pending = seed
+        try:
+            if inputs is None and not create_graph:
+                _backward_floats(order)
+                return {}
+            return _gradients(order, set(inputs or ()), create_graph)
+        except BaseException:  # leave no half-made sums behind for the next pass
+            _unmark(order)
+            raise
+
+
+def _backward_floats(order: list[Value]) -> None:
+    """`backward()`'s pass: floats only, every node's total added into its ``.grad``."""
     local_rules = _LOCAL
-    for node in topological_order(root):
-        upstream = grads.pop(node)
-        if wanted is None:
-            node.grad += upstream
-        elif node in wanted:
-            found[node] = upstream
-        parents = node.parents
-        if not parents:
+    for node in order:
+        upstream = node._pending
+        node._pending = None
+        node.grad += upstream
+        a = node._a
+        if a is None:
             continue
-        local = local_rules[node.op]
-        if create_graph:  # the rule on Values: its result is a graph we can differentiate again
-            derivatives = local(*parents, node)
-        elif len(parents) == 2:
-            derivatives = local(parents[0].data, parents[1].data, node.data)
+        b = node._b
+        # d root/d operand += d root/d node · ∂node/∂operand, from the rule table
+        if b is None:
+            (da,) = local_rules[node.op](a.data, node.data)
+            a._pending += upstream * da
         else:
-            derivatives = local(parents[0].data, node.data)
-        k = 0  # (an index, not zip(): this loop runs once per edge, and zip costs a third of it)
-        for parent in parents:
-            contribution = upstream * derivatives[k]  # d root/d parent += d root/d node · local
-            k += 1
-            total = grads.get(parent)
-            grads[parent] = contribution if total is None else total + contribution
+            da, db = local_rules[node.op](a.data, b.data, node.data)
+            a._pending += upstream * da
+            b._pending += upstream * db
+
+
+def _gradients(order: list[Value], wanted: set[Value], create_graph: bool) -> dict:
+    """`grad()`'s pass: the totals of the `wanted` nodes; with `create_graph`, as Values in a graph."""
+    found = {}
+    local_rules = _LOCAL
+    for node in order:
+        upstream = node._pending
+        node._pending = None
+        if node in wanted:
+            found[node] = upstream
+        if node._a is None:
+            continue
+        operands = node.parents
+        if create_graph:  # the rule on Values: its result is a graph we can differentiate again
+            derivatives = local_rules[node.op](*operands, node)
+        else:
+            derivatives = local_rules[node.op](*[p.data for p in operands], node.data)
+        for operand, derivative in zip(operands, derivatives, strict=True):
+            term = upstream * derivative
+            total = operand._pending
+            operand._pending = term if total is _START else total + term  # no Value(−0.0) + term
     return found
 
 

@@ -228,15 +228,13 @@ class Trace:
 
     def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
         """Turn the recorded graph into the tape: forward steps, backward steps and guards."""
-        # Forward order of everything replay must compute: the output's graph first (so its part
-        # of the tape is exactly the engine's order for backward), then extras and guarded nodes.
+        # Everything replay must compute (the output's graph, extras, guarded nodes) in the order
+        # it was computed; backward steps are the output's part of it, reversed: the engine's order.
         roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
         roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
-        top = Value(0.0)  # one root over all of them
-        top.parents = tuple(roots)
-        forward = topological_order(top)[1:]
+        forward = topological_order(*roots)
         forward.reverse()
-        in_output = set(forward[: len(topological_order(output))])
+        in_output = set(topological_order(output))
 
         # Slots: inputs first, in argument order (an input f never used still gets one), then the
         # other leaves, then the operations in forward order.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
+import pickle
+import subprocess
 import sys
 import threading
 import weakref
@@ -426,6 +429,108 @@ def test_zero_grad_resets_every_value():
     assert [v.grad for v in vs] == [0.0, 0.0]
     with pytest.raises(TypeError, match="float"):
         mg.zero_grad([1.0])
+
+
+def test_topological_order_lists_each_reachable_node_once_after_all_its_consumers():
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    c = a * b
+    d = (c + a).tanh() * c
+    unrelated = b * 3.0
+    order = mg.engine.topological_order(d)
+    position = {node: i for i, node in enumerate(order)}
+    assert len(order) == len(position) == 6 and order[0] is d and unrelated not in position
+    assert all(position[node] < position[p] for node in order for p in node.parents)
+    both = mg.engine.topological_order(d, unrelated)  # several roots: the union, still in order
+    assert set(both) == set(order) | {unrelated, unrelated.parents[1]}
+    assert all(both.index(node) < both.index(p) for node in both for p in node.parents)
+
+
+def test_copied_and_unpickled_graphs_backpropagate_like_the_original():
+    x = Value(0.7, "x")
+    out = (x * x).tanh() + x
+    out.backward()
+    for clone in (copy.deepcopy(out), pickle.loads(pickle.dumps(out))):
+        (cx,) = [v for v in mg.engine.topological_order(clone) if v.label == "x"]
+        assert cx is not x and cx.grad == x.grad  # grads are copied with the data
+        clone.backward()
+        assert cx.grad == 2 * x.grad
+
+
+def test_a_graph_pickled_in_another_process_mixes_with_new_values():
+    # The other process has made many Values; what it pickled must still count as older than
+    # anything built on it here, or backward would visit an operand before its consumer.
+    code = (
+        "import pickle, sys, microgradx as mg\n"
+        "keep = [mg.Value(i) for i in range(50_000)]\n"
+        "w = mg.Value(0.5, 'w')\n"
+        "sys.stdout.buffer.write(pickle.dumps((w, w * 2.0)))\n"
+    )
+    pickled = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
+    w, two_w = pickle.loads(pickled)
+    out = (two_w * w).tanh() * w  # new nodes over the unpickled ones
+    out.backward()
+    t = math.tanh(2 * 0.25)
+    assert w.grad == pytest.approx(t + 0.5 * (1 - t * t) * 4 * 0.5, rel=1e-12)
+
+
+def test_an_interrupted_backward_leaves_the_graph_ready_for_the_next(monkeypatch):
+    x = Value(2.0, "x")
+    out = (x * 3.0).tanh() + x
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(mg.engine._LOCAL, "tanh", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        out.backward()
+    monkeypatch.undo()
+    mg.zero_grad(mg.engine.topological_order(out))
+    out.backward()
+    assert x.grad == pytest.approx(3.0 * (1.0 - math.tanh(6.0) ** 2) + 1.0, rel=1e-12)
+    assert mg.grad(out, [x]) == [x.grad]
+
+
+def test_backward_inside_backward_is_refused_and_the_graph_stays_usable(monkeypatch):
+    x = Value(0.3, "x")
+    out = x.tanh() * 2.0
+    tanh_rule = mg.engine._LOCAL["tanh"]
+
+    def reentrant(*args):  # as a __del__ or weakref callback running mid-pass might
+        Value(1.0).backward()
+        return tanh_rule(*args)
+
+    monkeypatch.setitem(mg.engine._LOCAL, "tanh", reentrant)
+    with pytest.raises(RuntimeError, match="inside backward"):
+        out.backward()
+    monkeypatch.undo()
+    x.grad = 0.0
+    out.backward()
+    assert x.grad == pytest.approx(2.0 * (1.0 - math.tanh(0.3) ** 2), rel=1e-12)
+
+
+def test_backward_in_several_threads_through_a_shared_parameter_counts_every_pass():
+    w = Value(0.999, "w")
+    passes, length = 20, 3000
+
+    def work():
+        for _ in range(passes):
+            v = Value(1.0)
+            for _ in range(length):
+                v = v * w
+            v.backward()
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, mid-pass included
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(previous)
+    one_pass = length * 0.999 ** (length - 1)  # d(w^n)/dw
+    assert w.grad == pytest.approx(4 * passes * one_pass, rel=1e-9)
 
 
 # --- memory ---------------------------------------------------------------------------------------
