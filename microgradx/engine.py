@@ -124,27 +124,6 @@ def _data(x):
     return x.data if type(x) is Value else x
 
 
-def _step(x):
-    # [x > 0]: relu's derivative, 0 at the kink (as PyTorch) and for nan.
-    if type(x) is float:
-        return 1.0 if x > 0.0 else 0.0
-    if type(x) is Value:
-        return 1.0 if x.data > 0.0 else 0.0
-    if _is_array(x):
-        return (_np().asarray(x) > 0.0).astype(float)
-    return 1.0 if x > 0.0 else 0.0
-
-
-def _sign(x):
-    # abs's derivative: 0 at the kink (as PyTorch) and for nan.
-    if type(x) is not float:
-        x = _data(x)
-        if _is_array(x):
-            np = _np()
-            return np.where(np.asarray(x) > 0.0, 1.0, np.where(np.asarray(x) < 0.0, -1.0, 0.0))
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-
-
 def _dpow_base(a, b, out):
     # d(a^b)/da = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1.
     bd, ad = _data(b), _data(a)
@@ -192,13 +171,15 @@ RULES: dict[str, Rule] = {
             ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
         ),
         Rule("neg", operator.neg, lambda a, out: (-1.0,), ("−1",)),
-        Rule("abs", abs, lambda a, out: (_sign(a),), ("sign({a})",)),
+        # abs and relu: (a > 0) * 1.0 is [a > 0] as a number, for a float, a Value or an array;
+        # the derivative at the kink is 0 (as PyTorch), and so it is for nan.
+        Rule("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), ("sign({a})",)),
         Rule("exp", _exp, lambda a, out: (out,), ("exp({a})",)),
         Rule("log", _log, lambda a, out: (1.0 / a,), ("1/{a}",)),
         Rule("sqrt", _sqrt, _dsqrt, ("1/(2·√{a})",)),
         Rule("tanh", _tanh, lambda a, out: (1.0 - out * out,), ("1−tanh²({a})",)),
         Rule("sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),), ("σ({a})·(1−σ({a}))",)),
-        Rule("relu", _relu, lambda a, out: (_step(a),), ("[{a} > 0]",)),
+        Rule("relu", _relu, lambda a, out: ((a > 0.0) * 1.0,), ("[{a} > 0]",)),
         Rule("sin", _sin, lambda a, out: (_v_cos(a),), ("cos({a})",)),
         Rule("cos", _cos, lambda a, out: (-_v_sin(a),), ("−sin({a})",)),
     )
@@ -392,7 +373,8 @@ class Value:
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
-        return _node(_relu(self.data), "relu", self)
+        a = self.data
+        return _node(a if a > 0.0 else 0.0, "relu", self)  # (realmath.relu, on a float)
 
     def sin(self) -> Value:
         """Sine (radians)."""
@@ -525,31 +507,27 @@ def _reach(roots: Iterable[Value]) -> list[Value]:
     """Every node the roots depend on, roots included, newest first; each marked ``_pending = _START``.
 
     Every node is newer than its operands, so newest-first puts each node after all of its
-    consumers. Finding the nodes is a loop over a stack (any depth works) with the mark as the
-    visited flag; ordering them is one sort by creation number, in C. Call under `_one_at_a_time`.
+    consumers. Finding the nodes is one loop over a list that grows as operands are found (no
+    recursion: any depth works), with the mark as the visited flag; ordering them is one sort by
+    creation number, in C. Call under `_one_at_a_time`.
     """
     reached: list[Value] = []
-    stack: list[Value] = []
-    pop, push, keep = stack.pop, stack.append, reached.append
+    found = reached.append
     try:
         for root in roots:
             if root._pending is None:
                 root._pending = _START
-                push(root)
-                keep(root)
-        while stack:
-            node = pop()
+                found(root)
+        for node in reached:  # a list iterator also visits what is appended while it runs
             a = node._a
             if a is not None:
                 if a._pending is None:
                     a._pending = _START
-                    push(a)
-                    keep(a)
+                    found(a)
                 b = node._b
                 if b is not None and b._pending is None:
                     b._pending = _START
-                    push(b)
-                    keep(b)
+                    found(b)
     except BaseException:  # (a KeyboardInterrupt): leave no marks behind
         _unmark(reached)
         raise
