@@ -34,7 +34,7 @@ __all__ = ["page_data", "to_html"]
 
 
 _ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
-_NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)^2, but 0.5·−0.4
+_NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)², but 0.5·−0.4
 
 # Geometry of the drawing, in SVG user units (the page scales the whole picture to fit).
 _CARD_H = 100  # a Value: name, data, grad
@@ -208,7 +208,7 @@ def _number(x: float) -> tuple[str, int]:
 
 def _precedences(forward: list[Value], names: dict[Value, str]) -> dict[Value, tuple[str, int]]:
     """Each node's name with its precedence: a name that is an expression (``ŷ − y``) binds like
-    its operator, so ``(ŷ − y)^2`` keeps its parentheses; labels and short names are atoms."""
+    its operator, so ``(ŷ − y)²`` keeps its parentheses; labels and short names are atoms."""
     written: dict[Value, tuple[str, int]] = {}
     for node in forward:
         name = names[node]
@@ -387,12 +387,14 @@ class _Layout(NamedTuple):
 def _layout(forward: list[Value], edges: list[dict], width: list[float], height: list[float]) -> _Layout:
     """A layered drawing (Sugiyama-style, all iterative): columns from `_layers`; an edge spanning
     several columns gets a slot in each column it crosses, so it never runs under a card; rows
-    ordered by barycentre sweeps against crossings; each column centred vertically."""
+    ordered by barycentre sweeps against crossings (operand a above operand b where that is a
+    tie); each column centred vertically."""
     n = len(forward)
     layer = _layers(forward)
     slot_layer = list(layer)
     slot_height = list(height)
     chains: list[list[int]] = []
+    port: dict[tuple[int, int], float] = {}  # a hop into an operation: operand a above operand b
     for edge in edges:
         p, c = edge["parent"], edge["child"]
         chain = [p]
@@ -400,6 +402,7 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
             chain.append(len(slot_layer))
             slot_layer.append(col)
             slot_height.append(_PASS_H)
+        port[chain[-1], c] = (edge["index"] - 0.5) * 1e-6  # only ever breaks a tie
         chain.append(c)
         chains.append(chain)
     before: list[list[int]] = [[] for _ in slot_layer]
@@ -416,12 +419,13 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
         for row, slot in enumerate(col):
             position[slot] = (row + 0.5) / len(col)
 
-    def sweep(cols: list[list[int]], neighbours: list[list[int]]) -> None:
+    def sweep(cols: list[list[int]], neighbours: list[list[int]], offset: dict) -> None:
         for col in cols:
             keyed = []
             for row, slot in enumerate(col):
                 around = neighbours[slot]
-                key = sum(position[m] for m in around) / len(around) if around else position[slot]
+                key = (sum(position[m] + offset.get((slot, m), 0.0) for m in around) / len(around)
+                       if around else position[slot])
                 keyed.append((key, row, slot))
             keyed.sort()
             col[:] = [slot for _, _, slot in keyed]
@@ -429,8 +433,8 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
                 position[slot] = (row + 0.5) / len(col)
 
     for _ in range(4):
-        sweep(columns[1:], before)
-        sweep(columns[-2::-1], after)
+        sweep(columns[1:], before, {})
+        sweep(columns[-2::-1], after, port)
 
     xs = [0.0] * len(slot_layer)
     left, right = [0.0] * len(columns), [0.0] * len(columns)
