@@ -491,7 +491,10 @@ class _OneAtATime:
     def __enter__(self) -> None:
         if not self._lock.acquire(blocking=False):
             if self._owner == threading.get_ident():  # only a __del__ or weakref callback gets here
-                raise RuntimeError("backward() was called while this thread was inside backward()")
+                raise RuntimeError(
+                    "backward(), grad() or topological_order() was called while this thread was inside "
+                    "backward() or grad() (from a __del__ or a weakref callback?): call it afterwards"
+                )
             self._lock.acquire()
         self._owner = threading.get_ident()
 

@@ -25,6 +25,7 @@ __all__ = [
     "local_formula",
     "node_names",
     "parenthesize",
+    "superscript",
 ]
 
 # How each op is written as an expression, and how tightly it binds (higher binds tighter).
@@ -43,6 +44,23 @@ _CALL = {
 }
 _WORD = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
 _ATOM = 9  # precedence of a name, number or call: never needs parentheses
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def superscript(exponent: float) -> str | None:
+    """A whole-number exponent from −99 to 99 as superscript digits (``²``, ``⁻¹``), else None."""
+    if exponent != exponent or not exponent.is_integer() or abs(exponent) > 99:  # (nan, inf, 0.5)
+        return None
+    return str(int(exponent)).translate(_SUPERSCRIPT)
+
+
+def _constant_exponent(node: Value) -> str | None:
+    """``²`` when `node` is a power whose exponent is an unlabelled whole number, else None."""
+    if node.op != "**":
+        return None
+    exponent = node.parents[1]
+    return None if exponent.parents or exponent.label else superscript(exponent.data)
 
 # How each operation is written inside its circle in a picture (`draw`, the HTML stepper);
 # non-commutative ones name their operands a, b.
@@ -97,10 +115,14 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
     """Write `node` as an expression of its parents' names; returns (text, precedence).
 
     `names` maps each parent to its own (text, precedence), so parentheses are added only where the
-    precedences need them (``(ŷ − y)^2``, not ``((ŷ − y))^(2)``); `node_names` builds on it.
+    precedences need them (``(ŷ − y)²``, not ``((ŷ − y))^(2)``); `node_names` builds on it.
     """
     op = node.op
     parents = [names[p] for p in node.parents]
+    power = _constant_exponent(node)
+    if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
+        (a, pa), _ = parents
+        return f"{_wrap(a, pa, _INFIX['**'][1] + 1)}{power}", _INFIX["**"][1]
     if op in _INFIX:
         symbol, prec = _INFIX[op]
         (a, pa), (b, pb) = parents
@@ -164,7 +186,7 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
     return {node: name for node, (name, _) in chosen.items()}
 
 
-_PLAIN = re.compile(r"[^\W\d]\w*")
+_PLAIN = re.compile(r"[^\W\d]\w*(?<![⁰¹²³⁴⁵⁶⁷⁸⁹])")
 """A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
 
 _GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
@@ -192,7 +214,7 @@ def parenthesize(name: str) -> str:
             depth += 1 if ch == "(" or name.count("|", 0, i) % 2 == 0 else -1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and (ch in "+·/^ " or (ch == "−" and i == 0)):
+        elif depth == 0 and (ch in "+·/^ ⁰¹²³⁴⁵⁶⁷⁸⁹⁻" or (ch == "−" and i == 0)):
             return f"({name})"
     return name
 
@@ -226,7 +248,7 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
         lowered = exponent - 1.0
         if lowered == 0.0:
             return fmt(exponent)
-        power = a if lowered == 1.0 else f"{a}^{fmt(lowered)}"
+        power = a if lowered == 1.0 else f"{a}{superscript(lowered) or '^' + fmt(lowered)}"
         return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"
     raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
     return _fill(RULES[node.op].formulas[index], raw)

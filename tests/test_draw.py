@@ -197,7 +197,7 @@ def test_show_local_writes_formula_and_number_on_each_arrow_of_the_seed_neuron()
     assert into[node_id(nodes, "z")] == f"∂ŷ/∂z = σ(z)·(1−σ(z))\n= {fmt(s * (1 - s))}"
     assert into[node_id(nodes, "ŷ")] == "a  ∂(ŷ − y)/∂ŷ = 1"
     assert into[node_id(nodes, "y")] == "b  ∂(ŷ − y)/∂y = −1"
-    assert into[node_id(nodes, "ŷ − y")] == f"a  ∂((ŷ − y)^2)/∂(ŷ − y) = 2·(ŷ − y)\n= {fmt(2 * (s - 1))}"
+    assert into[node_id(nodes, "ŷ − y")] == f"a  ∂((ŷ − y)²)/∂(ŷ − y) = 2·(ŷ − y)\n= {fmt(2 * (s - 1))}"
     # Constants (0.5 and the exponent 2) get no derivative: nobody differentiates with respect to 2.
     constants = [i for i, a in records(nodes).items() if "<B>" not in a]
     assert len(constants) == 2 and all(into[c] in ("", "b") for c in constants)
@@ -240,7 +240,7 @@ def test_highlight_colours_the_paths_from_w_to_the_output_and_dims_the_rest():
     n = seed_neuron(backward=True)
     w, E = n.w, n.E
     nodes, edges = parse_dot(mg.to_dot(E, highlight=w))
-    on = ["w", "z", "ŷ", "ŷ − y", "(ŷ − y)^2", "E"]  # the chain w → z → ŷ → ŷ−y → (ŷ−y)² → E, by hand
+    on = ["w", "z", "ŷ", "ŷ − y", "(ŷ − y)²", "E"]  # the chain w → z → ŷ → ŷ−y → (ŷ−y)² → E, by hand
     off = ["x", "y"]
     assert all(border(nodes[node_id(nodes, n)]) == D.PATH for n in on)
     assert all(border(nodes[node_id(nodes, n)]) == D.DIM for n in off)

@@ -47,12 +47,12 @@ def test_seed_neuron_text_reads_edge_by_edge():
     E, w, *_ = seed_neuron()
     text = str(mg.explain(E, w))
     assert "1 path from w to E" in text
-    assert "path 1: w → z → ŷ → ŷ − y → (ŷ − y)^2 → E" in text
+    assert "path 1: w → z → ŷ → ŷ − y → (ŷ − y)² → E" in text
     lines = text.splitlines()
     edge_lines = [line.strip() for line in lines if line.strip().startswith("∂")]
     assert [line.split("=")[0].strip() for line in edge_lines] == [
-        "∂E/∂((ŷ − y)^2)",
-        "∂((ŷ − y)^2)/∂(ŷ − y)",
+        "∂E/∂((ŷ − y)²)",
+        "∂((ŷ − y)²)/∂(ŷ − y)",
         "∂(ŷ − y)/∂ŷ",
         "∂ŷ/∂z",
         "∂z/∂w",
@@ -93,7 +93,7 @@ def test_two_weights_each_has_its_own_path():
     E.label = "E"
     first, second = mg.explain(E, w1), mg.explain(E, w2)
     assert [e.formula for e in first.paths[0].edges] == ["1", "x"]
-    assert [e.formula for e in second.paths[0].edges] == ["1", "x^2"]
+    assert [e.formula for e in second.paths[0].edges] == ["1", "x²"]
     assert (first.total, second.total) == (1.5, 2.25)
     assert mg.explain(E, x).path_count == 2  # x reaches E through w1·x and through x²
     assert mg.explain(E, x).total == mg.grad(E, [x])[0]

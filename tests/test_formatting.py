@@ -20,6 +20,7 @@ from microgradx.formatting import (
     local_formula,
     node_names,
     parenthesize,
+    superscript,
 )
 
 
@@ -51,8 +52,27 @@ def seed():
 def test_node_names_use_labels_numbers_and_short_expressions():
     E, _yhat, _z = seed()
     names = node_names(E)
-    assert sorted(names.values()) == sorted(["0.5", "w", "x", "z", "ŷ", "y", "ŷ − y", "2", "(ŷ − y)^2", "E"])
+    assert sorted(names.values()) == sorted(["0.5", "w", "x", "z", "ŷ", "y", "ŷ − y", "2", "(ŷ − y)²", "E"])
     assert len(set(names.values())) == len(names)
+
+
+def test_a_constant_whole_exponent_is_written_as_a_superscript():
+    x, n = Value(3.0, "x"), Value(2.0, "n")
+    cases = [  # (expression, its name, the local derivative by its base, as explain and draw write it)
+        (x**2, "x²", "2·x"),
+        ((x**2) ** 3, "(x²)³", "3·(x²)²"),
+        (x**-1, "x⁻¹", "−1·x⁻²"),
+        ((-x) ** 2, "(−x)²", "2·(−x)"),
+        (x**12, "x¹²", "12·x¹¹"),
+        (x**0.5, "x^0.5", "0.5·x^−0.5"),  # not a whole number
+        (x**100, "x^100", "100·x⁹⁹"),  # 100 is too long for a superscript; 99 is not
+        (x**n, "x^n", "n·x^(n−1)"),  # a labelled exponent is a name, not a constant
+    ]
+    for power, name, local in cases:
+        names = node_names(power)
+        assert names[power] == name
+        assert local_formula(power, 0, names) == local
+    assert superscript(-10.0) == "⁻¹⁰" and superscript(math.inf) is None and superscript(math.nan) is None
 
 
 def test_node_names_are_unique_and_long_expressions_get_op_and_index():
@@ -88,6 +108,7 @@ def test_local_formulas_come_from_the_rule_table():
         ("ŷ − y", "(ŷ − y)"),
         ("a·b", "(a·b)"),
         ("x^2", "(x^2)"),
+        ("x²", "(x²)"),  # a superscript power too: (x²)³, not x²³
         ("a/b", "(a/b)"),
         ("−x", "(−x)"),  # a leading minus
         ("exp(a)·b", "(exp(a)·b)"),
@@ -168,6 +189,8 @@ def test_every_rule_formula_translates_to_balanced_latex(op):
         ("mul3", "(mul3)"),
         ("0.5", "(0.5)"),
         ("(ŷ − y)^2", "((ŷ − y)^2)"),
+        ("x²", "(x²)"),  # not ∂x²/∂x, which reads as a second derivative
+        ("(ŷ − y)²", "((ŷ − y)²)"),
     ],
 )
 def test_derivative_names_read_unambiguously_after_d(name, written):

@@ -192,7 +192,7 @@ def test_seed_neuron_lines_read_as_the_hand_derivation():
     local = s * (1.0 - s)
     assert "z = w·x = 0.3·1 = 0.3" in lines
     assert f"ŷ = σ(z) = σ(0.3) = {fmt(s)}" in lines
-    assert f"(ŷ − y)^2 = ({fmt(s - 1)})^2 = {fmt((s - 1) ** 2)}" in lines
+    assert f"(ŷ − y)² = ({fmt(s - 1)})² = {fmt((s - 1) ** 2)}" in lines
     assert (
         f"grad(z) += grad(ŷ) · σ(z)·(1−σ(z)) = {fmt(dE_dyhat)} · {fmt(local)} = {fmt(dE_dyhat * local)}"
         in lines
@@ -305,6 +305,21 @@ def test_writes_the_file_atomically_and_returns_the_same_html(tmp_path):
     with pytest.raises(OSError):
         to_html(E, tmp_path / "missing" / "page.html")
     assert not (tmp_path / "missing").exists()
+
+
+def test_operand_a_is_drawn_above_operand_b_when_nothing_else_decides():
+    # y is made before ŷ (so it comes first in forward order), yet ŷ − y draws ŷ, its operand a,
+    # above y, matching the a/b ports of the badge: no crossing arrows.
+    y = Value(1.0, "y")
+    yhat = Value(0.3, "w").sigmoid()
+    yhat.label = "ŷ"
+    page = to_html(yhat - y)
+    forward = topological_order(yhat - y)[::-1]
+    data = embedded(page)
+    index = {info["name"]: i for i, info in enumerate(data["nodes"])}
+    card_y = r'id="n{}-data"[^>]* y="([\d.]+)"'
+    top = {name: float(re.search(card_y.format(i), page).group(1)) for name, i in index.items()}
+    assert forward.index(y) < forward.index(yhat) and top["ŷ"] < top["y"]
 
 
 def test_non_finite_numbers_are_embedded_as_strings():
