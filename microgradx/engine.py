@@ -197,7 +197,13 @@ def _as_float(data: object, what: str) -> float:
         return data
     if isinstance(data, numbers.Real) and not isinstance(data, Value):
         return float(data)
-    raise TypeError(f"{what} must be a real number (int, float, Fraction, ...), got {type(data).__name__}")
+    raise TypeError(f"{what} must be a real number (int, float, Fraction, ...), got {_type_name(data)}")
+
+
+def _type_name(x: object) -> str:
+    """``str``, but ``numpy.bool`` rather than a bare ``bool`` that Python's own bool would be taken for."""
+    kind = type(x)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 class Value:
@@ -437,7 +443,7 @@ def _other_data(other: object) -> float:
         return other.data
     if isinstance(other, numbers.Real):
         return float(other)
-    raise TypeError(f"cannot compare a Value with {type(other).__name__}")
+    raise TypeError(f"cannot compare a Value with {_type_name(other)}")
 
 
 # --- module-level functions --------------------------------------------------------------------
@@ -470,7 +476,7 @@ def zero_grad(values: Iterable[Value]) -> None:
     """Set ``.grad = 0.0`` on each Value (do it before each training step's backward)."""
     for v in values:
         if type(v) is not Value:
-            raise TypeError(f"zero_grad expects Values, got {type(v).__name__}")
+            raise TypeError(f"zero_grad expects Values, got {_type_name(v)}")
         v.grad = 0.0
 
 
@@ -639,11 +645,11 @@ def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = Fa
     again: ``grad(grad(f, [x], create_graph=True)[0], [x])`` is the second derivative.
     """
     if type(output) is not Value:
-        raise TypeError(f"grad(output) must be a Value, got {type(output).__name__}")
+        raise TypeError(f"grad(output) must be a Value, got {_type_name(output)}")
     inputs = [inputs] if type(inputs) is Value else list(inputs)
     for x in inputs:
         if type(x) is not Value:
-            raise TypeError(f"grad(inputs) must be Values, got {type(x).__name__}")
+            raise TypeError(f"grad(inputs) must be Values, got {_type_name(x)}")
     if create_graph:
         with _enable_grad():
             grads = _backprop(output, Value(1.0), create_graph=True, inputs=inputs)

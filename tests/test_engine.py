@@ -176,6 +176,14 @@ def test_value_rejects_non_real_data_naming_the_type(bad):
         Value(bad)
 
 
+def test_a_rejected_type_from_a_library_is_named_with_its_module():
+    np = pytest.importorskip("numpy")
+    with pytest.raises(TypeError, match=r"got numpy\.bool"):  # not "bool", which Python's own would be
+        Value(np.bool_(True))
+    with pytest.raises(TypeError, match=r"got numpy\.ndarray"):
+        Value(np.array([1.0, 2.0]))
+
+
 def test_value_rejects_a_value_as_data():
     with pytest.raises(TypeError, match="Value"):
         Value(Value(1.0))
