@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from microgradx.realmath import cos as _cos
 from microgradx.realmath import div as _div
@@ -58,6 +58,7 @@ Number = int | float
 """What a Value mixes with: any real number (bool, Fraction and numpy scalars included)."""
 
 _inf = math.inf
+T = TypeVar("T")
 
 # --- grad mode ---------------------------------------------------------------------------------
 
@@ -215,9 +216,9 @@ class Value:
 
     # `_a`, `_b`: the operands (None when absent), kept as two slots rather than a tuple because
     # the backward pass reads them for every node. `_seq`: the creation number, which orders the
-    # backward pass. `_pending`: the gradient a backward pass is summing into this node (None
-    # outside one).
-    __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_seq", "data", "grad", "op")
+    # backward pass. `_reached_by`: the graph walk that last reached this node; `_pending`: the
+    # gradient that walk is summing into it (meaningless unless the walk is the current one).
+    __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_reached_by", "_seq", "data", "grad", "op")
 
     data: float
     grad: float
@@ -230,7 +231,7 @@ class Value:
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}")
         self._label = label
         self.op = ""
-        self._a = self._b = self._pending = None
+        self._a = self._b = self._reached_by = None
         self._seq = _next_seq()
 
     @property
@@ -248,9 +249,14 @@ class Value:
         return {"data": self.data, "grad": self.grad, "label": self._label, "op": self.op,
                 "a": self._a, "b": self._b}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict | tuple) -> None:
+        if isinstance(state, tuple):  # pickled by 0.1.0 before creation numbers: (None, its slots)
+            slots = state[1]
+            parents = (*slots.get("parents", ()), None, None)
+            state = {"data": slots["data"], "grad": slots["grad"], "label": slots.get("_label", ""),
+                     "op": slots.get("op", ""), "a": parents[0], "b": parents[1]}
         self.data, self.grad, self._label, self.op = state["data"], state["grad"], state["label"], state["op"]
-        self._a, self._b, self._pending = state["a"], state["b"], None
+        self._a, self._b, self._reached_by = state["a"], state["b"], None
         self._seq = _next_seq()
 
     @property
@@ -411,7 +417,7 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.data = data
     out.grad = 0.0
     out._label = ""
-    out._pending = None
+    out._reached_by = None
     if _is_recording():
         out.op = op
         out._a = a
@@ -432,7 +438,7 @@ def _operand(other: object) -> Value:
         const.grad = 0.0
         const._label = ""
         const.op = ""
-        const._a = const._b = const._pending = None
+        const._a = const._b = const._reached_by = None
         const._seq = _next_seq()
         return const
     return NotImplemented
@@ -486,67 +492,60 @@ def zero_grad(values: Iterable[Value]) -> None:
 _by_seq = operator.attrgetter("_seq")
 _START = -0.0  # a reached node's sum before its first term: −0.0 is the exact additive identity
 
-
-class _OneAtATime:
-    """Graph walks take turns: each marks the nodes it reaches and sums on them (`_pending`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
-
-    def __enter__(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            if self._owner == threading.get_ident():  # only a __del__ or weakref callback gets here
-                raise RuntimeError(
-                    "backward(), grad() or topological_order() was called while this thread was inside "
-                    "backward() or grad() (from a __del__ or a weakref callback?): call it afterwards"
-                )
-            self._lock.acquire()
-        self._owner = threading.get_ident()
-
-    def __exit__(self, *exc: object) -> None:
-        self._owner = None
-        self._lock.release()
+# Graph walks take turns (threads may share parameters): each marks the nodes it reaches and sums
+# on them. `_walker` is the thread inside the walk in progress, so that a walk started from inside
+# one (by a __del__ or a weakref callback) is refused instead of waiting for itself forever.
+_walk_lock = threading.Lock()
+_walker: list[int | None] = [None]
 
 
-_one_at_a_time = _OneAtATime()
+def _walk(roots: tuple[Value, ...], body: Callable[[list[Value]], T]) -> T:
+    """``body(nodes)``, where `nodes` are those the roots reach, newest first, each marked as reached
+    by this walk with its sum at `_START`; the only walk in progress while it runs."""
+    if _walker[0] == threading.get_ident() and _walk_lock.locked():
+        raise RuntimeError(
+            "backward(), grad() or topological_order() was called while this thread was inside "
+            "one of them (from a __del__ or a weakref callback?): call it afterwards"
+        )
+    with _walk_lock:  # (the lock's own with: nothing can come between taking it and the try)
+        try:
+            _walker[0] = threading.get_ident()
+            return body(_reach(roots))
+        finally:
+            _walker[0] = None
 
 
-def _reach(roots: Iterable[Value]) -> list[Value]:
-    """Every node the roots depend on, roots included, newest first; each marked ``_pending = _START``.
+def _reach(roots: tuple[Value, ...]) -> list[Value]:
+    """Every node the roots depend on, roots included, newest first.
 
     Every node is newer than its operands, so newest-first puts each node after all of its
     consumers. Finding the nodes is one loop over a list that grows as operands are found (no
-    recursion: any depth works), with the mark as the visited flag; ordering them is one sort by
-    creation number, in C. Call under `_one_at_a_time`.
+    recursion: any depth works); ordering them is one sort by creation number, in C. The visited
+    mark is ``node._reached_by``, set to a token of this walk: a walk that stopped half-way (a
+    KeyboardInterrupt) leaves marks that no later walk mistakes for its own.
     """
+    walk = object()
     reached: list[Value] = []
     found = reached.append
-    try:
-        for root in roots:
-            if root._pending is None:
-                root._pending = _START
-                found(root)
-        for node in reached:  # a list iterator also visits what is appended while it runs
-            a = node._a
-            if a is not None:
-                if a._pending is None:
-                    a._pending = _START
-                    found(a)
-                b = node._b
-                if b is not None and b._pending is None:
-                    b._pending = _START
-                    found(b)
-    except BaseException:  # (a KeyboardInterrupt): leave no marks behind
-        _unmark(reached)
-        raise
+    for root in roots:
+        if root._reached_by is not walk:
+            root._reached_by = walk
+            root._pending = _START
+            found(root)
+    for node in reached:  # a list iterator also visits what is appended while it runs
+        a = node._a
+        if a is not None:
+            if a._reached_by is not walk:
+                a._reached_by = walk
+                a._pending = _START
+                found(a)
+            b = node._b
+            if b is not None and b._reached_by is not walk:
+                b._reached_by = walk
+                b._pending = _START
+                found(b)
     reached.sort(key=_by_seq, reverse=True)
     return reached
-
-
-def _unmark(nodes: list[Value]) -> None:
-    for node in nodes:
-        node._pending = None
 
 
 def topological_order(root: Value, *more_roots: Value) -> list[Value]:
@@ -555,10 +554,7 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     Each node comes after all of its consumers; reversed, this is the order the nodes were
     computed in, operands before results.
     """
-    with _one_at_a_time:
-        order = _reach((root, *more_roots))
-        _unmark(order)
-    return order
+    return _walk((root, *more_roots), list)
 
 
 def _backprop(
@@ -571,17 +567,15 @@ def _backprop(
     `create_graph`). The sum for d root / d node builds up in ``node._pending`` while its
     consumers are visited; it is complete when the node's own turn comes.
     """
-    with _one_at_a_time:
-        order = _reach((root,))
+
+    def chain_rule(order: list[Value]) -> dict:
         root._pending = seed
-        try:
-            if inputs is None and not create_graph:
-                _backward_floats(order)
-                return {}
-            return _gradients(order, set(inputs or ()), create_graph)
-        except BaseException:  # leave no half-made sums behind for the next pass
-            _unmark(order)
-            raise
+        if inputs is None and not create_graph:
+            _backward_floats(order)
+            return {}
+        return _gradients(order, set(inputs or ()), create_graph)
+
+    return _walk((root,), chain_rule)
 
 
 def _backward_floats(order: list[Value]) -> None:

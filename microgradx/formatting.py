@@ -55,6 +55,14 @@ def superscript(exponent: float) -> str | None:
     return str(int(exponent)).translate(_SUPERSCRIPT)
 
 
+_RUNS_INTO = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]$|\de[−+]?\d")  # σ², 2.5e−7: a superscript would read as theirs
+
+
+def _superscript_base(name: str, parenthesized: str) -> str:
+    """A power's base as written before a superscript: `parenthesized`, or ``(σ²)`` and ``(1e20)``."""
+    return f"({name})" if parenthesized == name and _RUNS_INTO.search(name) else parenthesized
+
+
 def _constant_exponent(node: Value) -> str | None:
     """``²`` when `node` is a power whose exponent is an unlabelled whole number, else None."""
     if node.op != "**":
@@ -122,7 +130,7 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
     power = _constant_exponent(node)
     if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
         (a, pa), _ = parents
-        return f"{_wrap(a, pa, _INFIX['**'][1] + 1)}{power}", _INFIX["**"][1]
+        return f"{_superscript_base(a, _wrap(a, pa, _INFIX['**'][1] + 1))}{power}", _INFIX["**"][1]
     if op in _INFIX:
         symbol, prec = _INFIX[op]
         (a, pa), (b, pb) = parents
@@ -248,7 +256,12 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
         lowered = exponent - 1.0
         if lowered == 0.0:
             return fmt(exponent)
-        power = a if lowered == 1.0 else f"{a}{superscript(lowered) or '^' + fmt(lowered)}"
+        if lowered == 1.0:
+            power = a
+        elif superscript(lowered):
+            power = f"{_superscript_base(names[parents[0]], a)}{superscript(lowered)}"
+        else:
+            power = f"{a}^{fmt(lowered)}"
         return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"
     raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
     return _fill(RULES[node.op].formulas[index], raw)

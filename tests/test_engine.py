@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import gc
 import math
@@ -464,6 +465,26 @@ def test_copied_and_unpickled_graphs_backpropagate_like_the_original():
         assert cx.grad == 2 * x.grad
 
 
+# out = tanh(w·3) + w at w = 0.5, labelled "out" and "w", as pickled by microgradx at commit 513d0d3
+# (before creation numbers: the default state of its slots, with a `parents` tuple).
+OLD_PICKLE = (
+    "gASVNAEAAAAAAACMEW1pY3JvZ3JhZHguZW5naW5llIwFVmFsdWWUk5QpgZROfZQojAZfbGFiZWyUjANvdXSUjARkYXRhlEc/9nt8"
+    "vDb6vIwEZ3JhZJRHAAAAAAAAAACMAm9wlIwBK5SMB3BhcmVudHOUaAIpgZROfZQoaAWMAJRoB0c/7Pb5eG31d2gIRwAAAAAAAAAA"
+    "aAmMBHRhbmiUaAtoAimBlE59lChoBWgOaAdHP/gAAAAAAABoCEcAAAAAAAAAAGgJjAEqlGgLaAIpgZROfZQoaAWMAXeUaAdHP+AA"
+    "AAAAAABoCEcAAAAAAAAAAGgJaA5oCyl1hpRiaAIpgZROfZQoaAVoDmgHR0AIAAAAAAAAaAhHAAAAAAAAAABoCWgOaAspdYaUYoaU"
+    "dYaUYoWUdYaUYmgThpR1hpRiLg=="
+)
+
+
+def test_a_value_pickled_by_the_first_release_still_loads_and_backpropagates():
+    out = pickle.loads(base64.b64decode(OLD_PICKLE))
+    (w,) = [v for v in mg.engine.topological_order(out) if v.label == "w"]
+    assert out.label == "out" and out.data == math.tanh(1.5) + 0.5
+    assert [p.op for p in out.parents] == ["tanh", ""]
+    (out * w).backward()  # new nodes on top of the loaded ones
+    assert w.grad == pytest.approx(out.data + 0.5 * (3 * (1 - math.tanh(1.5) ** 2) + 1), rel=1e-12)
+
+
 def test_a_graph_pickled_in_another_process_mixes_with_new_values():
     # The other process has made many Values; what it pickled must still count as older than
     # anything built on it here, or backward would visit an operand before its consumer.
@@ -481,21 +502,51 @@ def test_a_graph_pickled_in_another_process_mixes_with_new_values():
     assert w.grad == pytest.approx(t + 0.5 * (1 - t * t) * 4 * 0.5, rel=1e-12)
 
 
-def test_an_interrupted_backward_leaves_the_graph_ready_for_the_next(monkeypatch):
-    x = Value(2.0, "x")
-    out = (x * 3.0).tanh() + x
+def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
+    # Raise KeyboardInterrupt at the k-th line the engine runs during backward() (or grad(), or
+    # topological_order()), for every k: afterwards the lock is free and the same graph, its
+    # shared leaf in a new graph too, backpropagates exactly as if nothing had happened. (Not in
+    # `_walk`'s own lines: a line event falls between a `with lock:` and its body, where a real
+    # signal never lands, since CPython only checks for one at calls and loop jumps. A signal
+    # stress run, 83,000 interrupts, is in the notes of issue 4.)
+    engine_file = mg.engine.__file__
+    x, w = Value(0.3, "x"), Value(-1.2, "w")
+    out = (x * w).tanh() * x + w
+    sech2 = 1 - math.tanh(-0.36) ** 2  # out = tanh(x·w)·x + w at x = 0.3, w = −1.2
+    expected = {x: sech2 * -1.2 * 0.3 + math.tanh(-0.36), w: sech2 * 0.09 + 1}
+    passes = [out.backward, lambda: mg.grad(out, [x, w]), lambda: mg.grad(out, [x], create_graph=True),
+              lambda: mg.engine.topological_order(out)]
+    for run in passes:
+        k = 0
+        while True:
+            k += 1
+            seen = 0
 
-    def interrupted(*args):
-        raise KeyboardInterrupt
+            def interrupt(frame, event, arg, k=k):
+                nonlocal seen
+                code = frame.f_code
+                if code.co_filename == engine_file and event == "line" and code.co_name != "_walk":
+                    seen += 1
+                    if seen == k:
+                        raise KeyboardInterrupt
+                return interrupt
 
-    monkeypatch.setitem(mg.engine._LOCAL, "tanh", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        out.backward()
-    monkeypatch.undo()
-    mg.zero_grad(mg.engine.topological_order(out))
-    out.backward()
-    assert x.grad == pytest.approx(3.0 * (1.0 - math.tanh(6.0) ** 2) + 1.0, rel=1e-12)
-    assert mg.grad(out, [x]) == [x.grad]
+            sys.settrace(interrupt)
+            try:
+                run()
+            except KeyboardInterrupt:
+                pass
+            else:
+                break  # k passed the last line: every point of this pass has been tried
+            finally:
+                sys.settrace(None)
+            assert not mg.engine._walk_lock.locked()
+            mg.zero_grad(mg.engine.topological_order(out))
+            out.backward()
+            assert x.grad == pytest.approx(expected[x], rel=1e-12)
+            assert w.grad == pytest.approx(expected[w], rel=1e-12)
+            assert mg.grad(x * 5.0, [x]) == [5.0]
+        assert k > 10
 
 
 def test_backward_inside_backward_is_refused_and_the_graph_stays_usable(monkeypatch):
@@ -508,7 +559,7 @@ def test_backward_inside_backward_is_refused_and_the_graph_stays_usable(monkeypa
         return tanh_rule(*args)
 
     monkeypatch.setitem(mg.engine._LOCAL, "tanh", reentrant)
-    with pytest.raises(RuntimeError, match="inside backward"):
+    with pytest.raises(RuntimeError, match="inside one of them"):
         out.backward()
     monkeypatch.undo()
     x.grad = 0.0

@@ -67,6 +67,9 @@ def test_a_constant_whole_exponent_is_written_as_a_superscript():
         (x**0.5, "x^0.5", "0.5·x^−0.5"),  # not a whole number
         (x**100, "x^100", "100·x⁹⁹"),  # 100 is too long for a superscript; 99 is not
         (x**n, "x^n", "n·x^(n−1)"),  # a labelled exponent is a name, not a constant
+        (Value(2.0, "σ²") ** 3, "(σ²)³", "3·(σ²)²"),  # not σ²³: a label ending in a superscript
+        (Value(2.5e-7) ** 2, "(2.5e−7)²", "2·2.5e−7"),  # not 2.5e−7², a power of ten
+        (Value(1e20) ** 3, "(1e20)³", "3·(1e20)²"),
     ]
     for power, name, local in cases:
         names = node_names(power)
