@@ -216,9 +216,9 @@ class Value:
 
     # `_a`, `_b`: the operands (None when absent), kept as two slots rather than a tuple because
     # the backward pass reads them for every node. `_seq`: the creation number, which orders the
-    # backward pass. `_reached_by`: the graph walk that last reached this node; `_pending`: the
-    # gradient that walk is summing into it (meaningless unless the walk is the current one).
-    __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_reached_by", "_seq", "data", "grad", "op")
+    # backward pass. `_pending`: the gradient a graph walk is summing into this node; it starts at
+    # the walk's own −0.0 object, which is also the walk's visited mark.
+    __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_seq", "data", "grad", "op")
 
     data: float
     grad: float
@@ -231,7 +231,7 @@ class Value:
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}")
         self._label = label
         self.op = ""
-        self._a = self._b = self._reached_by = None
+        self._a = self._b = self._pending = None
         self._seq = _next_seq()
 
     @property
@@ -256,7 +256,7 @@ class Value:
             state = {"data": slots["data"], "grad": slots["grad"], "label": slots.get("_label", ""),
                      "op": slots.get("op", ""), "a": parents[0], "b": parents[1]}
         self.data, self.grad, self._label, self.op = state["data"], state["grad"], state["label"], state["op"]
-        self._a, self._b, self._reached_by = state["a"], state["b"], None
+        self._a, self._b, self._pending = state["a"], state["b"], None
         self._seq = _next_seq()
 
     @property
@@ -417,7 +417,7 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.data = data
     out.grad = 0.0
     out._label = ""
-    out._reached_by = None
+    out._pending = None
     if _is_recording():
         out.op = op
         out._a = a
@@ -438,7 +438,7 @@ def _operand(other: object) -> Value:
         const.grad = 0.0
         const._label = ""
         const.op = ""
-        const._a = const._b = const._reached_by = None
+        const._a = const._b = const._pending = None
         const._seq = _next_seq()
         return const
     return NotImplemented
@@ -490,7 +490,6 @@ def zero_grad(values: Iterable[Value]) -> None:
 
 
 _by_seq = operator.attrgetter("_seq")
-_START = -0.0  # a reached node's sum before its first term: −0.0 is the exact additive identity
 
 # Graph walks take turns (threads may share parameters): each marks the nodes it reaches and sums
 # on them. `_walker` is the thread inside the walk in progress, so that a walk started from inside
@@ -499,9 +498,9 @@ _walk_lock = threading.Lock()
 _walker: list[int | None] = [None]
 
 
-def _walk(roots: tuple[Value, ...], body: Callable[[list[Value]], T]) -> T:
-    """``body(nodes)``, where `nodes` are those the roots reach, newest first, each marked as reached
-    by this walk with its sum at `_START`; the only walk in progress while it runs."""
+def _walk(roots: tuple[Value, ...], body: Callable[[list[Value], float], T]) -> T:
+    """``body(nodes, start)``: `nodes` are those the roots reach, newest first, each with its sum
+    ``_pending`` at `start`, this walk's own −0.0; the only walk in progress while it runs."""
     if _walker[0] == threading.get_ident() and _walk_lock.locked():
         raise RuntimeError(
             "backward(), grad() or topological_order() was called while this thread was inside "
@@ -510,39 +509,37 @@ def _walk(roots: tuple[Value, ...], body: Callable[[list[Value]], T]) -> T:
     with _walk_lock:  # (the lock's own with: nothing can come between taking it and the try)
         try:
             _walker[0] = threading.get_ident()
-            return body(_reach(roots))
+            start = float("-0.0")  # a new float object: no other walk's mark is this one
+            return body(_reach(roots, start), start)
         finally:
             _walker[0] = None
 
 
-def _reach(roots: tuple[Value, ...]) -> list[Value]:
-    """Every node the roots depend on, roots included, newest first.
+def _reach(roots: tuple[Value, ...], start: float) -> list[Value]:
+    """Every node the roots depend on, roots included, newest first, each with ``_pending = start``.
 
     Every node is newer than its operands, so newest-first puts each node after all of its
     consumers. Finding the nodes is one loop over a list that grows as operands are found (no
     recursion: any depth works); ordering them is one sort by creation number, in C. The visited
-    mark is ``node._reached_by``, set to a token of this walk: a walk that stopped half-way (a
-    KeyboardInterrupt) leaves marks that no later walk mistakes for its own.
+    mark is the sum's start itself: −0.0 is the exact additive identity, and since `start` is
+    this walk's own object, a walk that stopped half-way (a KeyboardInterrupt) leaves sums that no
+    later walk takes for its own marks.
     """
-    walk = object()
     reached: list[Value] = []
     found = reached.append
     for root in roots:
-        if root._reached_by is not walk:
-            root._reached_by = walk
-            root._pending = _START
+        if root._pending is not start:
+            root._pending = start
             found(root)
     for node in reached:  # a list iterator also visits what is appended while it runs
         a = node._a
         if a is not None:
-            if a._reached_by is not walk:
-                a._reached_by = walk
-                a._pending = _START
+            if a._pending is not start:
+                a._pending = start
                 found(a)
             b = node._b
-            if b is not None and b._reached_by is not walk:
-                b._reached_by = walk
-                b._pending = _START
+            if b is not None and b._pending is not start:
+                b._pending = start
                 found(b)
     reached.sort(key=_by_seq, reverse=True)
     return reached
@@ -554,7 +551,7 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     Each node comes after all of its consumers; reversed, this is the order the nodes were
     computed in, operands before results.
     """
-    return _walk((root, *more_roots), list)
+    return _walk((root, *more_roots), lambda order, start: order)
 
 
 def _backprop(
@@ -568,12 +565,12 @@ def _backprop(
     consumers are visited; it is complete when the node's own turn comes.
     """
 
-    def chain_rule(order: list[Value]) -> dict:
+    def chain_rule(order: list[Value], start: float) -> dict:
         root._pending = seed
         if inputs is None and not create_graph:
             _backward_floats(order)
             return {}
-        return _gradients(order, set(inputs or ()), create_graph)
+        return _gradients(order, set(inputs or ()), create_graph, start)
 
     return _walk((root,), chain_rule)
 
@@ -599,7 +596,7 @@ def _backward_floats(order: list[Value]) -> None:
             b._pending += upstream * db
 
 
-def _gradients(order: list[Value], wanted: set[Value], create_graph: bool) -> dict:
+def _gradients(order: list[Value], wanted: set[Value], create_graph: bool, start: float) -> dict:
     """`grad()`'s pass: the totals of the `wanted` nodes; with `create_graph`, as Values in a graph."""
     found = {}
     local_rules = _LOCAL
@@ -618,7 +615,7 @@ def _gradients(order: list[Value], wanted: set[Value], create_graph: bool) -> di
         for operand, derivative in zip(operands, derivatives, strict=True):
             term = upstream * derivative
             total = operand._pending
-            operand._pending = term if total is _START else total + term  # no Value(−0.0) + term
+            operand._pending = term if total is start else total + term  # no Value(−0.0) + term
     return found
 
 
