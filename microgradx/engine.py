@@ -15,6 +15,7 @@ import itertools
 import math
 import numbers
 import operator
+import os
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
@@ -492,27 +493,48 @@ def zero_grad(values: Iterable[Value]) -> None:
 _by_seq = operator.attrgetter("_seq")
 
 # Graph walks take turns (threads may share parameters): each marks the nodes it reaches and sums
-# on them. `_walker` is the thread inside the walk in progress, so that a walk started from inside
-# one (by a __del__ or a weakref callback) is refused instead of waiting for itself forever.
-_walk_lock = threading.Lock()
-_walker: list[int | None] = [None]
+# on them. The lock is re-entrant so that a walk started from inside one, in the same thread (by a
+# signal handler, a __del__ or a weakref callback), gets past it and is refused with an error
+# instead of waiting for itself forever; `_inside_walk` says whether a walk is under way.
+_walk_lock = threading.RLock()
+_inside_walk = [False]
+
+
+def _after_fork_in_child() -> None:  # a walk in another thread of the parent never ends here
+    global _walk_lock
+    _walk_lock = threading.RLock()
+    _inside_walk[0] = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _MinusZero(float):
+    """−0.0 as an object of its own, where `is` compares plain floats by value (PyPy does)."""
+
+    __slots__ = ()
+
+
+_FLOATS_HAVE_IDENTITY = float("-0.0") is not float("-0.0")  # True on CPython
 
 
 def _walk(roots: tuple[Value, ...], body: Callable[[list[Value], float], T]) -> T:
     """``body(nodes, start)``: `nodes` are those the roots reach, newest first, each with its sum
     ``_pending`` at `start`, this walk's own −0.0; the only walk in progress while it runs."""
-    if _walker[0] == threading.get_ident() and _walk_lock.locked():
-        raise RuntimeError(
-            "backward(), grad() or topological_order() was called while this thread was inside "
-            "one of them (from a __del__ or a weakref callback?): call it afterwards"
-        )
     with _walk_lock:  # (the lock's own with: nothing can come between taking it and the try)
+        if _inside_walk[0]:
+            raise RuntimeError(
+                "backward(), grad() or topological_order() was called while this thread was inside "
+                "one of them (from a signal handler, a __del__ or a weakref callback?): call it afterwards"
+            )
         try:
-            _walker[0] = threading.get_ident()
-            start = float("-0.0")  # a new float object: no other walk's mark is this one
+            _inside_walk[0] = True
+            # a new object, so that no other walk's mark is this one
+            start = float("-0.0") if _FLOATS_HAVE_IDENTITY else _MinusZero(-0.0)
             return body(_reach(roots, start), start)
         finally:
-            _walker[0] = None
+            _inside_walk[0] = False
 
 
 def _reach(roots: tuple[Value, ...], start: float) -> list[Value]:
@@ -551,7 +573,11 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     Each node comes after all of its consumers; reversed, this is the order the nodes were
     computed in, operands before results.
     """
-    return _walk((root, *more_roots), lambda order, start: order)
+    roots = (root, *more_roots)
+    for r in roots:
+        if type(r) is not Value:
+            raise TypeError(f"topological_order takes Values, got {_type_name(r)}")
+    return _walk(roots, lambda order, start: order)
 
 
 def _backprop(
@@ -567,10 +593,15 @@ def _backprop(
 
     def chain_rule(order: list[Value], start: float) -> dict:
         root._pending = seed
-        if inputs is None and not create_graph:
-            _backward_floats(order)
-            return {}
-        return _gradients(order, set(inputs or ()), create_graph, start)
+        try:
+            if inputs is None and not create_graph:
+                _backward_floats(order)
+                return {}
+            return _gradients(order, set(inputs or ()), create_graph, start)
+        except BaseException:  # drop the half-made sums: with create_graph, graphs that hold nodes
+            for node in order:
+                node._pending = None
+            raise
 
     return _walk((root,), chain_rule)
 

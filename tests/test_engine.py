@@ -6,7 +6,9 @@ import base64
 import copy
 import gc
 import math
+import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -502,6 +504,21 @@ def test_a_graph_pickled_in_another_process_mixes_with_new_values():
     assert w.grad == pytest.approx(t + 0.5 * (1 - t * t) * 4 * 0.5, rel=1e-12)
 
 
+def walks_can_start_in_another_thread() -> bool:
+    """Whether another thread gets the engine's walk lock at once (this one may hold it re-entrantly)."""
+    got = []
+
+    def take():
+        if mg.engine._walk_lock.acquire(timeout=5):
+            got.append(True)
+            mg.engine._walk_lock.release()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join(10)
+    return got == [True]
+
+
 def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
     # Raise KeyboardInterrupt at the k-th line the engine runs during backward() (or grad(), or
     # topological_order()), for every k: afterwards the lock is free and the same graph, its
@@ -540,7 +557,7 @@ def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
                 break  # k passed the last line: every point of this pass has been tried
             finally:
                 sys.settrace(None)
-            assert not mg.engine._walk_lock.locked()
+            assert not mg.engine._inside_walk[0] and walks_can_start_in_another_thread()
             mg.zero_grad(mg.engine.topological_order(out))
             out.backward()
             assert x.grad == pytest.approx(expected[x], rel=1e-12)
@@ -565,6 +582,113 @@ def test_backward_inside_backward_is_refused_and_the_graph_stays_usable(monkeypa
     x.grad = 0.0
     out.backward()
     assert x.grad == pytest.approx(2.0 * (1.0 - math.tanh(0.3) ** 2), rel=1e-12)
+
+
+def test_a_walk_from_a_signal_handler_at_any_point_of_a_walk_finishes_or_is_refused():
+    # A signal handler runs in the thread it interrupts. Started at each line of a walk in turn,
+    # a walk of its own either runs whole (before the outer walk has begun) or is refused with
+    # RuntimeError (inside it); it never waits for the outer walk, which cannot go on meanwhile.
+    engine_file = mg.engine.__file__
+    x = Value(0.5, "x")
+    out = (x * 3.0).tanh() + x
+    expected = mg.engine.topological_order(out)
+    outcomes = []
+
+    def scenario():
+        k = 0
+        while True:
+            k += 1
+            seen = 0
+
+            def handler_at_line_k(frame, event, arg, k=k):
+                nonlocal seen
+                if frame.f_code.co_filename == engine_file and event == "line":
+                    seen += 1
+                    if seen == k:
+                        sys.settrace(None)
+                        try:
+                            outcomes.append(mg.engine.topological_order(out) == expected)
+                        except RuntimeError:
+                            outcomes.append("refused")
+                return handler_at_line_k
+
+            sys.settrace(handler_at_line_k)
+            try:
+                order = mg.engine.topological_order(out)
+            finally:
+                sys.settrace(None)
+            assert order == expected
+            if seen < k:
+                return
+
+    thread = threading.Thread(target=scenario, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "a walk started inside a walk waited for it forever"
+    assert True in outcomes and "refused" in outcomes and False not in outcomes
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_forked_while_another_thread_walks_can_backpropagate():
+    holding, release = threading.Event(), threading.Event()
+
+    def walk_in_progress():  # what a thread inside backward() looks like to a fork
+        with mg.engine._walk_lock:
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=walk_in_progress)
+    thread.start()
+    holding.wait(10)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: it must not inherit a lock that nobody will ever release
+            signal.alarm(10)
+            x = Value(2.0)
+            (x * x).backward()
+            os._exit(0 if x.grad == 4.0 else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        thread.join(10)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_the_fallback_for_interpreters_whose_floats_have_no_identity_gives_the_same_numbers(monkeypatch):
+    # PyPy compares floats by value under `is`; the engine then marks walks with a float subclass.
+    x, w = Value(0.3, "x"), Value(-1.2, "w")
+    out = (x * w).tanh() * x + w
+    want_backward = [mg.grad(out, [x, w]), mg.grad(mg.grad(out, [x], create_graph=True)[0], [x, w])]
+    monkeypatch.setattr(mg.engine, "_FLOATS_HAVE_IDENTITY", False)
+    mg.engine.topological_order(out)  # leaves this walk's marks behind, as a stopped walk would
+    got = [mg.grad(out, [x, w]), mg.grad(mg.grad(out, [x], create_graph=True)[0], [x, w])]
+    out.backward()
+    assert got == want_backward and [x.grad, w.grad] == want_backward[0]
+
+
+def test_topological_order_names_a_wrong_type():
+    with pytest.raises(TypeError, match="topological_order takes Values, got float"):
+        mg.engine.topological_order(1.0)
+
+
+def test_an_interrupted_create_graph_pass_holds_no_graph_alive(monkeypatch):
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(0.7, "x")
+        out = (x * x).tanh() * x
+
+        def interrupted(*args):
+            raise KeyboardInterrupt
+
+        monkeypatch.setitem(mg.engine._LOCAL, "tanh", interrupted)  # after sums that are Values
+        with pytest.raises(KeyboardInterrupt):
+            mg.grad(out, [x], create_graph=True)
+        refs = [weakref.ref(v) for v in (out, x)]
+        del out, x
+        assert [r() for r in refs] == [None, None]  # no cycle through a half-made sum
+    finally:
+        gc.enable()
 
 
 def test_backward_in_several_threads_through_a_shared_parameter_counts_every_pass():
