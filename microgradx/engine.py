@@ -412,8 +412,9 @@ _FAST_NUMBERS = (float, int)
 _next_seq = itertools.count().__next__  # creation numbers: a node is always newer than its operands
 
 
-def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
-    """Make the result node of `op` on operands `a` (and `b`): a leaf when grad mode is off."""
+def _node(data: float, op: str, a: Value | None, b: Value | None = None) -> Value:
+    """Make the result node of `op` on operands `a` (and `b`): a leaf when grad mode is off, or
+    without operands (``_node(2.0, "", None)`` is a constant)."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -434,14 +435,7 @@ def _operand(other: object) -> Value:
     if type(other) is Value:
         return other
     if type(other) in _FAST_NUMBERS or isinstance(other, numbers.Real):
-        const = _new(Value)
-        const.data = float(other)
-        const.grad = 0.0
-        const._label = ""
-        const.op = ""
-        const._a = const._b = const._pending = None
-        const._seq = _next_seq()
-        return const
+        return _node(float(other), "", None)  # no operands: an unlabelled leaf
     return NotImplemented
 
 
