@@ -45,7 +45,8 @@ _CALL = {
 _WORD = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
 _ATOM = 9  # precedence of a name, number or call: never needs parentheses
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPT = str.maketrans("0123456789-", _SUPERSCRIPT_DIGITS + "⁻")
 
 
 def superscript(exponent: float) -> str | None:
@@ -55,7 +56,8 @@ def superscript(exponent: float) -> str | None:
     return str(int(exponent)).translate(_SUPERSCRIPT)
 
 
-_RUNS_INTO = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]$|\de[−+]?\d")  # σ², 2.5e−7: a superscript would read as theirs
+# σ², 2.5e−7: a superscript after them would read as theirs
+_RUNS_INTO = re.compile(f"[{_SUPERSCRIPT_DIGITS}]$|\\de[−+]?\\d")
 
 
 def _superscript_base(name: str, parenthesized: str) -> str:
@@ -63,12 +65,13 @@ def _superscript_base(name: str, parenthesized: str) -> str:
     return f"({name})" if parenthesized == name and _RUNS_INTO.search(name) else parenthesized
 
 
-def _constant_exponent(node: Value) -> str | None:
-    """``²`` when `node` is a power whose exponent is an unlabelled whole number, else None."""
+def _constant_exponent(node: Value) -> float | None:
+    """The exponent of a power ``a ** 2`` whose exponent is an unlabelled constant, else None."""
     if node.op != "**":
         return None
     exponent = node.parents[1]
-    return None if exponent.parents or exponent.label else superscript(exponent.data)
+    return None if exponent.parents or exponent.label else exponent.data
+
 
 # How each operation is written inside its circle in a picture (`draw`, the HTML stepper);
 # non-commutative ones name their operands a, b.
@@ -127,7 +130,8 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
     """
     op = node.op
     parents = [names[p] for p in node.parents]
-    power = _constant_exponent(node)
+    exponent = _constant_exponent(node)
+    power = None if exponent is None else superscript(exponent)
     if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
         (a, pa), _ = parents
         return f"{_superscript_base(a, _wrap(a, pa, _INFIX['**'][1] + 1))}{power}", _INFIX["**"][1]
@@ -194,7 +198,7 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
     return {node: name for node, (name, _) in chosen.items()}
 
 
-_PLAIN = re.compile(r"[^\W\d]\w*(?<![⁰¹²³⁴⁵⁶⁷⁸⁹])")
+_PLAIN = re.compile(f"[^\\W\\d]\\w*(?<![{_SUPERSCRIPT_DIGITS}])")
 """A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
 
 _GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
@@ -210,6 +214,9 @@ def derivative_name(name: str) -> str:
     return name if _PLAIN.fullmatch(name) and not _GENERATED.fullmatch(name) else f"({name})"
 
 
+_BINDS_OPERANDS = "+·/^ " + _SUPERSCRIPT_DIGITS + "⁻"  # characters that make a name compound
+
+
 def parenthesize(name: str) -> str:
     """`name` as it must appear beside an operator: a compound expression gets parentheses.
 
@@ -222,7 +229,7 @@ def parenthesize(name: str) -> str:
             depth += 1 if ch == "(" or name.count("|", 0, i) % 2 == 0 else -1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and (ch in "+·/^ ⁰¹²³⁴⁵⁶⁷⁸⁹⁻" or (ch == "−" and i == 0)):
+        elif depth == 0 and (ch in _BINDS_OPERANDS or (ch == "−" and i == 0)):
             return f"({name})"
     return name
 
@@ -250,16 +257,17 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
     worked out so that ``∂(d²)/∂d`` reads ``2·d``.
     """
     parents = node.parents
-    if node.op == "**" and index == 0 and not parents[1].parents and not parents[1].label:
-        exponent = parents[1].data
+    exponent = _constant_exponent(node)
+    if exponent is not None and index == 0:
         a = parenthesize(names[parents[0]])
         lowered = exponent - 1.0
         if lowered == 0.0:
             return fmt(exponent)
+        small = superscript(lowered)
         if lowered == 1.0:
             power = a
-        elif superscript(lowered):
-            power = f"{_superscript_base(names[parents[0]], a)}{superscript(lowered)}"
+        elif small:
+            power = f"{_superscript_base(names[parents[0]], a)}{small}"
         else:
             power = f"{a}^{fmt(lowered)}"
         return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"
@@ -467,8 +475,8 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
 def latex_formula(node: Value, index: int, names: dict[Value, str]) -> str:
     """`local_formula` in LaTeX: ∂node/∂(operand `index`) from the rule table, in `latex_names`."""
     parents = node.parents
-    if node.op == "**" and index == 0 and not parents[1].parents and not parents[1].label:
-        exponent = parents[1].data
+    exponent = _constant_exponent(node)
+    if exponent is not None and index == 0:
         a = latex_operand(names[parents[0]])
         lowered = exponent - 1.0
         if lowered == 0.0:
