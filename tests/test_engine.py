@@ -519,6 +519,38 @@ def walks_can_start_in_another_thread() -> bool:
     return got == [True]
 
 
+def hooked_at_each_engine_line(run, act, skip_function=None):
+    """Call `run()` again and again; on the k-th call, `act()` runs as the engine starts its k-th
+    line (not counting `skip_function`'s). Yields each call's result, or the KeyboardInterrupt it
+    raised, until a call ends before its k-th line: then every line has had its turn."""
+    engine_file = mg.engine.__file__
+    k = 0
+    while True:
+        k += 1
+        seen = 0
+
+        def hook(frame, event, arg, k=k):
+            nonlocal seen
+            code = frame.f_code
+            if code.co_filename == engine_file and event == "line" and code.co_name != skip_function:
+                seen += 1
+                if seen == k:
+                    sys.settrace(None)  # what `act` runs is not counted
+                    act()
+            return hook
+
+        sys.settrace(hook)
+        try:
+            outcome = run()
+        except KeyboardInterrupt as interrupted:
+            outcome = interrupted
+        finally:
+            sys.settrace(None)
+        if seen < k:
+            return
+        yield outcome
+
+
 def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
     # Raise KeyboardInterrupt at the k-th line the engine runs during backward() (or grad(), or
     # topological_order()), for every k: afterwards the lock is free and the same graph, its
@@ -526,44 +558,28 @@ def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
     # `_walk`'s own lines: a line event falls between a `with lock:` and its body, where a real
     # signal never lands, since CPython only checks for one at calls and loop jumps. A signal
     # stress run, 83,000 interrupts, is in the notes of issue 4.)
-    engine_file = mg.engine.__file__
     x, w = Value(0.3, "x"), Value(-1.2, "w")
     out = (x * w).tanh() * x + w
     sech2 = 1 - math.tanh(-0.36) ** 2  # out = tanh(x·w)·x + w at x = 0.3, w = −1.2
     expected = {x: sech2 * -1.2 * 0.3 + math.tanh(-0.36), w: sech2 * 0.09 + 1}
     passes = [out.backward, lambda: mg.grad(out, [x, w]), lambda: mg.grad(out, [x], create_graph=True),
               lambda: mg.engine.topological_order(out)]
+
+    def interrupt():
+        raise KeyboardInterrupt
+
     for run in passes:
-        k = 0
-        while True:
-            k += 1
-            seen = 0
-
-            def interrupt(frame, event, arg, k=k):
-                nonlocal seen
-                code = frame.f_code
-                if code.co_filename == engine_file and event == "line" and code.co_name != "_walk":
-                    seen += 1
-                    if seen == k:
-                        raise KeyboardInterrupt
-                return interrupt
-
-            sys.settrace(interrupt)
-            try:
-                run()
-            except KeyboardInterrupt:
-                pass
-            else:
-                break  # k passed the last line: every point of this pass has been tried
-            finally:
-                sys.settrace(None)
+        tried = 0
+        for outcome in hooked_at_each_engine_line(run, interrupt, skip_function="_walk"):
+            tried += 1
+            assert isinstance(outcome, KeyboardInterrupt)
             assert not mg.engine._inside_walk[0] and walks_can_start_in_another_thread()
             mg.zero_grad(mg.engine.topological_order(out))
             out.backward()
             assert x.grad == pytest.approx(expected[x], rel=1e-12)
             assert w.grad == pytest.approx(expected[w], rel=1e-12)
             assert mg.grad(x * 5.0, [x]) == [5.0]
-        assert k > 10
+        assert tried > 10
 
 
 def test_backward_inside_backward_is_refused_and_the_graph_stays_usable(monkeypatch):
@@ -588,38 +604,20 @@ def test_a_walk_from_a_signal_handler_at_any_point_of_a_walk_finishes_or_is_refu
     # A signal handler runs in the thread it interrupts. Started at each line of a walk in turn,
     # a walk of its own either runs whole (before the outer walk has begun) or is refused with
     # RuntimeError (inside it); it never waits for the outer walk, which cannot go on meanwhile.
-    engine_file = mg.engine.__file__
     x = Value(0.5, "x")
     out = (x * 3.0).tanh() + x
     expected = mg.engine.topological_order(out)
     outcomes = []
 
+    def handler():
+        try:
+            outcomes.append(mg.engine.topological_order(out) == expected)
+        except RuntimeError:
+            outcomes.append("refused")
+
     def scenario():
-        k = 0
-        while True:
-            k += 1
-            seen = 0
-
-            def handler_at_line_k(frame, event, arg, k=k):
-                nonlocal seen
-                if frame.f_code.co_filename == engine_file and event == "line":
-                    seen += 1
-                    if seen == k:
-                        sys.settrace(None)
-                        try:
-                            outcomes.append(mg.engine.topological_order(out) == expected)
-                        except RuntimeError:
-                            outcomes.append("refused")
-                return handler_at_line_k
-
-            sys.settrace(handler_at_line_k)
-            try:
-                order = mg.engine.topological_order(out)
-            finally:
-                sys.settrace(None)
+        for order in hooked_at_each_engine_line(lambda: mg.engine.topological_order(out), handler):
             assert order == expected
-            if seen < k:
-                return
 
     thread = threading.Thread(target=scenario, daemon=True)
     thread.start()
