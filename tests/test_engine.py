@@ -405,6 +405,16 @@ def test_no_grad_records_no_graph_and_nests():
     assert after.parents == (a, a) and mg.is_grad_enabled()
 
 
+@pytest.mark.parametrize("name, apply", [(u[0], u[1]) for u in UNARY] + [(b[0], b[1]) for b in BINARY])
+def test_every_op_under_no_grad_gives_a_leaf_with_the_same_value(name, apply):
+    operands = [Value(1.5), Value(2.0)][: 1 if any(name == u[0] for u in UNARY) else 2]
+    recorded = apply(*operands)
+    with mg.no_grad():
+        leaf = apply(*operands)
+    assert (leaf.op, leaf.parents, leaf.label, leaf.grad, leaf.data) == ("", (), "", 0.0, recorded.data)
+    assert recorded.op == name and recorded.parents == tuple(operands)
+
+
 def test_no_grad_is_thread_local():
     inside, seen = threading.Event(), {}
     release = threading.Event()
