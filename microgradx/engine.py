@@ -225,6 +225,14 @@ class Value:
     grad: float
     op: str
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # The engine tests `type(x) is Value` on every operation (an isinstance check would cost
+        # more); a subclass would half work, so it is refused where it is written.
+        raise TypeError(
+            f"class {cls.__name__}: Value cannot be subclassed (the engine checks for Value itself); "
+            "keep a Value in an attribute of your class instead"
+        )
+
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = data if type(data) is float else _as_float(data, "Value(data)")
         self.grad = 0.0

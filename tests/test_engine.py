@@ -206,6 +206,13 @@ def test_value_accepts_every_real_number():
         assert type(v.data) is float and v.data == expected
 
 
+def test_subclassing_value_is_refused_where_the_class_is_written():
+    with pytest.raises(TypeError, match="class Named: Value cannot be subclassed"):
+
+        class Named(Value):
+            pass
+
+
 def test_label_must_be_a_string():
     with pytest.raises(TypeError, match="int"):
         Value(1.0, label=3)
