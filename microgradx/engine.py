@@ -17,6 +17,7 @@ import numbers
 import operator
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
@@ -211,6 +212,9 @@ def _type_name(x: object) -> str:
 class Value:
     """A scalar that remembers how it was computed, so `backward()` can apply the chain rule.
 
+    `copy.deepcopy` and `pickle` take a Value with its whole graph, at any depth; Values saved
+    together load as one graph.
+
     >>> w = Value(0.3, "w"); E = (w * 2.0 - 1.0) ** 2; E.backward(); round(w.grad, 6)
     -1.6
     """
@@ -252,11 +256,15 @@ class Value:
         b = self._b
         return (a,) if b is None else (a, b)
 
-    # Copies and unpickled Values get creation numbers of their own, after their operands'
-    # (which copy and pickle rebuild first), so "operands are older" holds for them too.
+    # Pickle and deepcopy: a node that has operands is saved with its graph's `_Graph` table
+    # instead of its operands, so saving never goes deeper than one node (pickle and deepcopy
+    # would otherwise recurse once per level of the graph). Loaded and copied Values get creation
+    # numbers of their own, operands first, so "operands are older" holds for them too.
     def __getstate__(self) -> dict:
-        return {"data": self.data, "grad": self.grad, "label": self._label, "op": self.op,
-                "a": self._a, "b": self._b}
+        state = {"data": self.data, "grad": self.grad, "label": self._label, "op": self.op}
+        if self._a is not None:
+            state["graph"] = _Graph.of(self)
+        return state
 
     def __setstate__(self, state: dict | tuple) -> None:
         if isinstance(state, tuple):  # pickled by 0.1.0 before creation numbers: (None, its slots)
@@ -265,8 +273,19 @@ class Value:
             state = {"data": slots["data"], "grad": slots["grad"], "label": slots.get("_label", ""),
                      "op": slots.get("op", ""), "a": parents[0], "b": parents[1]}
         self.data, self.grad, self._label, self.op = state["data"], state["grad"], state["label"], state["op"]
-        self._a, self._b, self._pending = state["a"], state["b"], None
-        self._seq = _next_seq()
+        self._pending = None
+        if "graph" not in state:  # a leaf, or saved with its operands (before graph tables)
+            self._a, self._b = state.get("a"), state.get("b")
+            self._seq = _next_seq()
+        # else its _Graph links and numbers it
+
+    def __copy__(self) -> Value:
+        """`copy.copy`: a new node with this one's data, grad, label and operands."""
+        out = _new(Value)
+        out.data, out.grad, out._label, out.op = self.data, self.grad, self._label, self.op
+        out._a, out._b, out._pending = self._a, self._b, None
+        out._seq = _next_seq()
+        return out
 
     @property
     def label(self) -> str:
@@ -437,6 +456,52 @@ def _node(data: float, op: str, a: Value | None, b: Value | None = None) -> Valu
         out._a = out._b = None
     out._seq = _next_seq()
     return out
+
+
+class _Graph:
+    """A graph as a table, for pickle and deepcopy: its nodes oldest first, and for each node the
+    positions of its operands in that list (None for a leaf, -1 for no second operand).
+
+    Every node of the graph being saved refers to the same table, so pickle and deepcopy save it
+    once, and each node's state is a few numbers and this reference: no recursion through
+    operands. Loading it links the nodes and numbers them oldest first.
+    """
+
+    __slots__ = ("__weakref__", "nodes", "operands")
+
+    def __init__(self, nodes: list[Value]) -> None:
+        position = {node: i for i, node in enumerate(nodes)}
+        self.nodes = nodes
+        self.operands = [
+            None if n._a is None else (position[n._a], -1 if n._b is None else position[n._b]) for n in nodes
+        ]
+
+    @staticmethod
+    def of(node: Value) -> _Graph:
+        """The table that holds `node`: the one being saved (so each node's graph is saved once),
+        else a new one for the graph of `node`."""
+        graph = _graphs.get(node)
+        if graph is None:
+            graph = _Graph(topological_order(node)[::-1])
+            _graphs.update(dict.fromkeys(graph.nodes, graph))
+        return graph
+
+    def __getstate__(self) -> tuple:
+        return self.nodes, self.operands
+
+    def __setstate__(self, state: tuple) -> None:
+        self.nodes, self.operands = nodes, operands = state
+        for node, links in zip(nodes, operands, strict=True):
+            if getattr(node, "_seq", None) is None:  # not numbered yet (by its own state or a table)
+                node._a = None if links is None else nodes[links[0]]
+                node._b = None if links is None or links[1] < 0 else nodes[links[1]]
+                node._seq = _next_seq()
+
+
+# The tables of the graphs being saved, by node; an entry lasts as long as its table, which
+# pickle's or deepcopy's memo keeps alive while they save (any table holding a node also holds
+# the node's whole graph, since operands never change).
+_graphs: weakref.WeakValueDictionary[Value, _Graph] = weakref.WeakValueDictionary()
 
 
 def _operand(other: object) -> Value:
