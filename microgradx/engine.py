@@ -276,7 +276,8 @@ class Value:
         self._pending = None
         if "graph" not in state:  # a leaf, or saved with its operands (before graph tables)
             self._a, self._b = state.get("a"), state.get("b")
-            self._seq = _next_seq()
+            if getattr(self, "_seq", None) is None:  # (a table may have numbered it already)
+                self._seq = _next_seq()
         # else its _Graph links and numbers it
 
     def __copy__(self) -> Value:
@@ -459,32 +460,42 @@ def _node(data: float, op: str, a: Value | None, b: Value | None = None) -> Valu
 
 
 class _Graph:
-    """A graph as a table, for pickle and deepcopy: its nodes oldest first, and for each node the
-    positions of its operands in that list (None for a leaf, -1 for no second operand).
+    """Part of a graph as a table, for pickle and deepcopy: its nodes oldest first, and for each
+    node the table links, the positions of its operands in that list (None for a leaf, or for
+    a node that another table links; -1 for no second operand).
 
-    Every node of the graph being saved refers to the same table, so pickle and deepcopy save it
-    once, and each node's state is a few numbers and this reference: no recursion through
-    operands. Loading it links the nodes and numbers them oldest first.
+    Every node a table links refers to that table in its state, so pickle and deepcopy save the
+    table once and never recurse through operands. A table stops at nodes that a table already
+    being saved links, so Values saved together cost their graph once. Loading a table links the
+    new nodes it lists and numbers them oldest first. (The class's name is part of the pickle
+    format.)
     """
 
     __slots__ = ("__weakref__", "nodes", "operands")
 
-    def __init__(self, nodes: list[Value]) -> None:
+    def __init__(self, root: Value, saving: weakref.WeakValueDictionary) -> None:
+        nodes, found = [root], {root}
+        for node in nodes:  # every node once, down to nodes `saving` links (the list grows as it runs)
+            if node._a is not None and node not in saving:
+                for operand in (node._a, node._b):
+                    if operand is not None and operand not in found:
+                        found.add(operand)
+                        nodes.append(operand)
+        nodes.sort(key=_by_seq)
         position = {node: i for i, node in enumerate(nodes)}
         self.nodes = nodes
         self.operands = [
-            None if n._a is None else (position[n._a], -1 if n._b is None else position[n._b]) for n in nodes
+            None if n._a is None or n in saving else (position[n._a], -1 if n._b is None else position[n._b])
+            for n in nodes
         ]
+        saving.update((n, self) for n, links in zip(nodes, self.operands, strict=True) if links is not None)
 
     @staticmethod
     def of(node: Value) -> _Graph:
-        """The table that holds `node`: the one being saved (so each node's graph is saved once),
-        else a new one for the graph of `node`."""
-        graph = _graphs.get(node)
-        if graph is None:
-            graph = _Graph(topological_order(node)[::-1])
-            _graphs.update(dict.fromkeys(graph.nodes, graph))
-        return graph
+        """The table that links `node`: the one being saved, else a new one."""
+        saving = _saving.__dict__.setdefault("tables", weakref.WeakValueDictionary())
+        graph = saving.get(node)
+        return _Graph(node, saving) if graph is None else graph
 
     def __getstate__(self) -> tuple:
         return self.nodes, self.operands
@@ -492,16 +503,16 @@ class _Graph:
     def __setstate__(self, state: tuple) -> None:
         self.nodes, self.operands = nodes, operands = state
         for node, links in zip(nodes, operands, strict=True):
+            if links is not None and not hasattr(node, "_a"):  # not one a deepcopy memo gave back
+                node._a = nodes[links[0]]
+                node._b = None if links[1] < 0 else nodes[links[1]]
             if getattr(node, "_seq", None) is None:  # not numbered yet (by its own state or a table)
-                node._a = None if links is None else nodes[links[0]]
-                node._b = None if links is None or links[1] < 0 else nodes[links[1]]
                 node._seq = _next_seq()
 
 
-# The tables of the graphs being saved, by node; an entry lasts as long as its table, which
-# pickle's or deepcopy's memo keeps alive while they save (any table holding a node also holds
-# the node's whole graph, since operands never change).
-_graphs: weakref.WeakValueDictionary[Value, _Graph] = weakref.WeakValueDictionary()
+# The tables being saved in this thread, by the nodes they link. An entry lasts as long as its
+# table, which pickle's or deepcopy's memo keeps alive while they save.
+_saving = threading.local()
 
 
 def _operand(other: object) -> Value:

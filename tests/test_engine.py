@@ -547,7 +547,50 @@ def test_values_pickled_together_stay_one_graph(protocol):
         assert shared2.parents[0].parents == (x2, y2)
         assert operands_are_older(left2) and operands_are_older(right2)
         assert mg.grad(left2 * right2, [x2, y2]) == mg.grad(left * right, [x, y])
-    assert len(mg.engine._graphs) == 0  # the tables lived only while they were saved
+    assert len(mg.engine._saving.tables) == 0  # the tables lived only while they were saved
+
+
+def test_values_saved_together_cost_their_shared_graph_once():
+    x = Value(0.5, "x")
+    hidden = x
+    for _ in range(2_000):
+        hidden = (hidden * 0.999).tanh()
+    outputs = [hidden * float(k) for k in range(100)]
+    alone, together = len(pickle.dumps(hidden)), len(pickle.dumps(outputs))
+    assert together < 2 * alone  # was about 100 × alone: each output saved the graph again
+    loaded = pickle.loads(pickle.dumps(outputs))
+    assert {out.parents[0] for out in loaded} == {loaded[0].parents[0]}
+
+
+def test_a_deepcopy_keeps_the_values_its_memo_shares_as_they_are():
+    x, w = Value(0.3, "x"), Value(0.8, "w")
+    mid = (x * w).tanh()
+    out = mid * w + x
+    before = mg.grad(out, [x, w])
+    clone = copy.deepcopy(out, {id(mid): mid, id(w): w})  # share mid and w with the original
+    assert clone.parents[0].parents == (mid, w) and mid.parents[0].parents == (x, w)
+    assert operands_are_older(clone) and mg.grad(clone, [w]) == mg.grad(out, [w])
+    assert mg.grad(out, [x, w]) == before  # the original graph is untouched
+
+
+def test_a_graph_can_be_pickled_while_a_backward_pass_runs():
+    # as from a signal handler or a __del__ during backward(): saving a graph needs no graph walk
+    x = Value(0.7, "x")
+    out = (x * x).tanh() * x
+    saved = []
+
+    def hook(frame, event, arg):
+        if frame.f_code.co_name == "_backward_floats" and not saved:
+            saved.append(pickle.dumps(out))
+        return None
+
+    sys.settrace(hook)
+    try:
+        out.backward()
+    finally:
+        sys.settrace(None)
+    loaded = pickle.loads(saved[0])
+    assert mg.grad(loaded, [loaded.parents[1]]) == mg.grad(out, [x])
 
 
 def test_copy_copy_makes_a_new_node_over_the_same_operands():
