@@ -493,9 +493,8 @@ class _Graph:
     @staticmethod
     def of(node: Value) -> _Graph:
         """The table that links `node`: the one being saved, else a new one."""
-        saving = _saving.__dict__.setdefault("tables", weakref.WeakValueDictionary())
-        graph = saving.get(node)
-        return _Graph(node, saving) if graph is None else graph
+        graph = _saving.tables.get(node)
+        return _Graph(node, _saving.tables) if graph is None else graph
 
     def __getstate__(self) -> tuple:
         return self.nodes, self.operands
@@ -510,9 +509,15 @@ class _Graph:
                 node._seq = _next_seq()
 
 
-# The tables being saved in this thread, by the nodes they link. An entry lasts as long as its
-# table, which pickle's or deepcopy's memo keeps alive while they save.
-_saving = threading.local()
+class _Saving(threading.local):
+    """The tables being saved in this thread, by the nodes they link. An entry lasts as long as
+    its table, which pickle's or deepcopy's memo keeps alive while they save."""
+
+    def __init__(self) -> None:
+        self.tables: weakref.WeakValueDictionary[Value, _Graph] = weakref.WeakValueDictionary()
+
+
+_saving = _Saving()
 
 
 def _operand(other: object) -> Value:
