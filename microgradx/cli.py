@@ -702,13 +702,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     file) is one ``error: …`` line on stderr and status 2, never a traceback.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    # An EXPR that starts with unary minus ("-w**2") would read as an option: give argparse a
-    # leading space to see past, and take it off again (the parser's columns stay the user's).
-    negated = (
-        len(argv) > 1
-        and argv[0] in ("grad", "descend")
-        and argv[1][:1] == "-"
-        and argv[1][1:2] not in ("", "-", "h")
+    # An EXPR that starts with unary minus ("-w**2", "--w*x") would read as an option: give
+    # argparse a leading space to see past, and take it off again (the parser's columns stay the
+    # user's). "--" and a name of letters, digits and "-" (before any "=") stays an option.
+    first = argv[1] if len(argv) > 1 and argv[0] in ("grad", "descend") else ""
+    negated = (first[:1] == "-" and first[1:2] not in ("", "-", "h")) or (
+        first[:2] == "--" and re.fullmatch(r"[\w-]*", first[2:].partition("=")[0]) is None
     )
     if negated:
         argv[1] = " " + argv[1]

@@ -496,6 +496,8 @@ def test_an_expression_may_start_with_unary_minus():
     assert "df/dw = -6" in result.stdout  # d(−w²)/dw = −2w
     bad = run("grad", "-w**2 +", "--wrt", "w", "--at", "w=3")
     assert bad.returncode == 2 and "column 8" in bad.stderr  # columns still count from the user's text
+    twice = run("grad", "--w*3", "--wrt", "w", "--at", "w=3")  # −(−w)·3, not an option "--w*3"
+    assert twice.returncode == 0 and "df/dw = 3" in twice.stdout, twice.stderr
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, which no one can write")
