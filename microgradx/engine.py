@@ -474,6 +474,8 @@ class _Graph:
     __slots__ = ("__weakref__", "nodes", "operands")
 
     def __init__(self, root: Value, saving: weakref.WeakValueDictionary) -> None:
+        # Not `_reach`: that marks nodes and takes the walk lock, and a graph must be savable from
+        # inside a backward pass (a signal handler, a __del__).
         nodes, found = [root], {root}
         for node in nodes:  # every node once, down to nodes `saving` links (the list grows as it runs)
             if node._a is not None and node not in saving:
