@@ -76,20 +76,37 @@ def is_grad_enabled() -> bool:
     return _is_recording()
 
 
-class no_grad(ContextDecorator):
-    """Context manager (or decorator) in which operations record no graph: results are leaves.
+# What each `with` restored on exit, innermost last, per thread (and asyncio task): on a stack here
+# rather than on the context manager, so that one instance can be entered again while it is active
+# (a recursive decorated function, two threads, nesting) and every exit restores its own entry's mode.
+_outer_modes: ContextVar[tuple[bool, ...]] = ContextVar("microgradx_outer_grad_modes", default=())
 
-    The switch is thread-local and nestable, like ``torch.no_grad``; use it for optimizer
-    updates and evaluation, where nothing will be differentiated.
-    """
 
-    def __enter__(self) -> no_grad:
-        self._previous = _is_recording()
-        _recording.set(False)
+class _GradMode(ContextDecorator):
+    """Sets grad mode to `_enabled` inside a ``with`` block or a decorated call, then restores it."""
+
+    _enabled = False
+
+    def __enter__(self) -> _GradMode:
+        _outer_modes.set((*_outer_modes.get(), _is_recording()))
+        _recording.set(self._enabled)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _recording.set(self._previous)
+        outer = _outer_modes.get()
+        _recording.set(outer[-1])
+        _outer_modes.set(outer[:-1])
+
+
+class no_grad(_GradMode):
+    """Context manager (or decorator) in which operations record no graph: results are leaves.
+
+    The switch is thread-local and nestable, like ``torch.no_grad``: as a ``with`` block, as a
+    decorator (recursive functions and threads included) and as one instance used again. Use it
+    for optimizer updates and evaluation, where nothing will be differentiated.
+    """
+
+    _enabled = False
 
 
 # --- the rule table ----------------------------------------------------------------------------
@@ -735,13 +752,8 @@ def _gradients(order: list[Value], wanted: set[Value], create_graph: bool, start
     return found
 
 
-class _enable_grad:
-    def __enter__(self) -> None:
-        self._previous = _is_recording()
-        _recording.set(True)
-
-    def __exit__(self, *exc: object) -> None:
-        _recording.set(self._previous)
+class _enable_grad(_GradMode):
+    _enabled = True
 
 
 def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = False) -> list:
