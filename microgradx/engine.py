@@ -157,23 +157,23 @@ def _dpow_base(a, b, out):
 
 
 def _dpow_exponent(a, b, out):
-    # d(a^b)/db = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base.
+    # d(a^b)/db = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base or a nan.
     ad = _data(a)
     if (type(ad) is not float or type(out) is not float) and (_is_array(ad) or _is_array(out)):
         return _each(_dpow_exponent, ad, _data(b), out)  # this very rule, on each sample's floats
     if ad > 0.0:
         return out * _v_log(a)
-    return 0.0 if ad == 0.0 else math.nan
+    return 0.0 if ad == 0.0 and _data(b) >= 0.0 else math.nan  # (0 ** nan: nan, as PyTorch)
 
 
 def _dsqrt(a, out):
-    # d√a/da = 1/(2√a); +inf at a == 0 (as PyTorch).
+    # d√a/da = 1/(2√a); ±inf at a == ±0.0 (as PyTorch: √−0.0 is −0.0).
     o = _data(out)
     if type(o) is not float and _is_array(o):
         np = _np()
         with np.errstate(divide="ignore"):
-            return (np.where(np.asarray(o) != 0.0, 0.5 / o, _inf),)
-    return (0.5 / out,) if o != 0.0 else (_inf,)
+            return (np.where(np.asarray(o) != 0.0, 0.5 / o, np.copysign(_inf, o)),)
+    return (0.5 / out,) if o != 0.0 else (math.copysign(_inf, o),)
 
 
 RULES: dict[str, Rule] = {
@@ -192,14 +192,15 @@ RULES: dict[str, Rule] = {
         ),
         Rule("neg", operator.neg, lambda a, out: (-1.0,), ("−1",)),
         # abs and relu: (a > 0) * 1.0 is [a > 0] as a number, for a float, a Value or an array;
-        # the derivative at the kink is 0 (as PyTorch), and so it is for nan.
+        # the derivative at the kink is 0 (as PyTorch); at nan it is 0 for abs and 1 for relu, as
+        # PyTorch's (relu passes the gradient wherever its input is not <= 0).
         Rule("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), ("sign({a})",)),
         Rule("exp", _exp, lambda a, out: (out,), ("exp({a})",)),
         Rule("log", _log, lambda a, out: (1.0 / a,), ("1/{a}",)),
         Rule("sqrt", _sqrt, _dsqrt, ("1/(2·√{a})",)),
         Rule("tanh", _tanh, lambda a, out: (1.0 - out * out,), ("1−tanh²({a})",)),
         Rule("sigmoid", _sigmoid, lambda a, out: (out * (1.0 - out),), ("σ({a})·(1−σ({a}))",)),
-        Rule("relu", _relu, lambda a, out: ((a > 0.0) * 1.0,), ("[{a} > 0]",)),
+        Rule("relu", _relu, lambda a, out: (1.0 - (a <= 0.0) * 1.0,), ("[{a} > 0]",)),
         Rule("sin", _sin, lambda a, out: (_v_cos(a),), ("cos({a})",)),
         Rule("cos", _cos, lambda a, out: (-_v_sin(a),), ("−sin({a})",)),
     )
@@ -432,7 +433,7 @@ class Value:
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
         a = self.data
-        return _node(a if a > 0.0 else 0.0, "relu", self)  # (realmath.relu, on a float)
+        return _node(0.0 if a <= 0.0 else a, "relu", self)  # (realmath.relu, on a float: nan stays nan)
 
     def sin(self) -> Value:
         """Sine (radians)."""

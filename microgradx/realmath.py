@@ -142,8 +142,9 @@ cos = _trig("cos", math.cos)
 
 
 def relu(a: float) -> float:
+    # max(0, a) that keeps nan (as PyTorch: a diverging network shows); −0.0 gives 0.0
     if type(a) is float:
-        return a if a > 0.0 else 0.0
-    if is_array(a):  # nan and −0.0 give 0.0, as on floats
-        return numpy_module().where(numpy_module().asarray(a) > 0.0, a, 0.0)
-    return a if a > 0.0 else 0.0
+        return 0.0 if a <= 0.0 else a
+    if is_array(a):
+        return numpy_module().where(numpy_module().asarray(a) <= 0.0, 0.0, a)
+    return 0.0 if a <= 0.0 else a
