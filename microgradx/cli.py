@@ -19,7 +19,7 @@ import re
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import microgradx as mg
@@ -332,7 +332,10 @@ def _write_graph(
     if path.suffix.lower() == ".html":
         from microgradx.html import to_html
 
-        to_html(output, path, highlight=highlight, title=title)
+        try:
+            to_html(output, path, highlight=highlight, title=title)
+        except ValueError as e:  # a graph past the page's bound
+            raise UsageError(f"--draw {path}: {e}") from None
         return path, ""
     from microgradx.draw import RendererNotFound, render
 
@@ -347,15 +350,22 @@ def _write_graph(
         raise UsageError(f"cannot write {path}: {e}") from None
 
 
+_LONGEST_WORD = 120  # an error line shows at most this much of one word (a name, a path, a value)
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """`text` on one line, with any very long word (a 5,000-character name echoed back) cut down."""
+    return " ".join(
+        word if len(word) <= _LONGEST_WORD else f"{word[:80]}…[{len(word):,} characters]…{word[-20:]}"
+        for word in text.split()
+    )
 
 
 # --- grad ------------------------------------------------------------------------------------------
 
 
 def _grad(args: argparse.Namespace) -> int:
-    draw_path = _graph_path(args.draw) if args.draw else None
+    draw_path = _graph_path(args.draw) if args.draw is not None else None
     if args.max_paths < 0:
         raise UsageError(f"--max-paths {args.max_paths}: must be 0 or more")
     expression, point, wrt = _prepare(args)
@@ -418,6 +428,10 @@ def _grad(args: argparse.Namespace) -> int:
 
 
 def _graph_path(text: str) -> pathlib.Path:
+    if not text.strip():
+        raise UsageError("--draw needs a file name, e.g. --draw graph.svg")
+    if text.endswith(("/", os.sep)):  # pathlib would drop the slash and write a file "g.svg"
+        raise UsageError(f"--draw {text}: names a folder; give a file name such as {text}graph.svg")
     path = pathlib.Path(text)
     if path.suffix.lower() not in GRAPH_SUFFIXES:
         raise UsageError(f"--draw {text}: use a file name ending in {', '.join(GRAPH_SUFFIXES)}")
@@ -622,6 +636,9 @@ _NEURON_HAND = "(ŷ - y)*ŷ*(1 - ŷ)*x"
 
 def _demo(args: argparse.Namespace) -> int:
     folder = _demo_folder(args.out)
+    graph, page = folder / "microgradx-demo.svg", folder / "microgradx-demo.html"
+    for path in (graph, graph.with_suffix(".dot"), page):  # all of them before writing any
+        _check_writable(path, "--out")
     point = {"w": 0.3, "x": 1.0, "y": 1.0}
     expression, hand = parse(_NEURON), parse(_NEURON_HAND)
     leaves = _leaves(point)
@@ -665,11 +682,10 @@ def _demo(args: argparse.Namespace) -> int:
     fresh = _leaves(point)
     E = expression.evaluate(fresh)
     E.backward()
-    written, note = _write_graph(E, folder / "microgradx-demo.svg", None)
+    written, note = _write_graph(E, graph, None)
     print(f"5. The graph (with every node's grad) is in {written}")
     if note:
         print(note, file=sys.stderr)
-    page = folder / "microgradx-demo.html"
     mg.to_html(E, page, highlight=fresh["w"], lr=1.0, title="The seed neuron  E = ½(σ(w·x) − y)²")
     print(f"   Step through its forward and backward pass in a browser: {page}")
     print()
@@ -702,6 +718,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     file) is one ``error: …`` line on stderr and status 2, never a traceback.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    with _printable_streams():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _printable_streams() -> Iterator[None]:
+    """stdout and stderr write what their encoding cannot (a file name with byte 0xfe under a
+    strict UTF-8 stdout) as backslash escapes instead of raising half-way through the output."""
+    changed = []
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+            changed.append(stream)
+    try:
+        yield
+    finally:
+        for stream in changed:
+            stream.reconfigure(errors="strict")
+
+
+def _main(argv: list[str]) -> int:
     # An EXPR that starts with unary minus ("-w**2", "--w*x") would read as an option: give
     # argparse a leading space to see past, and take it off again (the parser's columns stay the
     # user's). "--" and a name of letters, digits and "-" (before any "=") stays an option.

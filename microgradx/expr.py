@@ -242,9 +242,13 @@ def parse(text: str) -> Expression:
         reason = (e.msg or "invalid syntax").split(" (<unknown>")[0]
         raise ParseError(f"{reason}", max(column, 1)) from None
     except (RecursionError, MemoryError):
+        # Brackets are limited above, so this is a long run of operators: Python's parser reads
+        # ``a + b + …`` as a tree as deep as its terms, and stops near 3,000 of them.
+        operators = sum(source.count(c) for c in "+-*/")
         raise ExpressionError(
-            "the expression is nested too deeply for the parser; "
-            "split it into steps with 'name = ...;' assignments"
+            f"the expression is nested too deeply for the parser: {operators:,} operators in one run "
+            "(it stops near 3,000 terms in a row, a flat sum included); split it into steps with "
+            "'name = ...;' assignments, e.g. 's1 = a + b + c; s2 = s1 + d + e; s2'"
         ) from None
     except ValueError as e:  # e.g. characters that cannot be encoded
         raise ExpressionError(f"the expression cannot be read: {e}") from None

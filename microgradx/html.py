@@ -30,14 +30,21 @@ from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
 
-__all__ = ["page_data", "to_html"]
+__all__ = ["MAX_PAGE_NODES", "page_data", "to_html"]
 
+
+MAX_PAGE_NODES = 5000
+"""The most Values a step-through page shows; `to_html` refuses a larger graph (ValueError).
+
+Page size and time are linear in the graph up to this bound (about 1.4 KB of page per Value)."""
 
 _ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
 _NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)², but 0.5·−0.4
 
 # Geometry of the drawing, in SVG user units (the page scales the whole picture to fit).
 _CARD_H = 100  # a Value: name, data, grad
+# Long edges routed around cards (`_routed_edges`): slots per node, plus a number free for any graph.
+_ROUTE_SLOTS_PER_NODE, _ROUTE_SLOTS_FREE = 4, 1000
 _CONST_H = 42  # a constant: just its number
 _BADGE_R = 22  # an operation's circle (a pill when its glyph is long, like draw()'s "a − b")
 _BADGE_GAP = 64  # from an operation's centre to its result's card
@@ -100,6 +107,12 @@ def page_data(
             raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
         lr = float(lr)
     backward_order = topological_order(output)
+    if len(backward_order) > MAX_PAGE_NODES:
+        raise ValueError(
+            f"to_html: the graph has {len(backward_order):,} Values, more than a step-through page takes "
+            f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
+            "step through a smaller graph (one sample, one neuron), or draw() it, which summarises"
+        )
     forward = backward_order[::-1]
     index = {node: i for i, node in enumerate(forward)}
     names = node_names(output)
@@ -395,13 +408,15 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
     slot_height = list(height)
     chains: list[list[int]] = []
     port: dict[tuple[int, int], float] = {}  # a hop into an operation: operand a above operand b
-    for edge in edges:
+    routed = _routed_edges(edges, layer, n)
+    for k, edge in enumerate(edges):
         p, c = edge["parent"], edge["child"]
         chain = [p]
-        for col in range(layer[p] + 1, layer[c]):
-            chain.append(len(slot_layer))
-            slot_layer.append(col)
-            slot_height.append(_PASS_H)
+        if k in routed:
+            for col in range(layer[p] + 1, layer[c]):
+                chain.append(len(slot_layer))
+                slot_layer.append(col)
+                slot_height.append(_PASS_H)
         port[chain[-1], c] = (edge["index"] - 0.5) * 1e-6  # only ever breaks a tie
         chain.append(c)
         chains.append(chain)
@@ -465,6 +480,25 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
             route += [(left[slot_layer[slot]], mid), (right[slot_layer[slot]], mid)]
         routes.append(route)
     return _Layout(xs[:n], ys[:n], routes, x - _COL_GAP + _MARGIN, total_h)
+
+
+def _routed_edges(edges: list[dict], layer: list[int], n: int) -> set[int]:
+    """The edges that get a slot in every column they cross, shortest first, within a budget of
+    ``_ROUTE_SLOTS_PER_NODE · n + _ROUTE_SLOTS_FREE`` slots; the rest are drawn as one direct curve.
+
+    Routing every edge would make the page quadratic in the graph: in ``x·x·…·x`` the edge from x
+    to the k-th product crosses k columns. Long edges to a node used all over the graph are the
+    only ones left direct, so ordinary graphs are drawn as before.
+    """
+    spans = sorted((layer[e["child"]] - layer[e["parent"]] - 1, k) for k, e in enumerate(edges))
+    budget = _ROUTE_SLOTS_PER_NODE * n + _ROUTE_SLOTS_FREE
+    routed = set()
+    for span, k in spans:
+        if span > budget:
+            break
+        budget -= span
+        routed.add(k)
+    return routed
 
 
 def _badge_half(glyph: str) -> float:

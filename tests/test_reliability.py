@@ -5,6 +5,10 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import os
+import pathlib
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -172,3 +176,103 @@ def test_binary_value_and_grads_with_nan_or_inf_match_pytorch(name):
         ty.backward()
         got, want = (y.data, a.grad, b.grad), (ty.item(), ta.grad.item(), tb.grad.item())
         assert all(_same(g, w) for g, w in zip(got, want, strict=True)), (name, u, v, got, want)
+
+
+# --- the step-through page is linear in the graph, with a bound ------------------------------------
+
+
+def _power_by_reuse(uses: int) -> mg.Value:
+    x = mg.Value(1.0001, "x")
+    y = x
+    for _ in range(uses - 1):
+        y = y * x  # x is an operand of every product: long edges from one leaf to everything
+    return y
+
+
+def test_page_size_grows_linearly_with_a_reused_input():
+    small, large = len(mg.to_html(_power_by_reuse(200))), len(mg.to_html(_power_by_reuse(1600)))
+    assert large < 8 * small * 1.15  # 8x the graph: 8x the page (it was 2.6 MB -> 92 MB)
+
+
+def test_page_refuses_a_graph_past_its_documented_bound():
+    from microgradx.html import MAX_PAGE_NODES
+
+    x = mg.Value(1.0, "x")
+    y = x
+    for _ in range(MAX_PAGE_NODES):
+        y = y * 1.0
+    with pytest.raises(ValueError, match=r"MAX_PAGE_NODES = 5,000.*draw\(\)"):
+        mg.to_html(y)
+    mg.to_html(_power_by_reuse(MAX_PAGE_NODES // 2))  # within the bound: a page
+
+
+# --- the command line: every output checked first, any name printable, short errors -----------------
+
+
+def _cli(*args: str | bytes, cwd: pathlib.Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "microgradx", *args],
+        cwd=cwd, capture_output=True, timeout=120, env={**os.environ, **env},
+    )
+
+
+def test_a_file_name_stdout_cannot_encode_is_printed_escaped_not_a_traceback(tmp_path):
+    name = b"g\xfe.svg"  # not UTF-8: under a strict UTF-8 stdout, print() raised
+    run = _cli("grad", "x*x", "--wrt", "x", "--at", "x=1", "--draw", name, cwd=tmp_path,
+               PYTHONIOENCODING="utf-8")
+    assert run.returncode == 0, run.stderr
+    assert b"Traceback" not in run.stderr
+    assert b"graph written to g\\udcfe.svg" in run.stdout
+    assert (tmp_path / os.fsdecode(name)).exists() or (tmp_path / os.fsdecode(b"g\xfe.dot")).exists()
+    folder = tmp_path / os.fsdecode(b"d\xfe")
+    folder.mkdir()
+    run = _cli("demo", "--out", os.fsencode(folder), cwd=tmp_path, PYTHONIOENCODING="utf-8")
+    assert run.returncode == 0 and b"Traceback" not in run.stderr, run.stderr
+    assert {p.name for p in folder.iterdir()} >= {"microgradx-demo.html"}
+
+
+def test_demo_checks_every_output_before_writing_any(tmp_path):
+    (tmp_path / "microgradx-demo.html").mkdir()  # the page cannot be written
+    run = _cli("demo", "--out", str(tmp_path), cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stdout == b""
+    assert run.stderr.decode().count("\n") == 1 and "microgradx-demo.html" in run.stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["microgradx-demo.html"]  # no svg written
+
+
+@pytest.mark.parametrize("draw", ["", "  ", "g.svg/", "sub/g.svg/"])
+def test_draw_to_an_empty_name_or_a_folder_name_is_an_error(tmp_path, draw):
+    (tmp_path / "sub").mkdir()
+    run = _cli("grad", "x*x", "--wrt", "x", "--at", "x=1", "--draw", draw, cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.decode().count("\n") == 1, run.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["sub"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "a" * 5000 + "(x)", "--wrt", "x", "--at", "x=1"],
+        ["grad", "x", "--wrt", "x", "--at", "x=" + "a" * 5000],
+        ["grad", "x + " + "a" * 5000, "--wrt", "x", "--at", "x=1"],
+        ["descend", "x*x", "--wrt", "x", "--at", "x=1", "--lr", "a" * 5000],
+    ],
+)
+def test_an_error_line_does_not_echo_a_whole_long_input(tmp_path, args):
+    run = _cli(*args, cwd=tmp_path)
+    err = run.stderr.decode()
+    assert run.returncode == 2 and err.count("\n") == 1
+    assert len(err) < 400 and "5,00" in err  # cut, saying how long it was
+
+
+def test_a_long_flat_sum_is_refused_as_a_limit_on_terms_with_how_to_split(tmp_path):
+    run = _cli("grad", "+".join(["x"] * 3500), "--wrt", "x", "--at", "x=1", cwd=tmp_path)
+    err = run.stderr.decode()
+    assert run.returncode == 2 and "3,499 operators" in err and "terms in a row" in err and "s1 = " in err
+
+
+def test_draw_html_of_a_graph_past_the_page_bound_is_one_error_line_and_no_file(tmp_path):
+    expr = "; ".join(f"y{i} = {'x' if i == 0 else f'y{i - 1}'}" + "*1" * 1200 for i in range(4))
+    # 4 x 2,400 Values in under 10,000 characters
+    run = _cli("grad", expr + "; y3", "--wrt", "x", "--at", "x=1", "--draw", "big.html", cwd=tmp_path)
+    assert run.returncode == 2 and "MAX_PAGE_NODES" in run.stderr.decode(), run.stderr
+    assert list(tmp_path.iterdir()) == []
