@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 
 __all__ = ["write_atomically"]
 
@@ -16,14 +17,21 @@ __all__ = ["write_atomically"]
 def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write `data` (text is written as UTF-8, newlines as given) to `path`, all or nothing.
 
-    The bytes go to a temporary file beside `path`, are flushed to disk, and the temporary file then
-    replaces `path` in one step: a reader sees the old file or the whole new one. The new file gets
-    the usual permissions (0o666 less the umask, as `open` would give it); on any failure the
-    temporary file is removed, the old file is left as it was, and the error is raised.
+    The bytes go to a temporary file beside the file, are flushed to disk, and the temporary file
+    then replaces it in one step: a reader sees the old file or the whole new one. Where `path` is
+    a symbolic link (a dangling one too), the link's target is written and the link stays. An
+    existing file keeps its permission bits; a new one gets the usual ones (0o666 less the umask,
+    as `open` would give it). The temporary file is named ``.NAME.partial-XXXXXXXXXXXX~``, so one left
+    by a killed process is never taken for the file itself; on any failure it is removed, the old
+    file is left as it was, and the error is raised.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
-    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    target = os.path.realpath(os.fspath(path))  # through links to the file they name
+    temporary = _temporary_name(target)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = None  # a new file
     # O_EXCL: never write through a file or link that is already there; 0o666 is then masked by the umask.
     try:
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -31,10 +39,12 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
         raise _naming(e, path) from None
     try:
         with os.fdopen(handle, "wb") as file:
+            if mode is not None:
+                os.chmod(file.fileno() if os.chmod in os.supports_fd else temporary, mode)
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as e:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -43,6 +53,12 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _temporary_name(target: str) -> str:
+    """``.NAME.partial-XXXXXXXXXXXX~`` beside `target`: hidden, never ending in the file's own suffix."""
+    folder, name = os.path.split(target)
+    return os.path.join(folder, f".{name}.partial-{secrets.token_hex(6)}~")
 
 
 def _naming(error: OSError, path: str | os.PathLike[str]) -> OSError:

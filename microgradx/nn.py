@@ -116,8 +116,12 @@ class Module:
             raw = f.read()
         try:
             state = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: not a saved state (invalid JSON: {e})") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: not a saved state (invalid JSON: not UTF-8 text, {e})") from None
+        except RecursionError:  # [[[[…]]]] 100,000 deep
+            raise ValueError(f"{path}: not a saved state (JSON nested too deeply)") from None
+        except ValueError as e:  # invalid JSON, or an integer of more than 4,300 digits
+            raise ValueError(f"{path}: not a saved state (invalid JSON: {str(e)[:200]})") from None
         try:
             self.load_state_dict(state)
         except ValueError as e:
@@ -125,7 +129,8 @@ class Module:
 
 
 def _checked_state(state: object, named: Mapping[str, Value], model: Module) -> dict[str, float]:
-    """`state` as floats after every check of `load_state_dict`; `ValueError` listing each problem."""
+    """`state` as floats after every check of `load_state_dict`; `ValueError` naming the first
+    offending entries, in a message of bounded length whatever the state holds."""
     what = f"state for {type(model).__name__}"
     if not isinstance(state, Mapping):
         raise ValueError(f"{what} must be a dict of name -> number, got {type(state).__name__}")
@@ -133,24 +138,44 @@ def _checked_state(state: object, named: Mapping[str, Value], model: Module) -> 
     missing = [name for name in named if name not in state]
     unknown = [name for name in state if name not in named]
     if missing:
-        problems.append("missing " + ", ".join(map(repr, missing)))
+        problems.append("missing " + _listing(missing))
     if unknown:
-        problems.append("unknown " + ", ".join(map(repr, unknown)))
+        problems.append("unknown " + _listing(unknown))
     values = {}
     for name in named:
         if name not in state:
             continue
         x = state[name]
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            problems.append(f"{name!r} is not a number (got {type(x).__name__} {x!r})")
-        elif not math.isfinite(x):
-            problems.append(f"{name!r} is not finite (got {x!r})")
+            problems.append(f"{name!r} is not a number (got {type(x).__name__} {_short(x)})")
+            continue
+        try:
+            number = float(x)
+        except OverflowError:  # an int of hundreds of digits
+            problems.append(f"{name!r} is too large for a float (got {_short(x)})")
+            continue
+        if not math.isfinite(number):
+            problems.append(f"{name!r} is not finite (got {_short(x)})")
         else:
-            values[name] = float(x)
+            values[name] = number
     if problems:
         shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
         raise ValueError(f"{what} rejected, model unchanged: " + "; ".join(shown))
     return values
+
+
+def _short(x: object, limit: int = 60) -> str:
+    """`repr(x)` cut to `limit` characters (a state file can hold a megabyte string or a 5,000-digit int)."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
+        return f"an integer of about {int(x.bit_length() * 0.30103):,} digits"  # repr() itself may refuse
+    text = repr(x) if not isinstance(x, list | dict) else f"a {type(x).__name__} of {len(x):,} items"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _listing(names: list[str], most: int = 5) -> str:
+    """The first `most` names (each shortened), and how many more there are."""
+    shown = ", ".join(_short(name, 40) for name in names[:most])
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
 # --- the building blocks ---------------------------------------------------------------------------

@@ -504,4 +504,4 @@ def test_an_expression_may_start_with_unary_minus():
 def test_an_unwritable_file_is_named_as_the_user_gave_it():
     result = run("grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--draw", "/proc/g.svg")
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
-    assert "/proc/g.svg" in result.stderr and ".tmp" not in result.stderr
+    assert "/proc/g.svg" in result.stderr and ".partial-" not in result.stderr

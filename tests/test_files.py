@@ -40,12 +40,13 @@ def test_a_new_file_gets_0o666_less_the_umask(tmp_path, umask_027):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask_027 == 0o640
 
 
-def test_a_replaced_file_gets_the_umask_permissions_not_its_old_ones(tmp_path, umask_027):
+def test_a_replaced_file_keeps_its_permission_bits_not_the_umask(tmp_path, umask_027):
+    # SPEC §7 (2026-12): saving keeps an existing file's permission bits (it used to give the umask's)
     path = tmp_path / "old.txt"
     path.write_text("old")
-    path.chmod(0o600)
+    path.chmod(0o604)
     write_atomically(path, "new")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604
 
 
 @pytest.mark.parametrize("failing", ["replace", "fsync"])

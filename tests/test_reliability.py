@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import operator
 import os
 import pathlib
+import stat
 import subprocess
 import sys
 import threading
@@ -276,3 +278,101 @@ def test_draw_html_of_a_graph_past_the_page_bound_is_one_error_line_and_no_file(
     run = _cli("grad", expr + "; y3", "--wrt", "x", "--at", "x=1", "--draw", "big.html", cwd=tmp_path)
     assert run.returncode == 2 and "MAX_PAGE_NODES" in run.stderr.decode(), run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- hostile state files and dicts: ValueError naming the file and the key, bounded ------------------
+
+
+def _model() -> mg.nn.MLP:
+    return mg.nn.MLP(2, [2, 1], seed=0)
+
+
+HOSTILE_FILES = {
+    "400-digit integer": lambda key: f'{{"{key}": {"9" * 400}}}',
+    "5,000-digit integer": lambda key: f'{{"{key}": {"9" * 5000}}}',
+    "100,000-deep list": lambda key: f'{{"{key}": {"[" * 100_000}{"]" * 100_000}}}',
+    "huge string": lambda key: f'{{"{key}": "{"s" * 1_000_000}"}}',
+    "1e400": lambda key: f'{{"{key}": 1e400}}',
+    "not JSON": lambda key: "{" * 3,
+    "not UTF-8": lambda key: b"\xff\xfe{}",
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_FILES))
+def test_a_hostile_state_file_raises_value_error_naming_the_file_and_leaves_the_model(tmp_path, kind):
+    model = _model()
+    before = model.state_dict()
+    key = next(iter(before))
+    path = tmp_path / "model.json"
+    content = HOSTILE_FILES[kind](key)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError) as caught:
+        model.load(path)
+    message = str(caught.value)
+    assert str(path) in message and len(message) < 600, message[:300]
+    if kind not in ("not JSON", "not UTF-8", "5,000-digit integer", "100,000-deep list"):
+        assert repr(key) in message  # the offending entry is named
+    assert model.state_dict() == before
+
+
+def test_a_state_with_100k_unknown_keys_gives_a_short_message_naming_the_first():
+    model = _model()
+    before = model.state_dict()
+    state = {**before, **{f"junk{i}": 1.0 for i in range(100_000)}}
+    with pytest.raises(ValueError, match=r"unknown 'junk0', 'junk1'.*and 99,995 more") as caught:
+        model.load_state_dict(state)
+    assert len(str(caught.value)) < 600
+    assert model.state_dict() == before
+
+
+# --- saving keeps links and permissions; its temporary file is recognisable ---------------------------
+
+
+def test_save_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
+    model = _model()
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert json.loads(target.read_text()) == model.state_dict()
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to("made-by-save.json")
+    model.save(dangling)
+    assert dangling.is_symlink() and (tmp_path / "made-by-save.json").is_file()
+
+
+def test_save_keeps_an_existing_files_permission_bits(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("{}")
+    path.chmod(0o600)
+    _model().save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    fresh = tmp_path / "new.json"
+    _model().save(fresh)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+
+
+def test_cli_draw_to_a_dangling_symlink_writes_its_target(tmp_path):
+    (tmp_path / "g.dot").symlink_to("drawn.dot")
+    run = _cli("grad", "x*x", "--wrt", "x", "--at", "x=1", "--draw", "g.dot", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "g.dot").is_symlink() and "digraph" in (tmp_path / "drawn.dot").read_text()
+
+
+def test_a_save_killed_half_way_leaves_a_temporary_file_no_one_takes_for_a_model(tmp_path, monkeypatch):
+    from microgradx import _files
+
+    def killed(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_files.os, "fsync", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _model().save(tmp_path / "model.json")
+    assert list(tmp_path.iterdir()) == []  # cleaned up when it can be
+    name = _files._temporary_name(str(tmp_path / "model.json"))
+    assert os.path.basename(name).startswith(".model.json.partial-") and name.endswith("~")
+    assert not name.endswith(".json")
