@@ -29,7 +29,7 @@ from graphviz.backend import dot_command
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names
+from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names, one_line
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -434,7 +434,7 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
         raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
     order = topological_order(output)
     # One node, one line: control characters in labels are shown escaped (a newline as \n).
-    names = {node: _one_line_name(name) for node, name in node_names(output).items()}
+    names = {node: one_line(name) for node, name in node_names(output).items()}
     uses = Counter(parent for node in order for parent in node.parents)
     numbers: dict[Value, int] = {}
     lines: list[str] = []
@@ -591,10 +591,3 @@ def render(
         data = result.stdout
     write_atomically(path, data)
     return path
-
-
-def _one_line_name(name: str) -> str:
-    """A name for one line of text: newlines, tabs and other control characters escaped."""
-    if name.isprintable():
-        return name
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)

@@ -24,6 +24,7 @@ from microgradx.formatting import (
     latex_operand,
     local_formula,
     node_names,
+    one_line,
 )
 
 __all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
@@ -490,7 +491,8 @@ def _accumulation_lines(explanation: Explanation, output_name: str) -> list[str]
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell or bold span."""
+    """Text safe inside a Markdown table cell or bold span (on one line: a newline shows as \\n)."""
+    text = one_line(text)
     for ch in "\\|*_`[]<>":
         text = text.replace(ch, "\\" + ch)
     return text

@@ -24,6 +24,7 @@ __all__ = [
     "latex_operand",
     "local_formula",
     "node_names",
+    "one_line",
     "parenthesize",
     "superscript",
 ]
@@ -485,3 +486,10 @@ def latex_formula(node: Value, index: int, names: dict[Value, str]) -> str:
         return power if exponent == 1.0 else f"{latex_number(exponent)} \\cdot {power}"
     raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
     return _latex_template(RULES[node.op].formulas[index], raw)
+
+
+def one_line(text: str) -> str:
+    """`text` for one line of output: newlines, tabs and other control characters escaped (``\\n``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -376,3 +376,15 @@ def test_a_save_killed_half_way_leaves_a_temporary_file_no_one_takes_for_a_model
     name = _files._temporary_name(str(tmp_path / "model.json"))
     assert os.path.basename(name).startswith(".model.json.partial-") and name.endswith("~")
     assert not name.endswith(".json")
+
+
+def test_newlines_in_labels_stay_inside_their_markdown_rows():
+    w = mg.Value(2.0, "w\nx|y")
+    x = mg.Value(3.0, "in\r\nput")
+    E = (w * x).tanh()
+    E.label = "E\n2"
+    markdown = mg.explain(E, w).to_markdown()
+    rows = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert len(rows) == 5  # header, rule, two edges, the path product: one line each
+    assert all(line.endswith("|") and line.count(" | ") == 2 for line in rows[2:]), rows
+    assert r"w\\nx\|y" in markdown and r"in\\r\\nput" in markdown  # rendered: w\nx|y, in\r\nput
