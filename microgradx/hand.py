@@ -131,8 +131,9 @@ def hand_function(
     if isinstance(formula, str):
         try:
             expression = parse(formula)
-        except ExpressionError as e:
-            raise type(e)(f"{where}: {e}") from None
+        except ExpressionError as e:  # a ParseError keeps its type and .column
+            e.args = (f"{where}: {e}",)
+            raise e from None
         variables = _check_names(where, expression.inputs, given)
         return lambda sample: _formula_value(where, expression, variables, sample)
     if sympy is not None and isinstance(formula, sympy.Basic):
@@ -258,6 +259,8 @@ class _Candidate:
             said, relation = f"the {self.noun} is missing", f"autograd = hand · {times}"
         else:
             said, relation = f"there is an extra {self.noun}", f"hand = autograd · {times}"
+        if not sign and all(v == -1.0 for v in self.values):
+            said += ", so the sign is flipped"
         return f"{said}{sign} ({relation}{' · (−1)' if sign else ''} {where})"
 
 
