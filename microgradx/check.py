@@ -123,6 +123,9 @@ class CheckReport:
         failed = sum(not row.ok for row in self.rows)
         inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
         verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
+        lucky = sum(row.ok and row.diagnosis is not None for row in self.rows)
+        if lucky:
+            verdict += f", but {lucky} hand formula{'s' * (lucky != 1)} agree{'s' * (lucky == 1)} only here"
         lines = [
             f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
             f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"

@@ -488,7 +488,7 @@ def _parts(
         outs = tuple(s.order[position[edge.child]].data for s in samples)
         a = edge.parent_name
         for text, part in ((f"σ({a})", outs), (f"1−σ({a})", tuple(1.0 - o for o in outs))):
-            parts.append((f"factor {text} of {whole}", text, part))
+            parts.append((f"factor {_factor(text)} of {whole}", text, part))
     return parts
 
 
