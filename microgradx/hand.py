@@ -481,7 +481,7 @@ def _parts(
     if lead != 1.0:
         n = fmt(lead)
         what = "square" if lead == 2.0 else "power"
-        parts.append((f"{n} from the {what} {edge.child_name}", n, (lead,) * len(values)))
+        parts.append((f"{n} from the {what} in {whole}", n, (lead,) * len(values)))
         rest = tuple(v / lead for v in values)
         parts.append((f"factor {_strip(power)} of {whole}", _strip(power), rest))
     if edge.child.op == "sigmoid":
