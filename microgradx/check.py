@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from microgradx.engine import Value, grad, no_grad
+from microgradx.engine import Value, no_grad
 from microgradx.formatting import fmt
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ TINY = sys.float_info.min
 
 Point = Mapping[str, float] | Sequence[float]
 HandFormula = Callable[..., Any] | str | Any
-"""A hand derivative: a function of the inputs, a formula string such as ``"(ŷ - y)*x"``, or a SymPy expression."""
+"""A hand derivative: a function of the inputs, a formula string (``"(ŷ - y)*x"``) or a SymPy expression."""
 
 
 def json_number(x: float) -> float | str:

@@ -86,9 +86,7 @@ def _structure(order: list[Value]) -> list[tuple[str, tuple[int, ...]]]:
     return [(node.op, tuple(position[p] for p in node.parents)) for node in order]
 
 
-def nearby(
-    build: Callable[[dict[str, float]], Sample], given: Sample, seed: int | None
-) -> list[Sample]:
+def nearby(build: Callable[[dict[str, float]], Sample], given: Sample, seed: int | None) -> list[Sample]:
     """Up to SAMPLES random points near `given` where f is defined and builds a graph of the same shape.
 
     `build` makes the sample of a point (raising a domain error where f is undefined). The points
@@ -100,9 +98,7 @@ def nearby(
     for _ in range(TRIES):
         if len(found) == SAMPLES:
             break
-        point = {
-            name: x + rng.uniform(-SPREAD, SPREAD) * max(1.0, abs(x)) for name, x in given.point.items()
-        }
+        point = {name: x + rng.uniform(-SPREAD, SPREAD) * max(1.0, abs(x)) for name, x in given.point.items()}
         try:
             sample = build(point)
         except _DOMAIN_ERRORS:
@@ -509,7 +505,9 @@ def _paths(
         values = [1.0] * len(samples)
         for edge in path.edges:
             key = position[edge.child]
-            values = [v * _local_values(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)]
+            values = [
+                v * _local_values(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)
+            ]
         products.append(values)
     count = len(paths)
     sizes = range(1, count) if count <= MAX_SUBSETS else (1, count - 1)

@@ -301,7 +301,9 @@ def test_a_formula_that_overflows_is_a_column_not_a_hang():
 
 
 def test_something_else_is_a_type_error_listing_what_is_accepted():
-    with pytest.raises(TypeError, match="a function of the inputs, a formula string .* or a SymPy expression"):
+    with pytest.raises(
+        TypeError, match=r"a function of the inputs, a formula string .* or a SymPy expression"
+    ):
         mg.compare(neuron, {"w": 3}, NEURON_AT)
 
 
@@ -363,7 +365,9 @@ def test_cli_hand_shows_the_diagnosis_in_text_and_json():
 
 
 def test_cli_hand_moves_every_at_name_so_x_equal_to_one_is_no_hiding_place():
-    result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.3", "x=1", "y=1", "--hand", "w=(ŷ - y)*ŷ*(1 - ŷ)")
+    result = cli(
+        "grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.3", "x=1", "y=1", "--hand", "w=(ŷ - y)*ŷ*(1 - ŷ)"
+    )
     assert "ok, but agrees here by coincidence" in result.stdout and "∂z/∂w = x" in result.stdout
 
 
