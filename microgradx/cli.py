@@ -81,7 +81,9 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
   Python. A value that overflows a float (10**10**10, exp(1000)) is an error here.
 
 --hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
-  use the --at names and the names assigned in EXPR.
+  use the --at names and the names assigned in EXPR. It is also compared with
+  autograd at a few random points near --at, and a wrong one is diagnosed: the
+  factor of the chain rule, the sign or the path it is missing, when it can tell.
 
 --draw FILE: .svg, .png, .pdf, .dot or .html (an interactive page that steps
   through the forward and backward pass; needs no Graphviz). Where no Graphviz renderer can write the
@@ -96,8 +98,10 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
                                  "product"}], ...}},    with --explain
    "check": {"ok", "at", "value", "eps", "rtol", "atol",
              "rows": [{"name", "autograd", "numeric", "hand", "abs_err",
-                       "rel_err", "ok", "note"}]},      with --check
+                       "rel_err", "ok", "note", "diagnosis"}]},  with --check
    "hand": {same shape as "check", "hand" filled}}     with --hand
+  A row's "diagnosis" is null, or what a wrong --hand formula misses:
+  {"relation", "factor", "text", "coincidence", "points": [{"at", "autograd", "hand"}]}.
   Non-finite numbers are the strings "inf", "-inf", "nan".
 
 exit status: 0 on success (also when a check disagrees: read "ok"), 2 on any
