@@ -14,6 +14,7 @@ several paths. It says "no simple relation found" rather than guess.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import numbers
@@ -41,6 +42,12 @@ SPREAD = 0.5
 
 MATCH_RTOL = 1e-9
 """The least relative tolerance of a relation (hand and autograd round differently)."""
+
+MAX_STRETCH = 12
+"""The longest stretch of consecutive edges tried as one missing factor (keeps long chains linear)."""
+
+MAX_EDGES = 1000
+"""Past this many edges on all paths together, only single edges are tried (a long chain stays quick)."""
 
 MAX_SUBSETS = 10
 """Up to this many paths, every subset of them is tried as what a hand derivative has."""
@@ -236,14 +243,25 @@ class Diagnosis:
         }
 
 
-@dataclass(frozen=True)
 class _Candidate:
-    """A factor the hand derivative may miss (or have once too often), with its value per sample."""
+    """A factor the hand derivative may miss (or have once too often), with its value per sample.
 
-    noun: str  # "factor ∂z/∂w = x", "2 from the square (ŷ − y)²"
-    formula: str  # "x", "2": what autograd/hand equals
-    values: tuple[float, ...]
-    rank: tuple[int, ...]
+    Its words (``noun``: "factor ∂z/∂w = x"; ``formula``: "x") are written only when asked for,
+    so that a long chain's many candidates cost only their numbers.
+    """
+
+    def __init__(self, words: Callable[[], tuple[str, str]], values: tuple[float, ...], rank: tuple) -> None:
+        self._words = words
+        self.values = values
+        self.rank = rank
+
+    @property
+    def noun(self) -> str:
+        return self._words()[0]
+
+    @property
+    def formula(self) -> str:
+        return self._words()[1]
 
     @property
     def factor(self) -> str:
@@ -422,35 +440,43 @@ def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[
         return cache[key]
 
     found: dict[tuple, _Candidate] = {}
+    longest = MAX_STRETCH if sum(len(p.edges) for p in explanation.paths) <= MAX_EDGES else 1
     for path in explanation.paths:
         edges = path.edges
         for i in range(len(edges)):
-            constant, texts, values = 1.0, [], [1.0] * len(samples)
-            for j in range(i, len(edges)):
+            values = [1.0] * len(samples)
+            for j in range(i, min(len(edges), i + longest)):
                 edge = edges[j]
                 values = [v * e for v, e in zip(values, edge_values(edge), strict=True)]
-                number = _number_text(edge.formula)
-                if number is not None:
-                    constant *= number
-                else:
-                    lead, power = _power_parts(edge)
-                    constant *= lead
-                    texts.append(_factor(power))
                 key = tuple(id(e) for e in edges[i : j + 1])
                 if key in found or all(abs(v - 1.0) <= 1e-12 for v in values):
                     continue
-                shown = ([] if abs(constant - 1.0) <= 1e-12 else [_factor(fmt(constant))]) + texts
-                formula = _strip(shown[0]) if len(shown) == 1 else " · ".join(shown)
-                top, bottom = edges[i].child_name, edge.parent_name
-                factor = f"∂{derivative_name(top)}/∂{derivative_name(bottom)} = {formula}"
                 labelled = bool(edges[i].child.label) + bool(edge.parent.label)
-                found[key] = _Candidate(f"factor {factor}", formula, tuple(values), (0, -labelled, j - i))
+                words = functools.partial(_stretch_words, edges[i : j + 1])
+                found[key] = _Candidate(words, tuple(values), (0, -labelled, j - i))
         for edge in edges:
             for noun, formula, values in _parts(edge, edge_values(edge), samples, position):
                 key = (id(edge), noun)
                 if key not in found:
-                    found[key] = _Candidate(noun, formula, values, (1,))
+                    found[key] = _Candidate(lambda words=(noun, formula): words, values, (1,))
     return sorted(found.values(), key=lambda c: c.rank)
+
+
+def _stretch_words(edges: tuple[Any, ...]) -> tuple[str, str]:
+    """("factor ∂a/∂b = formula", formula) for consecutive edges, their constants multiplied out."""
+    constant, texts = 1.0, []
+    for edge in edges:
+        number = _number_text(edge.formula)
+        if number is not None:
+            constant *= number
+        else:
+            lead, power = _power_parts(edge)
+            constant *= lead
+            texts.append(_factor(power))
+    shown = ([] if abs(constant - 1.0) <= 1e-12 else [_factor(fmt(constant))]) + texts
+    formula = _strip(shown[0]) if len(shown) == 1 else " · ".join(shown)
+    top, bottom = edges[0].child_name, edges[-1].parent_name
+    return f"factor ∂{derivative_name(top)}/∂{derivative_name(bottom)} = {formula}", formula
 
 
 def _power_parts(edge: Any) -> tuple[float, str]:
