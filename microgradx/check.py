@@ -12,10 +12,13 @@ import numbers
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from microgradx.engine import Value, grad, no_grad
+from microgradx.engine import Value, no_grad
 from microgradx.formatting import fmt
+
+if TYPE_CHECKING:
+    from microgradx.hand import Diagnosis
 
 __all__ = ["CheckReport", "CheckRow", "compare", "gradcheck", "json_number"]
 
@@ -23,7 +26,8 @@ TINY = sys.float_info.min
 """The floor of the denominator of ``rel_err`` (so a zero derivative does not divide by zero)."""
 
 Point = Mapping[str, float] | Sequence[float]
-HandFormula = Callable[..., Any]
+HandFormula = Callable[..., Any] | str | Any
+"""A hand derivative: a function of the inputs, a formula string (``"(ŷ - y)*x"``) or a SymPy expression."""
 
 
 def json_number(x: float) -> float | str:
@@ -56,6 +60,8 @@ class CheckRow:
     rel_err: float
     ok: bool
     note: str = ""
+    diagnosis: Diagnosis | None = None
+    """In `compare`, what a wrong hand derivative is missing (`microgradx.hand.Diagnosis`), else None."""
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a JSON-ready dict (non-finite numbers as strings, see `json_number`)."""
@@ -68,6 +74,7 @@ class CheckRow:
             "rel_err": json_number(self.rel_err),
             "ok": self.ok,
             "note": self.note,
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
         }
 
 
@@ -116,6 +123,9 @@ class CheckReport:
         failed = sum(not row.ok for row in self.rows)
         inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
         verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
+        lucky = sum(row.ok and row.diagnosis is not None for row in self.rows)
+        if lucky:
+            verdict += f", but {lucky} hand formula{'s' * (lucky != 1)} agree{'s' * (lucky == 1)} only here"
         lines = [
             f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
             f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"
@@ -130,7 +140,7 @@ class CheckReport:
             cells = [row.name, fmt(row.autograd, 8), fmt(row.numeric, 8)]
             if self.has_hand:
                 cells.append("—" if row.hand is None else fmt(row.hand, 8))
-            cells += [fmt(row.abs_err, 2), fmt(row.rel_err, 2), "ok" if row.ok else f"NOT OK: {row.note}"]
+            cells += [fmt(row.abs_err, 2), fmt(row.rel_err, 2), _status(row)]
             table.append(cells)
         widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
         for cells in table:
@@ -139,6 +149,13 @@ class CheckReport:
             ]  # the last cell is not padded
             lines.append("  ".join([*padded, cells[-1]]).rstrip())
         return "\n".join(lines)
+
+
+def _status(row: CheckRow) -> str:
+    """The last cell of a row: ok, or NOT OK and why; an ok row may still carry a diagnosis."""
+    if not row.ok:
+        return f"NOT OK: {row.note}"
+    return f"ok, but {row.note}" if row.note else "ok"
 
 
 def gradcheck(
@@ -167,18 +184,35 @@ def compare(
     eps: float = 1e-6,
     rtol: float = 1e-5,
     atol: float = 1e-8,
+    *,
+    seed: int | None = 0,
 ) -> CheckReport:
     """Check hand-derived derivatives against autograd and central finite differences.
 
-    `hand` maps an input name to a callable that takes the same arguments as `f`, but as plain
-    floats, and returns the derivative of `f` with respect to that input. A row is ok only when
-    autograd, numeric and hand agree; inputs without a hand formula are checked as in `gradcheck`.
+    `hand` maps an input name to its derivative of `f`, written as a callable taking the same
+    arguments as `f` but as plain floats, as a formula string in the command line's expression
+    language (``"(ŷ - y)*ŷ*(1 - ŷ)*x"``, over the inputs and the labels of `f`'s graph, never run
+    as Python), or as a SymPy expression in those names. A row is ok only when autograd, numeric
+    and hand agree; inputs without a hand formula are checked as in `gradcheck`. Each hand
+    derivative is also compared with autograd at a few random points near `at` (drawn with
+    `seed`), and a wrong one gets a `Diagnosis` saying what it is missing (see `microgradx.hand`).
+
+    >>> import microgradx as mg
+    >>> def neuron(w, x, y):
+    ...     z = w * x; z.label = "z"
+    ...     yhat = z.sigmoid(); yhat.label = "ŷ"
+    ...     return 0.5 * (yhat - y) ** 2
+    >>> report = compare(neuron, {"w": "(ŷ - y)*ŷ*(1 - ŷ)"}, {"w": 0.5, "x": 2.0, "y": 1.0})
+    >>> print(report.rows[0].diagnosis.factor)
+    ∂z/∂w = x
     """
     if not isinstance(hand, Mapping):
         raise TypeError(
             f"compare(hand) must be a dict mapping an input name to a function, got {type(hand).__name__}"
         )
-    return _check(f, hand, at, eps, rtol, atol)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+    return _check(f, hand, at, eps, rtol, atol, seed)
 
 
 # --- the work ------------------------------------------------------------------------------------
@@ -275,15 +309,6 @@ def _verdict(autograd: float, numeric: float, hand: float | None, tol: float) ->
     )
 
 
-def _hand_value(formula: HandFormula, name: str, point: dict[str, float], positional: bool) -> float:
-    result = _call(formula, dict(point), positional)
-    if type(result) is Value:
-        return result.data
-    if isinstance(result, bool) or not isinstance(result, numbers.Real):
-        raise TypeError(f"hand[{name!r}] must return a number, got {type(result).__name__} {result!r}")
-    return float(result)
-
-
 def _check(
     f: Callable[..., Value],
     hand: Mapping[str, HandFormula] | None,
@@ -291,6 +316,7 @@ def _check(
     eps: float,
     rtol: float,
     atol: float,
+    seed: int | None = 0,
 ) -> CheckReport:
     if not callable(f):
         raise TypeError(f"f must be a function returning a Value, got {type(f).__name__}")
@@ -304,20 +330,34 @@ def _check(
             f"hand has formulas for {', '.join(map(repr, unknown))}, which are not inputs; "
             f"the inputs are {', '.join(map(repr, point))}"
         )
-    for name, formula in hand.items():
-        if not callable(formula):
-            raise TypeError(f"hand[{name!r}] must be a function of the inputs, got {type(formula).__name__}")
 
-    inputs = {name: Value(x, name) for name, x in point.items()}
-    out = _call(f, inputs, positional)
-    if type(out) is not Value:
-        raise TypeError(f"f must return a Value, got {type(out).__name__}")
-    autograds = grad(out, list(inputs.values()))
+    def build(at: dict[str, float]) -> Any:
+        """The graph f builds at a point, with autograd's derivatives (a `microgradx.hand.Sample`)."""
+        from microgradx.hand import Sample
+
+        inputs = {name: Value(x, name) for name, x in at.items()}
+        out = _call(f, inputs, positional)
+        if type(out) is not Value:
+            raise TypeError(f"f must return a Value, got {type(out).__name__}")
+        return Sample.of(out, inputs, at)
+
+    given = build(point)
+    samples = [given]
+    formulas = {}
+    if hand:
+        from microgradx.hand import diagnose, hand_function, nearby
+
+        def call(formula: Callable[..., Any], args: dict[str, float]) -> Any:
+            return _call(formula, args, positional)
+
+        formulas = {name: hand_function(name, formula, call, given) for name, formula in hand.items()}
+        samples += nearby(build, given, seed)
 
     rows = []
-    for name, autograd in zip(point, autograds, strict=True):
+    for name in point:
+        autograd = given.grads[name]
         numeric, failure = _central_difference(f, point, positional, name, eps)
-        by_hand = _hand_value(hand[name], name, point, positional) if name in hand else None
+        by_hand = formulas[name](given) if name in formulas else None
         columns = {"autograd": autograd, "numeric": numeric}
         if by_hand is not None:
             columns["hand"] = by_hand
@@ -330,6 +370,9 @@ def _check(
         if not ok:
             odd = [f"{column} is {fmt(x)}" for column, x in columns.items() if not math.isfinite(x)]
             note = failure or ", ".join(odd) or _verdict(autograd, numeric, by_hand, tol)
+        diagnosis = diagnose(name, formulas[name], samples, rtol, atol) if name in formulas else None
+        if diagnosis is not None:
+            note = f"{note}; {diagnosis.text}" if note else diagnosis.text
         rel_err = abs_err / max(abs(numeric), TINY)
-        rows.append(CheckRow(name, autograd, numeric, by_hand, abs_err, rel_err, ok, note))
-    return CheckReport(rows, point, out.data, eps, rtol, atol, has_hand=bool(hand))
+        rows.append(CheckRow(name, autograd, numeric, by_hand, abs_err, rel_err, ok, note, diagnosis))
+    return CheckReport(rows, point, given.output.data, eps, rtol, atol, has_hand=bool(hand))

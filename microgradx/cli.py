@@ -81,7 +81,9 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
   Python. A value that overflows a float (10**10**10, exp(1000)) is an error here.
 
 --hand NAME=EXPR: your derivative d(output)/d(NAME), in the same language; it may
-  use the --at names and the names assigned in EXPR.
+  use the --at names and the names assigned in EXPR. It is also compared with
+  autograd at a few random points near --at, and a wrong one is diagnosed: the
+  factor of the chain rule, the sign or the path it is missing, when it can tell.
 
 --draw FILE: .svg, .png, .pdf, .dot or .html (an interactive page that steps
   through the forward and backward pass; needs no Graphviz). Where no Graphviz renderer can write the
@@ -96,8 +98,10 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
                                  "product"}], ...}},    with --explain
    "check": {"ok", "at", "value", "eps", "rtol", "atol",
              "rows": [{"name", "autograd", "numeric", "hand", "abs_err",
-                       "rel_err", "ok", "note"}]},      with --check
+                       "rel_err", "ok", "note", "diagnosis"}]},  with --check
    "hand": {same shape as "check", "hand" filled}}     with --hand
+  A row's "diagnosis" is null, or what a wrong --hand formula misses:
+  {"relation", "factor", "text", "coincidence", "points": [{"at", "autograd", "hand"}]}.
   Non-finite numbers are the strings "inf", "-inf", "nan".
 
 exit status: 0 on success (also when a check disagrees: read "ok"), 2 on any
@@ -392,10 +396,7 @@ def _grad(args: argparse.Namespace) -> int:
 
         check = _run_check(lambda: gradcheck(f, at), "--check")
     if hands:
-        from microgradx.check import compare
-
-        formulas = {name: _hand_function(e, expression, fixed) for name, e in hands.items()}
-        hand = _run_check(lambda: compare(f, formulas, at), "--hand")
+        hand = _run_check(lambda: _compare_hands(expression, hands, point, wrt), "--hand")
 
     if args.json:
         from microgradx.check import json_number
@@ -470,15 +471,34 @@ def _hands(
     return hands
 
 
-def _hand_function(hand: Expression, expression: Expression, fixed: dict[str, float]) -> Callable[..., float]:
-    """A function of the --wrt inputs (floats) giving the hand formula's value there."""
+def _compare_hands(
+    expression: Expression, hands: dict[str, Expression], point: dict[str, float], wrt: list[str]
+) -> Any:
+    """`compare` of the --hand formulas, as `compare` takes them from Python, with the --wrt rows.
 
-    def formula(**inputs: float) -> float:
-        with no_grad():
-            _, names = expression.bind({**fixed, **inputs}, overflow=True)
-            return hand.evaluate(names, overflow=True).data
+    f takes every --at name, so the random points of the diagnosis move them all (a formula
+    missing the factor x is caught at x = 1 too). A name that EXPR assigns to an existing node
+    (``a = x``) labels no node of its own: the hand formula gets ``a = x;`` in front. The report
+    shows the --wrt rows and point, as --check does.
+    """
+    import dataclasses
 
-    return formula
+    from microgradx.check import compare
+
+    _, names = expression.bind(_leaves(point), overflow=True)
+    aliases = {n: names[n].label for n in expression.assigned if names[n].label not in ("", n)}
+    texts = {}
+    for name, hand in hands.items():
+        prefix = "".join(f"{n} = {aliases[n]}; " for n in hand.inputs if n in aliases)
+        texts[name] = prefix + hand.text
+
+    def f(**inputs: Value) -> Value:
+        return expression.evaluate(inputs, overflow=True)
+
+    report = compare(f, texts, point)
+    rows = {row.name: row for row in report.rows}
+    at = {name: point[name] for name in wrt}  # the report shows the --wrt point, as --check does
+    return dataclasses.replace(report, rows=[rows[name] for name in wrt], at=at)
 
 
 def _run_check(run: Callable[[], Any], option: str) -> Any:
@@ -663,11 +683,7 @@ def _demo(args: argparse.Namespace) -> int:
     from microgradx.check import compare
 
     fixed = {"x": 1.0, "y": 1.0}
-    report = compare(
-        lambda w: expression.evaluate({**fixed, "w": w}),
-        {"w": _hand_function(hand, expression, fixed)},
-        {"w": 0.3},
-    )
+    report = compare(lambda w: expression.evaluate({**fixed, "w": w}), {"w": _NEURON_HAND}, {"w": 0.3})
     print(textwrap.indent(str(report), "   "))
     print()
     print("4. A few steps of gradient descent, w ← w − lr·dE/dw with lr = 1:")

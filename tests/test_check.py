@@ -219,7 +219,7 @@ def test_hand_formulas_receive_plain_floats():
         return 2 * x
 
     mg.compare(lambda x: x * x, {"x": hand}, {"x": 1.0})
-    assert kinds == [float]
+    assert kinds and set(kinds) == {float}  # at the point and at the random points near it
 
 
 # --- errors that teach ---------------------------------------------------------------------------
