@@ -432,7 +432,9 @@ def _shifted_exps(logits: list[Value], row: str = "") -> tuple[list[Value], list
 
     `row` tags the labels of one sample of a batch (``"[2]"``), so that every leaf's label is unique.
     """
-    top = Value(max(z.data for z in logits), f"max{row}")
+    # float() of the largest logit, not its .data: under `microgradx.trace` that is a guard, so a
+    # replay on other logits traces again instead of reusing a stale max (and its exp's rounding).
+    top = Value(float(max(logits)), f"max{row}")
     shifted, exps = [], []
     for j, z in enumerate(logits):
         name = z.label or f"z{row}[{j}]"
