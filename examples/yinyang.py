@@ -95,22 +95,34 @@ def train(
     """
     points, labels = make_yinyang(n, seed=seed)
     train_split, val_split = split(points, labels)
-    model = MLP(2, [8, 3], activation="tanh", seed=seed)
-    # EurekaLabs' settings: a large learning rate for a small full-batch problem, little decay.
-    optimizer = mg.optim.AdamW(model.parameters(), lr=0.1, betas=(0.9, 0.95), weight_decay=1e-4)
+    model, optimizer = model_and_optimizer(seed)
     losses, val_losses = [], []
     for k in range(steps):
-        loss = loss_of(model, *train_split)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.data)
+        loss = training_step(model, optimizer, *train_split)
+        losses.append(loss)
         if k == 0 or (k + 1) % 10 == 0 or k == steps - 1:
             with mg.no_grad():
                 val = loss_of(model, *val_split).data
             val_losses.append((k + 1, val))
-            log(f"step {k + 1:3d}/{steps}  train loss {loss.data:.6f}  val loss {val:.6f}")
+            log(f"step {k + 1:3d}/{steps}  train loss {loss:.6f}  val loss {val:.6f}")
     return model, losses, val_losses, train_split, val_split
+
+
+def model_and_optimizer(seed: int = 0) -> tuple[MLP, mg.optim.AdamW]:
+    """``MLP(2, [8, 3])`` (tanh, then three linear logits) and its AdamW optimizer."""
+    model = MLP(2, [8, 3], activation="tanh", seed=seed)
+    # EurekaLabs' settings: a large learning rate for a small full-batch problem, little decay.
+    optimizer = mg.optim.AdamW(model.parameters(), lr=0.1, betas=(0.9, 0.95), weight_decay=1e-4)
+    return model, optimizer
+
+
+def training_step(model: MLP, optimizer: mg.optim.AdamW, points: list[Point], labels: list[int]) -> float:
+    """One full-batch step: the loss, its backward pass, the update. Returns the loss before the update."""
+    loss = loss_of(model, points, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.data
 
 
 COLORS = ("#2b2b2b", "#f0e6c8", "#d6604d")
