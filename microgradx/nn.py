@@ -479,8 +479,8 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
     """The log-probabilities ``z[j] − log Σ_k exp(z[k])`` of logits `values`, as ``torch.log_softmax``.
 
     Computed as ``(z[j] − max) − log Σ exp(z − max)`` (log-sum-exp with the max subtracted), so it
-    is finite for any finite logits, where ``log(softmax)`` would reach ``log(0)``. Each result is
-    labelled ``log softmax[j]``.
+    stays finite where ``log(softmax)`` would reach ``log(0)`` (logits ±1000 apart, and far more).
+    Each result is labelled ``log softmax[j]``.
 
     >>> [round(p.data, 4) for p in log_softmax([1000.0, 0.0])]
     [0.0, -1000.0]
