@@ -1,7 +1,8 @@
 """Time microgradx against micrograd and PyTorch on the same graphs, in one process.
 
 Workloads (issue 4): many short relu/mul/add chains, one wide sum of products, one MLP training
-step on two moons, bytes per node of a graph, and a 10^6-op chain. The implementations are
+step on two moons, bytes per node of a graph, and a 10^6-op chain; and one training step of the
+yin-yang example (softmax cross-entropy and AdamW, issue 21). The implementations are
 interleaved run by run, each time is the median of several runs with Python's GC on (as in real
 use), and gradients are cross-checked between implementations before anything is timed. A run
 is timed until its garbage is freed: `gc.collect()` untimed before it, timed after it, so each
@@ -428,6 +429,28 @@ def page_rows(size: dict) -> list[Row]:
     return rows
 
 
+def yinyang_row(size: dict) -> Row:
+    """One training step of examples/yinyang.py (issue 21): MLP(2, [8, 3]), cross-entropy, AdamW.
+
+    Time only: micrograd 0.1.0 has no exp or log (so no softmax), and torch has no scalar MLP.
+    The step is the example's own `training_step` on its own data.
+    """
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "yinyang.py"
+    spec = importlib.util.spec_from_file_location("yinyang_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    (points, labels), _ = example.split(*example.make_yinyang(size["points"]))
+    model, optimizer = example.model_and_optimizer()
+    row = Row(f"MLP(2,[8,3]) AdamW step, {len(points)} yin-yang points", notes=[
+        "micrograd: n/a (0.1.0 has no exp or log, so no softmax)", "torch: n/a (no scalar MLP in torch)"])
+    row.results = interleaved(
+        {"microgradx": lambda: example.training_step(model, optimizer, points, labels)}, size["repeats"])
+    return row
+
+
 WORKLOADS: dict[str, Callable[[dict], Row | list[Row]]] = {
     "chains": chains_row,
     "wide": wide_row,
@@ -436,6 +459,7 @@ WORKLOADS: dict[str, Callable[[dict], Row | list[Row]]] = {
     "long": long_chain_row,
     "replay": replay_rows,
     "page": page_rows,
+    "yinyang": yinyang_row,
 }
 
 

@@ -19,7 +19,18 @@ from typing import Any
 from microgradx._files import write_atomically
 from microgradx.engine import Value
 
-__all__ = ["MLP", "Layer", "Module", "Neuron", "bce_loss", "hinge_loss", "mse_loss"]
+__all__ = [
+    "MLP",
+    "Layer",
+    "Module",
+    "Neuron",
+    "bce_loss",
+    "cross_entropy",
+    "hinge_loss",
+    "log_softmax",
+    "mse_loss",
+    "softmax",
+]
 
 Number = int | float
 Input = Sequence[Value | Number]
@@ -419,3 +430,162 @@ def hinge_loss(scores: Sequence[Value | Number] | Value, labels: Sequence[Value 
         if _data(y) not in (1.0, -1.0):
             raise ValueError(f"hinge_loss: labels[{i}] = {_data(y)!r}, labels must be +1 or -1")
     return _mean([(1 - y * s).relu() for s, y in zip(scores, labels, strict=True)])
+
+
+# --- multi-class: softmax, log_softmax, cross_entropy ------------------------------------------------
+#
+# All three are built from the engine's ops, so every node of their graphs is one of the SPEC's ops
+# and `explain`, `draw` and the stepper show them step by step. The shift by the largest logit is a
+# constant leaf labelled ``max``: softmax is unchanged by any shift, so no gradient needs to flow
+# through it (PyTorch's formulas work out the same), and exp never sees a positive number.
+
+
+def _logits(values: object, what: str, row: str = "") -> list[Value]:
+    """`values` as a non-empty list of Values; a number becomes a leaf labelled ``z[j]``."""
+    if isinstance(values, Value | numbers.Real):
+        raise TypeError(
+            f"{what} must be a list of logits (numbers or Values), got one {type(values).__name__}"
+        )
+    values = _batch(values, what)
+    if not values:
+        raise ValueError(f"{what} is empty: there must be at least one class")
+    return [z if type(z) is Value else Value(z, f"z{row}[{j}]") for j, z in enumerate(values)]
+
+
+def _shifted_exps(logits: list[Value], row: str = "") -> tuple[list[Value], list[Value], Value]:
+    """``z[j] − max``, ``exp(z[j] − max)`` for each logit and their sum ``Σ exp``, labelled as such.
+
+    `row` tags the labels of one sample of a batch (``"[2]"``), so that every leaf's label is unique.
+    """
+    # float() of the largest logit, not its .data: under `microgradx.trace` that is a guard, so a
+    # replay on other logits traces again instead of reusing a stale max (and its exp's rounding).
+    top = Value(float(max(logits)), f"max{row}")
+    shifted, exps = [], []
+    for j, z in enumerate(logits):
+        name = z.label or f"z{row}[{j}]"
+        d = z - top
+        d.label = f"{name} − max{row}"
+        e = d.exp()
+        e.label = f"exp({d.label})"
+        shifted.append(d)
+        exps.append(e)
+    total = exps[0]
+    for k in range(1, len(exps)):
+        total = total + exps[k]
+        total.label = f"Σ exp{row}" if k == len(exps) - 1 else f"Σ exp{row}[:{k + 1}]"
+    return shifted, exps, total
+
+
+def _log_sum(total: Value, row: str = "") -> Value:
+    out = total.log()
+    out.label = f"log Σ exp{row}"  # log Σ_j exp(z[j] − max), which is ≥ 0 since one term is exp(0) = 1
+    return out
+
+
+def softmax(values: Sequence[Value | Number]) -> list[Value]:
+    """The probabilities ``exp(z[j]) / Σ_k exp(z[k])`` of logits `values`, as ``torch.softmax``.
+
+    Computed as ``exp(z[j] − max) / Σ exp(z − max)``, which is the same number without overflow:
+    logits of ±1000 give 1 and 0. Each result is labelled ``softmax[j]``.
+
+    >>> [round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])]
+    [0.09, 0.2447, 0.6652]
+    """
+    _, exps, total = _shifted_exps(_logits(values, "softmax(values)"))
+    probs = []
+    for j, e in enumerate(exps):
+        p = e / total
+        p.label = f"softmax[{j}]"
+        probs.append(p)
+    return probs
+
+
+def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
+    """The log-probabilities ``z[j] − log Σ_k exp(z[k])`` of logits `values`, as ``torch.log_softmax``.
+
+    Computed as ``(z[j] − max) − log Σ exp(z − max)`` (log-sum-exp with the max subtracted), so it
+    stays finite where ``log(softmax)`` would reach ``log(0)`` (logits ±1000 apart, and far more).
+    Each result is labelled ``log softmax[j]``.
+
+    >>> [round(p.data, 4) for p in log_softmax([1000.0, 0.0])]
+    [0.0, -1000.0]
+    """
+    shifted, _, total = _shifted_exps(_logits(values, "log_softmax(values)"))
+    log_sum = _log_sum(total)
+    out = []
+    for j, d in enumerate(shifted):
+        lp = d - log_sum
+        lp.label = f"log softmax[{j}]"
+        out.append(lp)
+    return out
+
+
+def _class_index(target: object, classes: int, what: str) -> int:
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"{what} must be a class index (an int), got {type(target).__name__} {target!r}")
+    if not 0 <= target < classes:
+        raise ValueError(f"{what} = {target} is out of range for {classes} classes (0 to {classes - 1})")
+    return int(target)
+
+
+def _one_cross_entropy(logits: object, target: object, what: str, row: str = "") -> Value:
+    """``−log softmax(logits)[target]`` = ``log Σ exp − (z[target] − max)`` for one sample."""
+    logits = _logits(logits, f"{what}(logits{row})", row)
+    t = _class_index(target, len(logits), f"{what}: target{row}")
+    shifted, _, total = _shifted_exps(logits, row)
+    loss = _log_sum(total, row) - shifted[t]
+    loss.label = f"cross-entropy{row}"
+    return loss
+
+
+def _is_row(x: object) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, str | bytes)
+
+
+def cross_entropy(
+    logits: Sequence[Value | Number] | Sequence[Sequence[Value | Number]],
+    target: int | Sequence[int],
+) -> Value:
+    """Softmax cross-entropy ``−log softmax(logits)[target]``, as ``torch.nn.functional.cross_entropy``.
+
+    `logits` are one sample's class scores (a list of Values or numbers) and `target` its class
+    index (an int, 0-based); or, for a batch, a list of such lists and a list of targets, and the
+    loss is their mean. Numerically stable: it is ``log Σ exp(z − max) − (z[target] − max)``, finite
+    for logits of ±1000, and its gradient is ``softmax(z) − onehot(target)`` (divided by the batch
+    size). The graph's nodes are labelled (``max``, ``z[j] − max``, ``Σ exp``, ``log Σ exp``,
+    ``cross-entropy``) so that `explain` and `draw` read like the derivation.
+
+    >>> round(cross_entropy([2.0, 1.0, 0.1], 0).data, 6)
+    0.41703
+    """
+    if not _is_row(logits):
+        raise TypeError(f"cross_entropy(logits) must be a list of logits, got {type(logits).__name__}")
+    if not logits or not _is_row(logits[0]):
+        if _is_row(target):
+            raise TypeError(
+                f"cross_entropy: one sample's logits take one class index as target, got "
+                f"{type(target).__name__} (for a batch, pass a list of lists of logits)"
+            )
+        return _one_cross_entropy(logits, target, "cross_entropy")
+    batch = logits
+    if not _is_row(target):
+        raise TypeError(
+            f"cross_entropy: a batch of {len(batch)} samples needs a list of {len(batch)} targets, "
+            f"got {type(target).__name__}"
+        )
+    if len(batch) != len(target):
+        raise ValueError(f"cross_entropy: {len(batch)} samples of logits but {len(target)} targets")
+    for i, row in enumerate(batch):
+        if not _is_row(row):
+            raise TypeError(f"cross_entropy(logits)[{i}] must be a list of logits, got {type(row).__name__}")
+        if len(row) != len(batch[0]):
+            raise ValueError(
+                f"cross_entropy: logits[{i}] has {len(row)} classes but logits[0] has {len(batch[0])}"
+            )
+    terms = [
+        _one_cross_entropy(row, t, "cross_entropy", f"[{i}]")
+        for i, (row, t) in enumerate(zip(batch, target, strict=True))
+    ]
+    loss = _mean(terms)
+    loss.label = "cross-entropy"
+    return loss

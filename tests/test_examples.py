@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import load_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -211,3 +212,93 @@ def test_examples_print_and_skip_pictures_without_matplotlib(script, tmp_path):
     assert sum(line.startswith("== ") for line in text.splitlines()) >= 2  # everything is still printed
     made = {p.name for p in (tmp_path / "pictures").glob("*.png")}
     assert not made - {"sigmoid_graph.png", "two_weights_graph.png"}  # graphs need Graphviz, not matplotlib
+
+
+# --- EurekaLabs' yin-yang: three classes, cross-entropy, AdamW ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def yinyang():
+    return load_example("yinyang")
+
+
+def test_yinyang_classes_are_balanced_and_inside_the_unit_disk(yinyang):
+    points, labels = yinyang.make_yinyang(99, seed=5)
+    assert (points, labels) == yinyang.make_yinyang(99, seed=5)
+    assert points != yinyang.make_yinyang(99, seed=6)[0]
+    assert [labels.count(c) for c in range(3)] == [33, 33, 33]
+    assert all(x * x + y * y < 1.0 for x, y in points)
+
+
+def test_yinyang_regions_have_the_symbols_areas_and_symmetry(yinyang):
+    # On a fine grid of the unit disk: each dot covers (0.2)² of the disk's area, yin and yang
+    # share the rest equally, and a half turn swaps yin and yang (the dots stay dots).
+    n, counts, inside = 400, [0, 0, 0], 0
+    for i in range(n):
+        for j in range(n):
+            x, y = -1 + (2 * i + 1) / n, -1 + (2 * j + 1) / n
+            if x * x + y * y >= 1:
+                continue
+            inside += 1
+            c = yinyang.which_class(x, y)
+            counts[c] += 1
+            assert yinyang.which_class(-x, -y) == {0: 1, 1: 0, 2: 2}[c]
+    dots = 2 * 0.2**2
+    assert counts[2] / inside == pytest.approx(dots, abs=2e-3)
+    assert counts[0] / inside == pytest.approx((1 - dots) / 2, abs=2e-3)
+    assert counts[1] / inside == pytest.approx((1 - dots) / 2, abs=2e-3)
+
+
+def float_cross_entropy(logits: list[float], target: int) -> float:
+    """−log softmax(logits)[target], written with plain floats."""
+    return math.log(sum(math.exp(z) for z in logits)) - logits[target]
+
+
+@pytest.fixture(scope="module")
+def yinyang_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pathlib.Path]:
+    cwd = tmp_path_factory.mktemp("yinyang")
+    return run("yinyang.py", "--plot", "yinyang.png", cwd=cwd), cwd
+
+
+def test_yinyang_trains_100_steps_to_a_falling_loss(yinyang_run):
+    text, cwd = yinyang_run
+    rows = re.findall(r"^step +(\d+)/100  train loss (\S+)  val loss (\S+)$", text, flags=re.M)
+    steps = [int(k) for k, _, _ in rows]
+    train, val = [float(t) for _, t, _ in rows], [float(v) for _, _, v in rows]
+    assert steps == [1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert train[0] == pytest.approx(math.log(3), abs=0.05)  # small random logits: about uniform over 3
+    assert train[-1] < train[0] / 4 and val[-1] < val[0] / 2
+    assert all(b < a for a, b in itertools.pairwise(train[1:]))
+    accuracy = re.search(r"accuracy after 100 steps: train (\S+)%, val (\S+)%", text)
+    assert float(accuracy.group(1)) > 85 and float(accuracy.group(2)) > 75
+    if (cwd / "yinyang.png").exists():
+        assert (cwd / "yinyang.png").read_bytes().startswith(PNG)
+    else:
+        pytest.importorskip("matplotlib")  # only its absence excuses a missing picture
+
+
+def test_yinyang_first_loss_is_the_float_cross_entropy_of_the_initial_model(yinyang_run, yinyang):
+    # The printed step-1 loss, recomputed with floats from the initial weights and the data.
+    model = yinyang.MLP(2, [8, 3], activation="tanh", seed=0)
+    (points, labels), _ = yinyang.split(*yinyang.make_yinyang(100, seed=0))
+    hidden, out = model.layers
+    total = 0.0
+    for (x, y), label in zip(points, labels, strict=True):
+        h = [math.tanh(n.b.data + n.w[0].data * x + n.w[1].data * y) for n in hidden.neurons]
+        logits = [n.b.data + sum(w.data * hi for w, hi in zip(n.w, h, strict=True)) for n in out.neurons]
+        total += float_cross_entropy(logits, label)
+    first = float(re.search(r"step   1/100  train loss (\S+)", yinyang_run[0]).group(1))
+    assert first == pytest.approx(total / len(points), abs=1e-6)
+
+
+def test_yinyang_plot_without_matplotlib_says_how_to_install_it(tmp_path):
+    block = "import sys; sys.modules['matplotlib'] = None  # as if matplotlib were not installed"
+    argv = [str(EXAMPLES / "yinyang.py"), "--steps", "1", "--plot", "x.png"]
+    runner = f"{block}\nimport runpy, sys\nsys.argv = {argv!r}\n"
+    runner += "runpy.run_path(sys.argv[0], run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, "-c", runner], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 1 and not (tmp_path / "x.png").exists()
+    assert result.stderr.strip().splitlines()[-1] == "--plot needs matplotlib: pip install 'microgradx[plot]'"
+    assert "step   1/1  train loss" in result.stdout
