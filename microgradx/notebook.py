@@ -26,8 +26,8 @@ OK_COLOUR = "#2b8a3e"  # green: the row agrees
 BAD_COLOUR = "#c92a2a"  # red: the row disagrees (the same red as the drawings' grads)
 
 _TABLE = "border-collapse:collapse;margin:0.3em 0 0.8em 0;font-variant-numeric:tabular-nums"
-_CELL = "border:1px solid #ced4da;padding:0.2em 0.6em;vertical-align:top"
-_HEAD = _CELL + ";background:#f1f3f5;text-align:left"
+_CELL = "border:1px solid #ced4da;padding:0.2em 0.6em;vertical-align:top;text-align:left"
+_HEAD = _CELL + ";background:#f1f3f5"
 _NUMBER = _CELL + ";text-align:right;font-family:monospace;white-space:nowrap"
 
 
