@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import html
 import inspect
+import io
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import sysconfig
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import graphviz
 from graphviz.backend import dot_command
@@ -521,7 +523,7 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
                 "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
             )
         raise RendererNotFound(f"no Graphviz renderer found to write {format.upper()}: {_INSTALL}")
-    if pathlib.Path(found).name.startswith("graphviz-pure") and format not in _PURE_FORMATS:
+    if _is_pure(found) and format not in _PURE_FORMATS:
         raise RendererNotFound(
             f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
             "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
@@ -529,21 +531,70 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
     return found
 
 
+# graphviz-pure sizes text with Graphviz's built-in font metrics (its "textspan_lut"), which hold
+# widths for ASCII only, under every font name (Helvetica, Arial, Arimo, Times, DejaVu Sans...: no
+# name avoids it). The first non-ASCII byte it measures (the "−" of a negative number, "·", "σ", "²",
+# any label beyond ASCII) makes it print this notice once per run, and it counts each byte of that
+# character as a space: about right for what microgradx writes (a "−" counts as three spaces, a
+# little wide; a "σ" as two, about its width). No DOT we could write avoids the notice, and it
+# says nothing a learner can act on, so a drawing drops this one line from the renderer's stderr;
+# every other message passes.
+WIDTH_NOTICE = re.compile(
+    r"^(?:Warning: )+no value for width of non-ASCII character \d+\. "
+    r"Falling back to width of space character\r?\n?",
+    re.M,
+)
+
+
+class _WithoutWidthNotice(io.StringIO):
+    """Collects what is written to stderr; on `release`, passes it on without `WIDTH_NOTICE`."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The target's encoding (graphviz decodes the renderer's stderr bytes with it)."""
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    def release(self) -> None:
+        rest = WIDTH_NOTICE.sub("", self.getvalue())
+        if rest:
+            self.target.write(rest)
+            self.target.flush()
+
+
+def _is_pure(program: str) -> bool:
+    return pathlib.Path(program).name.startswith("graphviz-pure")
+
+
 @contextlib.contextmanager
 def _renderer_for(format: str) -> Iterator[None]:
-    """Point the graphviz package at our renderer while it runs, and explain a missing one."""
+    """Point the graphviz package at our renderer while it runs, and explain a missing one.
+
+    With graphviz-pure, its notice about non-ASCII text widths is left out of stderr (see
+    `WIDTH_NOTICE`), so an inline drawing in a notebook or a script's render stays quiet.
+    """
     found = _require_renderer(format)
     with _LOCK:
         previous = dot_command.DOT_BINARY
         dot_command.DOT_BINARY = pathlib.Path(found)
+        quieter = _WithoutWidthNotice(sys.stderr) if _is_pure(found) else None
         try:
-            yield
+            if quieter is None:
+                yield
+            else:
+                with contextlib.redirect_stderr(quieter):
+                    yield
         except graphviz.ExecutableNotFound as error:
             if isinstance(error, RendererNotFound):
                 raise
             raise RendererNotFound(f"could not run {found!r}; {_INSTALL}") from error
         finally:
             dot_command.DOT_BINARY = previous
+            if quieter is not None:
+                quieter.release()
 
 
 _SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
