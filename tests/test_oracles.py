@@ -110,6 +110,49 @@ def test_a_negative_base_with_a_fractional_exponent_is_a_domain_error(b0):
         Value(-8.0) ** b0
 
 
+UNARY_SPECIAL = [
+    # op, x, f(x), f'(x) at the points where a rule has a special case or a convention
+    pytest.param("sqrt", 0.0, 0.0, inf, id="sqrt'(0) = inf (as PyTorch)"),
+    pytest.param("sqrt", 1e-300, 1e-150, 0.5e150, id="sqrt'(1e-300) = 1/(2e-150)"),
+    pytest.param("abs", 0.0, 0.0, 0.0, id="abs'(0) = 0 (SPEC)"),
+    pytest.param("abs", -0.0, 0.0, 0.0, id="abs'(-0) = 0"),
+    pytest.param("relu", 0.0, 0.0, 0.0, id="relu'(0) = 0 (SPEC)"),
+    pytest.param("relu", -1e-300, 0.0, 0.0, id="relu'(-tiny) = 0"),
+    pytest.param("relu", 1e-300, 1e-300, 1.0, id="relu'(+tiny) = 1"),
+    pytest.param("log", 1e-300, math.log(1e-300), 1e300, id="log'(1e-300) = 1e300"),
+    pytest.param("exp", -800.0, 0.0, 0.0, id="exp underflows to 0, and so does its slope"),
+    pytest.param("exp", 800.0, inf, inf, id="exp overflows to inf (IEEE, as PyTorch)"),
+    pytest.param("tanh", 30.0, 1.0, 0.0, id="tanh'(30) = 1 - tanh² = 0 in floats"),
+    pytest.param("sigmoid", -800.0, 0.0, 0.0, id="sigmoid'(-800) = 0, no overflow"),
+]
+
+
+@pytest.mark.parametrize("op, x0, value, slope", UNARY_SPECIAL)
+def test_unary_ops_at_their_special_points_match_the_closed_form(op, x0, value, slope):
+    x = Value(x0, "x")
+    out = -x if op == "neg" else abs(x) if op == "abs" else getattr(x, op)()
+    out.backward()
+    assert same(out.data, value) and same(x.grad, slope), (out.data, x.grad)
+
+
+@pytest.mark.parametrize("how", ["backward", "grad", "create_graph"])
+def test_every_use_of_a_node_adds_its_term(how):
+    # x feeds three unary nodes, a product (twice) and the sum: d/dx = cos x + eˣ + sin(−x) + 2x + 1
+    x0 = 0.7
+    x = Value(x0, "x")
+    out = x.sin() + x.exp() + (-x).cos() + x * x + x
+    want = math.cos(x0) + math.exp(x0) + math.sin(-x0) + 2 * x0 + 1.0  # d cos(−x)/dx = sin(−x)
+    if how == "backward":
+        out.backward()
+        got = x.grad
+    elif how == "grad":
+        (got,) = mg.grad(out, [x])
+    else:
+        (got,) = mg.grad(out, [x], create_graph=True)
+        got = got.data
+    assert got == pytest.approx(want, rel=1e-14)
+
+
 def exact(x: Fraction) -> float:
     """`x` correctly rounded to a float; ±inf past the largest float."""
     try:
@@ -176,7 +219,7 @@ def formula_to_sympy(text: str, names: dict[str, object]):
     s = re.sub(power_of_call, lambda m: f"{m[1]}_pow{m[2].translate(SUPERSCRIPT)}(", s)
     s = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", lambda m: f"**({m[0].translate(SUPERSCRIPT)})", s)
     s = re.sub(r"√(\w+)", r"sqrt(\1)", s).replace("√(", "sqrt(")
-    s = re.sub(r"\[(.+?) > 0\]", r"Heaviside(\1, 0)", s)
+    s = re.sub(r"\[(.+?) > 0\]", r"Heaviside(\1, 0)", s).replace("[", "(").replace("]", ")")
     s = s.replace("σ", "sigmoid").replace("ln(", "log(")
     sigmoid = sympy.Lambda(A, 1 / (1 + sympy.exp(-A)))
     functions = {
