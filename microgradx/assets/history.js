@@ -44,7 +44,7 @@
     return out.join(" ");
   }
 
-  byId("summary").textContent = data.total + " steps recorded · " + names.length + " parameters" +
+  byId("summary").textContent = data.total + " steps recorded · " + names.length + (names.length === 1 ? " parameter" : " parameters") +
     (count < data.total ? " · every " + Math.round((data.total - 1) / Math.max(1, count - 1)) +
       "th step shown (a page holds at most " + count + ")" : "");
   var scrub = byId("scrub");
