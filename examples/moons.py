@@ -216,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
     parser.add_argument("--seed", type=int, default=3, help="seed for the data and the weights (default 3)")
     parser.add_argument("--plot", metavar="OUT.png", help="save boundary and loss curve (matplotlib)")
-    parser.add_argument("--html", metavar="OUT.html", help="write a page to scrub through the run (no --replay)")
+    parser.add_argument(
+        "--html", metavar="OUT.html", help="write a page to scrub through the run (not with --replay)"
+    )
     parser.add_argument(
         "--replay",
         nargs="?",
@@ -229,13 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--steps must be at least 1")
     if args.html and args.replay:
         parser.error("--html records the plain loop; leave out --replay")
-    model, losses, accuracies, (X, y) = train(args.steps, args.seed, replay=args.replay, history=bool(args.html))
+    model, losses, accuracies, (X, y) = train(
+        args.steps, args.seed, replay=args.replay, history=bool(args.html)
+    )
     print(f"final training accuracy {accuracies[-1]:.1%} after {args.steps} steps")
     if args.plot:
         plot(model, X, y, losses, args.plot)
         print(f"wrote {args.plot}")
     if args.html:
-        model.history.to_html(args.html, data=(X, y), title=f"Two moons: MLP(2, [16, 16, 1]), {args.steps} steps")
+        title = f"Two moons: MLP(2, [16, 16, 1]), {args.steps} steps"
+        model.history.to_html(args.html, data=(X, y), title=title)
         print(f"wrote {args.html}")
     return 0
 

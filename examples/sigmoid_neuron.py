@@ -58,8 +58,9 @@ def print_compare() -> None:
         print()
 
 
-def train(epochs: int = EPOCHS, mu: float = MU, history: mg.nn.History | None = None, w: mg.Value | None = None
-          ) -> list[tuple]:
+def train(
+    epochs: int = EPOCHS, mu: float = MU, history: mg.nn.History | None = None, w: mg.Value | None = None
+) -> list[tuple]:
     """SGD over the two samples, x = 0 then x = 1, each epoch; rows (epoch, w, dE/dw at 0, at 1, E total).
 
     With `history` (a `microgradx.nn.History` of `w`), every update is recorded: each sample's E,

@@ -153,7 +153,8 @@ class History:
         and for the last step the parameters' present value minus the recorded one."""
         values = self.values
         after = [*values[1:], [p.data for p in self.parameters]] if values else []
-        return [[b - a for a, b in zip(row, nxt, strict=True)] for row, nxt in zip(values, after, strict=True)]
+        pairs = zip(values, after, strict=True)
+        return [[b - a for a, b in zip(row, nxt, strict=True)] for row, nxt in pairs]
 
     # --- the page ------------------------------------------------------------------------------------
 
@@ -234,7 +235,9 @@ class History:
         xs, ys = _checked_data(data)
         classes = sorted(set(ys))
         if len(classes) > len(_CLASS_CHARS):
-            raise ValueError(f"History.to_html(data=...): {len(classes)} classes, at most {len(_CLASS_CHARS)}")
+            raise ValueError(
+                f"History.to_html(data=...): {len(classes)} classes, at most {len(_CLASS_CHARS)}"
+            )
         lo_x, hi_x = _padded(p[0] for p in xs)
         lo_y, hi_y = _padded(p[1] for p in xs)
         fast = _batch_forward(self.model)
@@ -308,7 +311,9 @@ def _checked_data(data: object) -> tuple[list[list[float]], list[float]]:
         raise TypeError("History.to_html(data=...) must be a pair (xs, ys): 2-D points and their labels")
     xs, ys = data
     if not isinstance(xs, Sequence) or not isinstance(ys, Sequence) or len(xs) != len(ys) or not xs:
-        raise ValueError("History.to_html(data=(xs, ys)): xs and ys must be non-empty lists of the same length")
+        raise ValueError(
+            "History.to_html(data=(xs, ys)): xs and ys must be non-empty lists of the same length"
+        )
     points = []
     for i, p in enumerate(xs):
         if not isinstance(p, Sequence) or isinstance(p, str) or len(p) != 2:
@@ -336,7 +341,9 @@ def _decider(classes: list[float]):
 
         def one(out: float | list[float]) -> int:
             if isinstance(out, list):
-                raise ValueError("History.to_html(data=...): two classes need a model with one output (a score)")
+                raise ValueError(
+                    "History.to_html(data=...): two classes need a model with one output (a score)"
+                )
             return len(classes) - 1 if out > middle else 0
 
         return one
@@ -350,7 +357,9 @@ def _decider(classes: list[float]):
         return classes.index(float(best)) if float(best) in classes else 0
 
     if classes != [float(i) for i in range(len(classes))]:
-        raise ValueError("History.to_html(data=...): with more than two classes, the labels must be 0, 1, …, K−1")
+        raise ValueError(
+            "History.to_html(data=...): with more than two classes, the labels must be 0, 1, …, K−1"
+        )
     return argmax
 
 
@@ -365,7 +374,9 @@ def _output(out: object) -> float | list[float]:
         return out.data
     if isinstance(out, list | tuple) and all(type(o) is Value for o in out):
         return out[0].data if len(out) == 1 else [o.data for o in out]
-    raise TypeError(f"History.to_html(data=...): the model must return a Value or Values, got {type(out).__name__}")
+    raise TypeError(
+        f"History.to_html(data=...): the model must return a Value or Values, got {type(out).__name__}"
+    )
 
 
 def _plain_forward(model: Module, cells: list[list[float]]) -> list[float | list[float]]:

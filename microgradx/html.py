@@ -118,7 +118,9 @@ def page_data(
             f"to_html(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
         )
     if iterations > 1 and lr is None:
-        raise ValueError("to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)")
+        raise ValueError(
+            "to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
+        )
     backward_order = topological_order(output)
     if len(backward_order) * iterations > MAX_PAGE_NODES:
         raise ValueError(
@@ -169,7 +171,9 @@ def page_data(
         if r > 1:
             old, new = previous[output], values[output]
             change = "lower" if new < old else ("higher" if new > old else "the same")
-            steps[-1]["note"] += f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
+            steps[-1]["note"] += (
+                f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
+            )
         if r <= iterations or lr is None:
             grads = _backward_steps(output, backward_order, index, names, edge_of, values, steps)
             if r == 1:

@@ -123,7 +123,7 @@ def test_boundary_cells_are_the_models_class_at_each_recorded_step(monkeypatch, 
         pytest.importorskip("numpy")
     else:
         monkeypatch.setattr(history_module, "_batch_forward", lambda model: None)
-    model, history, seen = run()
+    model, history, _ = run()
     after = [(p.data, p.grad) for p in model.parameters()]
     data = history.page_data(data=(POINTS, LABELS))
     assert [(p.data, p.grad) for p in model.parameters()] == after  # restored
@@ -147,7 +147,7 @@ def test_boundary_needs_the_model_and_two_d_points():
     history.record(1.0)
     with pytest.raises(ValueError, match="needs the model"):
         history.page_data(data=(POINTS, LABELS))
-    model, history, _ = run(steps=1)
+    _, history, _ = run(steps=1)
     with pytest.raises(ValueError, match="2-D point"):
         history.page_data(data=([[1.0, 2.0, 3.0]], [1]))
     with pytest.raises(ValueError, match="same length"):
@@ -182,7 +182,7 @@ def test_a_neurons_error_curve_is_its_steps_own_loss_and_the_tangent_slope_is_th
 
 
 def test_recording_a_large_model_keeps_no_graphs():
-    model, history, _ = run(steps=2)
+    _, history, _ = run(steps=2)
     assert history._graphs == [None, None] and history.page_data()["curve"] is None
 
 
@@ -208,20 +208,23 @@ def test_the_second_forward_pass_shows_E_at_the_updated_weights():
         truth.append((truth_w, E_k.data, w_k.grad))
         truth_w -= lr * w_k.grad
     for r in (2, 3):
-        shown = [s for s in data["steps"] if s["round"] == r and s["phase"] == "forward" and s["node"] == output]
+        shown = [
+            s for s in data["steps"] if s["round"] == r and s["phase"] == "forward" and s["node"] == output
+        ]
         assert len(shown) == 1
         assert shown[0]["set"] == [[output, "data", fmt(truth[r - 1][1]), "known"]]
         assert "lower than" in shown[0]["note"]
     updates = [s for s in data["steps"] if s["phase"] == "update"]
     assert [u["value"] for u in updates] == pytest.approx([truth[1][0], truth[2][0]], rel=1e-14)
     # round 2's backward uses round 2's numbers: w's grad there is the engine's at the updated w
-    grads_w = [s["after"] for s in data["steps"] if s["phase"] == "backward" and s["node"] == data["focus"][0]]
+    focus = data["focus"][0]
+    grads_w = [s["after"] for s in data["steps"] if s["phase"] == "backward" and s["node"] == focus]
     assert grads_w == pytest.approx([truth[0][2], truth[1][2]], rel=1e-14)
     assert data["rounds"] == 3 and data["steps"][-1]["round"] == 3
 
 
 def test_iterations_are_checked():
-    E, w = seed_E(0.3)
+    E, _ = seed_E(0.3)
     with pytest.raises(ValueError, match="needs lr"):
         page_data(E, iterations=2)
     for bad in (0, 1.5, True, 10_000):
