@@ -121,15 +121,17 @@ def stepper(
     highlight: Value | Iterable[Value] | None = None,
     title: str | None = None,
     lr: float | None = None,
+    iterations: int = 1,
 ) -> Stepper:
     """The page of `to_html(output, ...)` as a `Stepper`: shown inline in a notebook cell.
 
     The arguments mean what they mean for `to_html`: `highlight` the Values whose paths are marked
-    (and, with `lr`, updated in the final steps ``w ← w − lr·grad``), `title` the page's heading.
+    (and, with `lr`, updated in the final steps ``w ← w − lr·grad``), `title` the page's heading,
+    `iterations` how many rounds of forward, backward and update the page goes through.
 
     >>> import microgradx as mg
     >>> w = mg.Value(0.5, "w"); page = mg.stepper(w * 3.0)
     >>> str(page) == mg.to_html(w * 3.0)
     True
     """
-    return Stepper(to_html(output, highlight=highlight, title=title, lr=lr))
+    return Stepper(to_html(output, highlight=highlight, title=title, lr=lr, iterations=iterations))

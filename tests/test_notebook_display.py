@@ -214,3 +214,11 @@ def test_stepper_checks_its_arguments_as_to_html_does():
         mg.stepper(E, title=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         mg.stepper(E, None)  # type: ignore[misc]  # keyword-only, like to_html's options
+
+
+def test_stepper_passes_iterations_to_the_page():
+    w = mg.Value(0.3, "w")
+    E = (w * 2.0 - 1.0) ** 2
+    two_rounds = mg.stepper(E, highlight=w, lr=0.1, iterations=2)
+    assert str(two_rounds) == mg.to_html(E, highlight=w, lr=0.1, iterations=2)
+    assert str(two_rounds) != str(mg.stepper(E, highlight=w, lr=0.1))  # the second round is on the page
