@@ -304,6 +304,8 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
         "seeds/proportional-to-input",
         "seeds/from-gradient-to-update",
         "seeds/isolating-each-weight",
+        "pitfalls",
+        "build-your-own",
     ):
         assert (tmp_path / "site" / page / "index.html").is_file()
 
@@ -315,6 +317,8 @@ def test_every_page_is_in_the_nav_and_the_readme_links_the_seed_pages() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     for page in ("proportional-to-input", "from-gradient-to-update", "isolating-each-weight"):
         assert f"docs/seeds/{page}.md" in readme
+    for page in ("pitfalls", "build-your-own"):
+        assert f"docs/{page}.md" in readme
 
 
 def test_the_output_checker_accepts_only_real_output() -> None:
