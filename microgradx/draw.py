@@ -228,8 +228,8 @@ def draw(
 def _no_backward_yet(order: list[Value]) -> bool:
     """True for a graph with operations in which every grad is 0, as it is before any ``backward()``.
 
-    After ``output.backward()`` the output's own grad is at least the seed, so the note never shows
-    on a graph that has been backpropagated (unless every grad was reset, which deserves it too).
+    ``output.backward()`` adds its seed (1 by default) to the output's own grad, so the note does
+    not show on a backpropagated graph, unless every grad was reset since (which deserves it too).
     """
     return any(node.parents for node in order) and all(node.grad == 0.0 for node in order)
 

@@ -43,8 +43,8 @@ def page() -> dict:
 
 def test_the_page_is_one_session_of_continuations():
     blocks = python_blocks()
-    assert "continuation" not in blocks[0].info.split()
-    assert all("continuation" in b.info.split() for b in blocks[1:])  # one engine, grown step by step
+    assert "continuation" not in blocks[0].options
+    assert all("continuation" in b.options for b in blocks[1:])  # one engine, grown step by step
 
 
 # --- random expressions: the learner's engine against microgradx and finite differences ----------
