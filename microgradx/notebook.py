@@ -82,6 +82,12 @@ def md(value: object) -> str:
 # --- the stepper inline --------------------------------------------------------------------------------
 
 
+STEPPER_CAPTION = (
+    "microgradx step-through page. Not shown above? Run this cell: Jupyter hides pages in a notebook "
+    "it does not trust yet (or run jupyter trust on the notebook). .save(path) writes it to a file."
+)
+
+
 class Stepper:
     """The step-through page of one graph, ready to show in a notebook, print, or save.
 
@@ -108,10 +114,13 @@ class Stepper:
     def _repr_html_(self) -> str:
         # srcdoc is an attribute: escape(quote=True) keeps the page's quotes and ampersands intact.
         # sandbox="allow-scripts" without allow-same-origin: the page's script runs in an opaque origin.
+        # The caption stays where a notebook that is not trusted yet strips the iframe (JupyterLab
+        # sanitises committed HTML outputs until the cell runs or `jupyter trust` signs the notebook).
         return (
             f'<iframe class="microgradx-stepper" sandbox="allow-scripts" title="microgradx stepper" '
             f'style="width:100%;height:{self.height}px;border:1px solid #ced4da;border-radius:4px" '
             f'srcdoc="{escape(self.page, quote=True)}"></iframe>'
+            f'<div style="font-size:small;color:#6c757d">{STEPPER_CAPTION}</div>'
         )
 
 

@@ -187,7 +187,8 @@ def test_stepper_is_the_to_html_page_in_a_sandboxed_iframe(tmp_path):
     page = mg.to_html(E, highlight=w, title=HOSTILE, lr=0.5)
     assert str(stepper) == page
     parsed = Parsed(stepper._repr_html_())
-    assert parsed.tags() == ["iframe"]  # nothing else runs in the notebook
+    assert parsed.tags() == ["iframe", "div"]  # nothing else runs in the notebook: the page, a caption
+    assert "Run this cell" in stepper._repr_html_()  # what an untrusted notebook still shows
     attributes = parsed.elements[0][1]
     assert attributes["sandbox"] == "allow-scripts"  # no allow-same-origin: the notebook is out of reach
     assert attributes["srcdoc"] == page  # what the browser reads out of the attribute
