@@ -7,11 +7,12 @@ all write through `write_atomically`, so they share one answer to "what if the d
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
 
-__all__ = ["write_atomically"]
+__all__ = ["resolve", "write_atomically"]
 
 
 def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
@@ -26,7 +27,10 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
     file is left as it was, and the error is raised.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    target = os.path.realpath(os.fspath(path))  # through links to the file they name
+    try:
+        target = resolve(path)
+    except OSError as e:
+        raise _naming(e, path) from None
     temporary = _temporary_name(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -55,9 +59,22 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
         raise
 
 
+def resolve(path: str | os.PathLike[str]) -> str:
+    """The file `path` names: through symbolic links (a dangling one names its target); a loop of
+    links raises `OSError` (ELOOP), as `open` would, instead of being replaced by a plain file."""
+    target = os.path.realpath(os.fspath(path))
+    if os.path.islink(target):  # realpath stops at a link only when the links loop
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path))
+    return target
+
+
 def _temporary_name(target: str) -> str:
-    """``.NAME.partial-XXXXXXXXXXXX~`` beside `target`: hidden, never ending in the file's own suffix."""
+    """``.NAME.partial-XXXXXXXXXXXX~`` beside `target`: hidden, never ending in the file's own suffix.
+
+    A long NAME is cut (to 200 bytes) so that the temporary name still fits the file system's 255."""
     folder, name = os.path.split(target)
+    while len(os.fsencode(name)) > 200:
+        name = name[: len(name) // 2 + 50]
     return os.path.join(folder, f".{name}.partial-{secrets.token_hex(6)}~")
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import microgradx as mg
-from microgradx._files import write_atomically
+from microgradx._files import resolve, write_atomically
 from microgradx.engine import Value, no_grad
 from microgradx.expr import Expression, ExpressionError, check_name, parse
 from microgradx.formatting import fmt
@@ -316,13 +316,18 @@ def _leaves(point: dict[str, float]) -> dict[str, Value]:
 
 
 def _check_writable(path: pathlib.Path, option: str) -> None:
-    """Fail early (before any work) when `path`'s folder does not exist or cannot be written."""
-    folder = path.parent
+    """Fail early (before any work) when `path`'s folder does not exist or cannot be written (the
+    folder of the file a link names: where `write_atomically` will write)."""
+    try:
+        real = pathlib.Path(resolve(path))
+    except OSError as e:
+        raise UsageError(f"{option} {path}: {e.strerror}") from None
+    folder = real.parent
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: the folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: the folder {str(folder)!r} is not writable")
-    if path.is_dir():
+    if real.is_dir():
         raise UsageError(f"{option} {path}: is a folder, not a file name")
 
 

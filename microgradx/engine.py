@@ -11,6 +11,8 @@ package is imported here.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 import numbers
@@ -18,7 +20,7 @@ import operator
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import NamedTuple, TypeVar
@@ -87,6 +89,36 @@ class _GradMode(ContextDecorator):
 
     _enabled = False
 
+    def __call__(self, func: Callable) -> Callable:
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+        mode = type(self)
+
+        @functools.wraps(func)
+        def generator(*args: object, **kwargs: object) -> Generator:
+            # As torch does: the mode holds while the generator runs, not between its yields.
+            inner = func(*args, **kwargs)
+            try:
+                with mode():
+                    response = inner.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with mode():
+                            inner.close()
+                        raise
+                    except BaseException as error:
+                        with mode():
+                            response = inner.throw(error)
+                    else:
+                        with mode():
+                            response = inner.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return generator
+
     def __enter__(self) -> _GradMode:
         _outer_modes.set((*_outer_modes.get(), _is_recording()))
         _recording.set(self._enabled)
@@ -102,7 +134,9 @@ class no_grad(_GradMode):
     """Context manager (or decorator) in which operations record no graph: results are leaves.
 
     The switch is thread-local and nestable, like ``torch.no_grad``: as a ``with`` block, as a
-    decorator (recursive functions and threads included) and as one instance used again. Use it
+    decorator (recursive functions, generators and threads included) and as one instance used
+    again. It lives in a context variable, so an asyncio task, or a thread started by
+    ``asyncio.to_thread`` (which copies the context), starts with the mode of its creator. Use it
     for optimizer updates and evaluation, where nothing will be differentiated.
     """
 

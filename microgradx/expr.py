@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import re
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping
@@ -45,6 +46,8 @@ FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "abs": Value.__abs__,
 }
 """The functions an expression may call (SPEC §1), each with exactly one argument."""
+
+_LONG_DIGITS = re.compile(r"\d{4000,}")  # longer than Python's parser takes as one int literal
 
 MAX_LENGTH = 10_000
 """The longest expression accepted, in characters (a guard against resource exhaustion)."""
@@ -238,6 +241,13 @@ def parse(text: str) -> Expression:
             warnings.simplefilter("ignore")
             module = ast.parse(source, mode="exec")
     except SyntaxError as e:
+        huge = _LONG_DIGITS.search(source)
+        if huge is not None and "digits" in (e.msg or ""):  # Python's cap on int literals (4,300 digits)
+            number = huge.group(0)
+            raise ParseError(
+                f"the number {number[:37]}... ({len(number):,} digits) is too large for a float",
+                indent + huge.start() + 1,
+            ) from None
         column = indent + (e.offset or 1)
         reason = (e.msg or "invalid syntax").split(" (<unknown>")[0]
         raise ParseError(f"{reason}", max(column, 1)) from None

@@ -71,10 +71,11 @@ def block(*parts: str) -> str:
 
 
 def md(value: object) -> str:
-    """Text safe inside a Markdown table cell or bold span: markup characters backslash-escaped, and
+    """Text safe inside a Markdown table cell or bold span: markup characters backslash-escaped (an
+    entity ``&quot;``, ``~~strike~~`` and ``$math$`` stay text too), and
     on one line (a line break would end the table row), control characters shown as in `to_text`."""
     result = one_line(str(value))
-    for ch in "\\|*_`[]<>":
+    for ch in "\\|*_`[]<>&~$":
         result = result.replace(ch, "\\" + ch)
     return result
 

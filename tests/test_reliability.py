@@ -388,3 +388,63 @@ def test_newlines_in_labels_stay_inside_their_markdown_rows():
     assert len(rows) == 5  # header, rule, two edges, the path product: one line each
     assert all(line.endswith("|") and line.count(" | ") == 2 for line in rows[2:]), rows
     assert r"w\\nx\|y" in markdown and r"in\\r\\nput" in markdown  # rendered: w\nx|y, in\r\nput
+
+
+def test_no_grad_on_a_generator_holds_while_it_runs_and_not_between_yields():
+    @mg.no_grad()
+    def modes():
+        received = yield mg.is_grad_enabled()
+        assert received == "sent"
+        yield mg.is_grad_enabled()
+        return "done"
+
+    gen = modes()
+    assert next(gen) is False  # inside the generator: recording off (torch.no_grad does the same)
+    assert mg.is_grad_enabled()  # between yields: the caller's mode
+    assert gen.send("sent") is False
+    with pytest.raises(StopIteration) as stop:
+        next(gen)
+    assert stop.value.value == "done" and mg.is_grad_enabled()
+
+
+def test_demo_checks_the_folder_a_link_names_before_writing(tmp_path):
+    (tmp_path / "microgradx-demo.svg").symlink_to("/nonexistent/folder/x.svg")
+    run = _cli("demo", "--out", str(tmp_path), cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == b"" and run.stderr.decode().count("\n") == 1, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["microgradx-demo.svg"]  # the link, nothing else
+
+
+def test_a_loop_of_links_is_an_error_not_replaced_by_a_file(tmp_path):
+    (tmp_path / "l1.svg").symlink_to("l2.svg")
+    (tmp_path / "l2.svg").symlink_to("l1.svg")
+    run = _cli("grad", "x", "--wrt", "x", "--at", "x=1", "--draw", "l1.svg", cwd=tmp_path)
+    assert run.returncode == 2 and "l1.svg" in run.stderr.decode(), run.stderr
+    assert (tmp_path / "l1.svg").is_symlink() and (tmp_path / "l2.svg").is_symlink()
+    (tmp_path / "l1.json").symlink_to("l2.json")
+    (tmp_path / "l2.json").symlink_to("l1.json")
+    with pytest.raises(OSError, match=r"l1\.json"):
+        _model().save(tmp_path / "l1.json")
+    assert (tmp_path / "l1.json").is_symlink()
+
+
+def test_a_file_name_of_250_characters_can_be_saved(tmp_path):
+    path = tmp_path / ("m" * 245 + ".json")  # open() takes it; the temporary name must fit too
+    _model().save(path)
+    assert json.loads(path.read_text()) == _model().state_dict()
+
+
+@pytest.mark.parametrize(
+    ("label", "escaped"), [("&quot;", r"\&quot;"), ("~~s~~", r"\~\~s\~\~"), ("$x$", r"\$x\$")]
+)
+def test_markdown_shows_entities_strikethrough_and_dollars_as_typed(label, escaped):
+    w = mg.Value(2.0, label)
+    markdown = mg.explain(w * 3.0, w).to_markdown()
+    assert escaped in markdown  # rendered: the label as typed, not '"', struck-through s, or math
+    assert label not in markdown.replace(escaped, "")
+
+
+def test_an_integer_literal_of_5000_digits_is_too_large_at_its_column(tmp_path):
+    run = _cli("grad", "x*" + "1" * 5000, "--wrt", "x", "--at", "x=1", cwd=tmp_path)
+    err = run.stderr.decode()
+    assert run.returncode == 2 and err.startswith("error: column 3: the number 111"), err
+    assert "(5,000 digits) is too large for a float" in err and "sys.set_int_max_str_digits" not in err

@@ -81,8 +81,10 @@
     }
   }
 
-  // The state after step k: replay steps 0..k (a step only says what it changes).
-  function stateAt(k) {
+  // The state after step k: steps 0..k applied in turn (a step only says what it changes). The
+  // state of the step shown last is kept, so Next applies one step instead of replaying them all.
+  var cache = null, cacheStep = -1;
+  function freshState() {
     var state = { data: [], dataMark: [], grad: [], gradMark: [], fwd: [], bwd: [] };
     for (var i = 0; i < nodes.length; i++) {
       state.data[i] = nodes[i].kind === "op" ? "?" : "";
@@ -90,29 +92,34 @@
       state.grad[i] = "";
       state.gradMark[i] = "";
     }
-    for (var s = 0; s <= k; s++) {
-      var step = steps[s];
-      if (step.reset) {  // another round: every grad zeroed, every operation not computed yet
-        for (var j = 0; j < nodes.length; j++) {
-          if (nodes[j].kind === "op") { state.data[j] = "?"; state.dataMark[j] = ""; }
-          state.grad[j] = "";
-          state.gradMark[j] = "";
-        }
-        state.fwd = [];
-        state.bwd = [];
-      }
-      step.set.forEach(function (change) {
-        if (change[1] === "data") {
-          state.data[change[0]] = change[2];
-          state.dataMark[change[0]] = change[3];
-        } else {
-          state.grad[change[0]] = change[2];
-          state.gradMark[change[0]] = change[3];
-        }
-      });
-      step.edges.forEach(function (e) { (step.phase === "forward" ? state.fwd : state.bwd)[e] = true; });
-    }
     return state;
+  }
+  function apply(state, step) {
+    if (step.reset) {  // another round: every grad zeroed, every operation not computed yet
+      for (var j = 0; j < nodes.length; j++) {
+        if (nodes[j].kind === "op") { state.data[j] = "?"; state.dataMark[j] = ""; }
+        state.grad[j] = "";
+        state.gradMark[j] = "";
+      }
+      state.fwd = [];
+      state.bwd = [];
+    }
+    step.set.forEach(function (change) {
+      if (change[1] === "data") {
+        state.data[change[0]] = change[2];
+        state.dataMark[change[0]] = change[3];
+      } else {
+        state.grad[change[0]] = change[2];
+        state.gradMark[change[0]] = change[3];
+      }
+    });
+    step.edges.forEach(function (e) { (step.phase === "forward" ? state.fwd : state.bwd)[e] = true; });
+  }
+  function stateAt(k) {
+    if (cache === null || k < cacheStep) { cache = freshState(); cacheStep = -1; }
+    for (var s = cacheStep + 1; s <= k; s++) { apply(cache, steps[s]); }
+    cacheStep = k;
+    return cache;
   }
 
   function show(k) {
