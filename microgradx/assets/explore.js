@@ -41,6 +41,14 @@ function render({ model, el }) {
   const side = element("div", "mgx-side");
   body.append(stage, side);
   root.append(head, error, body);
+  // Keys typed into a slider or a number box are the widget's: JupyterLab and Notebook 7 would
+  // take the arrow keys, Backspace and digits as notebook shortcuts. Lumino skips its shortcuts
+  // for events from inside an element marked data-lm-suppress-shortcuts (our host, while an input
+  // of ours has the focus; Shift+Enter elsewhere in the widget still runs the cell).
+  root.addEventListener("focusin", (event) => {
+    if (event.target instanceof HTMLInputElement) { el.setAttribute("data-lm-suppress-shortcuts", "true"); }
+  });
+  root.addEventListener("focusout", () => { el.removeAttribute("data-lm-suppress-shortcuts"); });
 
   // The inputs: a slider and an exact number box for each.
   const inputs = element("section", "mgx-inputs");
