@@ -138,7 +138,9 @@ class Exploration:
         self.f = f
         self.point, self.positional = _validate_point(at)
         if ranges is not None and not isinstance(ranges, Mapping):
-            raise TypeError(f"explore(ranges) must be a dict name -> (low, high), got {type(ranges).__name__}")
+            raise TypeError(
+                f"explore(ranges) must be a dict name -> (low, high), got {type(ranges).__name__}"
+            )
         ranges = dict(ranges or {})
         unknown = [name for name in ranges if name not in self.point]
         if unknown:
@@ -186,8 +188,9 @@ class Exploration:
         forward = backward[::-1]
         names = node_names(out)
         index = {node: i for i, node in enumerate(forward)}
+        # The picture depends on the ops, the wiring, the labels and the constants' numbers only.
         shape = tuple(
-            (node.op, tuple(index[p] for p in node.parents), node.label or (names[node] if not node.parents else ""))
+            (node.op, tuple(index[p] for p in node.parents), names[node] if not node.parents else node.label)
             for node in forward
         )
         if shape != self._shape:
@@ -239,7 +242,9 @@ class Exploration:
         if row.hand is not None:
             agrees = abs(row.hand - row.autograd) <= row_tolerance(row.autograd)
             note = row.diagnosis.text if row.diagnosis is not None else ("" if row.ok else row.note)
-            result["hand"] = {"text": fmt(row.hand), "agrees": agrees, "note": note}
+            formula = self.hand[leaf.label]
+            written = formula if isinstance(formula, str) else ""
+            result["hand"] = {"formula": written, "text": fmt(row.hand), "agrees": agrees, "note": note}
         return result
 
     def step(self, point: dict[str, float], lr: float) -> tuple[dict[str, float], dict[str, Any]]:
@@ -309,7 +314,9 @@ def static_html(state: dict[str, Any]) -> str:
             lines.append(f"    path product = {path['factors']} = {path['product']}")
         if d["hand"] is not None:
             verdict = "agrees" if d["hand"]["agrees"] else "does NOT agree"
-            lines.append(f"  by hand: {d['hand']['text']} ({verdict}) {d['hand']['note']}".rstrip())
+            hand = d["hand"]
+            written = f"{hand['formula']} = " if hand["formula"] else ""
+            lines.append(f"  by hand: {written}{hand['text']} ({verdict}) {hand['note']}".rstrip())
     return f"<div class=\"mgx-explore-static\">{note}<pre>{escape(chr(10).join(lines))}</pre></div>"
 
 

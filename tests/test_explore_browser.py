@@ -123,7 +123,6 @@ def server(tmp_path_factory):
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "IPYTHONDIR": str(home / "ipython"),
-        "PYTHONPATH": os.pathsep.join([str(pathlib.Path(mg.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
     }
     port, token = free_port(), secrets.token_hex(16)
     log = (home / "server.log").open("w")

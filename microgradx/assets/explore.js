@@ -178,7 +178,8 @@ function render({ model, el }) {
     }
     if (d.hand) {
       const hand = element("div", "mgx-hand " + (d.hand.agrees ? "agrees" : "differs"));
-      hand.append(element("span", "", "by hand: "), element("span", "mgx-hand-value", d.hand.text));
+      hand.append(element("span", "", "by hand: " + (d.hand.formula ? d.hand.formula + " = " : "")));
+      hand.append(element("span", "mgx-hand-value", d.hand.text));
       hand.append(element("span", "mgx-verdict", d.hand.agrees ? " ✓ agrees" : " ✗ does not agree"));
       if (d.hand.note) { hand.append(element("div", "mgx-note", d.hand.note)); }
       block.append(hand);
