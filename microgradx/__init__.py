@@ -24,6 +24,7 @@ from microgradx.engine import (
 from microgradx.explain import explain
 from microgradx.explore import explore
 from microgradx.html import to_html
+from microgradx.notebook import Stepper, stepper
 from microgradx.sym import to_sympy
 from microgradx.trace import (
     BatchReplayed,
@@ -43,6 +44,7 @@ __all__ = [
     "BatchTrace",
     "GuardError",
     "Replayed",
+    "Stepper",
     "Trace",
     "TraceError",
     "Value",
@@ -64,6 +66,7 @@ __all__ = [
     "sigmoid",
     "sin",
     "sqrt",
+    "stepper",
     "tanh",
     "to_dot",
     "to_html",

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import html
 import inspect
+import io
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import sysconfig
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import graphviz
 from graphviz.backend import dot_command
@@ -59,6 +61,9 @@ OP_FILL = "#f1f3f5"  # operation circles
 PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to the output
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
+
+NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
+"""What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
 
 _ROLES = {"-", "/", "**"}  # operations whose arrows say which operand is a and which is b
 
@@ -161,7 +166,8 @@ def draw(
     Colours: light blue boxes are inputs and parameters (labelled leaves), white boxes are
     intermediate results, unlabelled numbers are constants, the yellow box is `output`; gradients
     are red. With `highlight`, the paths from it to `output` are orange (filled boxes, thick arrows)
-    and everything else is light grey.
+    and everything else is light grey. A graph whose grads are all 0 (drawn before ``backward()``)
+    gets the caption "every grad is 0: no backward() yet?".
     """
     _check_options(output, rankdir, highlight, max_nodes)
     order = topological_order(output)[::-1]  # forward order: operands before results
@@ -205,15 +211,29 @@ def draw(
             if label:
                 style["label"] = f"<{'  '.join(label)}>"
             graph.edge(ids[parent], op_id, **style)
+    captions = []
     if highlight is not None:
         who = _html(names[highlight]) if highlight in names else _html(highlight.label or repr(highlight))
-        caption = (
+        captions.append(
             f"orange: the paths from {who} to {_html(names[output])}"
             if highlight in names
             else f"{who} is not in the graph of {_html(names[output])}: no path to highlight"
         )
-        graph.attr(label=f"<{caption}>", labelloc="b", fontcolor=PATH if highlight in names else INK)
+    if show_grad and _no_backward_yet(order):
+        captions.append(_html(NO_BACKWARD_NOTE))
+    if captions:
+        color = PATH if highlight is not None and highlight in names else INK
+        graph.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
     return graph
+
+
+def _no_backward_yet(order: list[Value]) -> bool:
+    """True for a graph with operations in which every grad is 0, as it is before any ``backward()``.
+
+    ``output.backward()`` adds its seed (1 by default) to the output's own grad, so the note does
+    not show on a backpropagated graph, unless every grad was reset since (which deserves it too).
+    """
+    return any(node.parents for node in order) and all(node.grad == 0.0 for node in order)
 
 
 def to_dot(
@@ -408,6 +428,8 @@ def _draw_summary(
     graph.node("output", _value_label(output, name, output, show_grad, reached), shape="plain")
     graph.edge("summary", "output", **_edge_style(reached))
     note = f"graph has {len(order)} nodes ({reason}); showing a summary; pass max_nodes=None to draw all"
+    if show_grad and _no_backward_yet(order):
+        note += "\n" + NO_BACKWARD_NOTE
     graph.attr(label=f"<{_html(note)}>", labelloc="b")
 
 
@@ -420,7 +442,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     Each line shows a node's name, its operation in brackets, data and grad (a constant just its
     number). A node used more than once is written out the first time (marked ``#k``) and referred
     to afterwards as ``(see #k)``, so shared sub-expressions and diamonds appear once. Past
-    `max_lines` lines the tree stops with a note (None: no limit).
+    `max_lines` lines the tree stops with a note (None: no limit). When every grad in the graph is
+    0, as before ``backward()``, a last line says so: ``(every grad is 0: no backward() yet?)``.
 
     >>> from microgradx import Value
     >>> x = Value(2.0, "x"); print(to_text(x * x, show_grad=False))
@@ -468,6 +491,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
             stack.append(
                 (children[i], indent + ("└── " if last else "├── "), indent + ("    " if last else "│   "))
             )
+    if show_grad and _no_backward_yet(order):
+        lines.append(f"({NO_BACKWARD_NOTE})")
     return "\n".join(lines)
 
 
@@ -521,7 +546,7 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
                 "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
             )
         raise RendererNotFound(f"no Graphviz renderer found to write {format.upper()}: {_INSTALL}")
-    if pathlib.Path(found).name.startswith("graphviz-pure") and format not in _PURE_FORMATS:
+    if _is_pure(found) and format not in _PURE_FORMATS:
         raise RendererNotFound(
             f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
             "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
@@ -529,21 +554,70 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
     return found
 
 
+# graphviz-pure sizes text with Graphviz's built-in font metrics (its "textspan_lut"), which hold
+# widths for ASCII only, under every font name (Helvetica, Arial, Arimo, Times, DejaVu Sans...: no
+# name avoids it). The first non-ASCII byte it measures (the "−" of a negative number, "·", "σ", "²",
+# any label beyond ASCII) makes it print this notice once per run, and it counts each byte of that
+# character as a space: about right for what microgradx writes (a "−" counts as three spaces, a
+# little wide; a "σ" as two, about its width). No DOT we could write avoids the notice, and it
+# says nothing a learner can act on, so a drawing drops this one line from the renderer's stderr;
+# every other message passes.
+WIDTH_NOTICE = re.compile(
+    r"^(?:Warning: )+no value for width of non-ASCII character \d+\. "
+    r"Falling back to width of space character\r?\n?",
+    re.M,
+)
+
+
+class _WithoutWidthNotice(io.StringIO):
+    """Collects what is written to stderr; on `release`, passes it on without `WIDTH_NOTICE`."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The target's encoding (graphviz decodes the renderer's stderr bytes with it)."""
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    def release(self) -> None:
+        rest = WIDTH_NOTICE.sub("", self.getvalue())
+        if rest:
+            self.target.write(rest)
+            self.target.flush()
+
+
+def _is_pure(program: str) -> bool:
+    return pathlib.Path(program).name.startswith("graphviz-pure")
+
+
 @contextlib.contextmanager
 def _renderer_for(format: str) -> Iterator[None]:
-    """Point the graphviz package at our renderer while it runs, and explain a missing one."""
+    """Point the graphviz package at our renderer while it runs, and explain a missing one.
+
+    With graphviz-pure, its notice about non-ASCII text widths is left out of stderr (see
+    `WIDTH_NOTICE`), so an inline drawing in a notebook or a script's render stays quiet.
+    """
     found = _require_renderer(format)
     with _LOCK:
         previous = dot_command.DOT_BINARY
         dot_command.DOT_BINARY = pathlib.Path(found)
+        quieter = _WithoutWidthNotice(sys.stderr) if _is_pure(found) else None
         try:
-            yield
+            if quieter is None:
+                yield
+            else:
+                with contextlib.redirect_stderr(quieter):
+                    yield
         except graphviz.ExecutableNotFound as error:
             if isinstance(error, RendererNotFound):
                 raise
             raise RendererNotFound(f"could not run {found!r}; {_INSTALL}") from error
         finally:
             dot_command.DOT_BINARY = previous
+            if quieter is not None:
+                quieter.release()
 
 
 _SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
