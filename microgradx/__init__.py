@@ -22,6 +22,7 @@ from microgradx.engine import (
     zero_grad,
 )
 from microgradx.explain import explain
+from microgradx.explore import explore
 from microgradx.html import to_html
 from microgradx.notebook import Stepper, stepper
 from microgradx.sym import to_sympy
@@ -53,6 +54,7 @@ __all__ = [
     "draw",
     "exp",
     "explain",
+    "explore",
     "grad",
     "gradcheck",
     "is_grad_enabled",
