@@ -35,7 +35,13 @@ SAMPLES = 4
 """How many random points near the given one a diagnosis checks (points where f raises are skipped)."""
 
 TRIES = 40
-"""How many random points are drawn at most to find the SAMPLES where f is defined."""
+"""How many random points are drawn at most, per spread, to find the SAMPLES where f is defined."""
+
+SHRINKS = 3
+"""How many times the spread halves when too few points lie on the given point's side of every kink."""
+
+MIN_POINTS = 3
+"""The fewest points (the given one included) a diagnosis names a relation from."""
 
 SPREAD = 0.5
 """Each input of a random point lies within ±SPREAD·max(1, |x|) of its value at the given point."""
@@ -88,24 +94,46 @@ class Sample:
         return names
 
 
-def _structure(order: list[Value]) -> list[tuple[str, tuple[int, ...]]]:
+_KINKS = ("relu", "abs")
+"""Operations whose derivative jumps where their input crosses 0: a formula may hold on one side only."""
+
+
+def _branch(node: Value) -> int:
+    """Which side of its kink a node is on (the sign of the input of relu, abs, or a fractional power's
+    base), or 0 for a node without a kink: points on different branches are different formulas."""
+    if node.op in _KINKS or (node.op == "**" and not _integer_constant(node.parents[1])):
+        a = node.parents[0].data
+        return (a > 0.0) - (a < 0.0) + 2  # 1, 2, 3: below, at, above the kink
+    return 0
+
+
+def _integer_constant(node: Value) -> bool:
+    return not node.parents and float(node.data).is_integer()
+
+
+def _structure(order: list[Value]) -> list[tuple[str, tuple[int, ...], int]]:
+    """The graph's shape and branch: each node's op, its parents' positions, and its side of any kink."""
     position = {node: i for i, node in enumerate(order)}
-    return [(node.op, tuple(position[p] for p in node.parents)) for node in order]
+    return [(node.op, tuple(position[p] for p in node.parents), _branch(node)) for node in order]
 
 
 def nearby(build: Callable[[dict[str, float]], Sample], given: Sample, seed: int | None) -> list[Sample]:
-    """Up to SAMPLES random points near `given` where f is defined and builds a graph of the same shape.
+    """Up to SAMPLES random points near `given` where f is defined and builds the same graph on the
+    same side of every kink (relu, abs): a formula right on this branch is right at all of them.
 
     `build` makes the sample of a point (raising a domain error where f is undefined). The points
-    are drawn from ``random.Random(seed)``, so the same seed gives the same points.
+    are drawn from ``random.Random(seed)``, so the same seed gives the same points. When points on
+    the same branch are rare, the spread halves every TRIES draws, SHRINKS times at most; fewer
+    than SAMPLES points may come back (none at a kink itself).
     """
     rng = random.Random(seed)
     shape = _structure(given.order)
     found: list[Sample] = []
-    for _ in range(TRIES):
+    for attempt in range(TRIES * (SHRINKS + 1)):
         if len(found) == SAMPLES:
             break
-        point = {name: x + rng.uniform(-SPREAD, SPREAD) * max(1.0, abs(x)) for name, x in given.point.items()}
+        spread = SPREAD * 0.5 ** (attempt // TRIES)
+        point = {name: x + rng.uniform(-spread, spread) * max(1.0, abs(x)) for name, x in given.point.items()}
         try:
             sample = build(point)
         except _DOMAIN_ERRORS:
@@ -211,8 +239,9 @@ class Diagnosis:
     """What a wrong hand derivative is missing, found by comparing it with autograd at several points.
 
     ``relation`` is one of ``"missing factor"``, ``"extra factor"``, ``"paths"`` (the hand has some
-    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign) and
-    ``"none"``; ``factor`` names the factor or paths (empty for none); ``coincidence`` is True
+    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign), ``"none"`` and
+    ``"too few points"`` (fewer than MIN_POINTS points where f is defined on the given point's
+    side of every kink, so no relation is named); ``factor`` names the factor or paths (empty for none); ``coincidence`` is True
     when hand and autograd agree at the given point but not at the others. ``text`` says it all
     in one sentence; ``points`` are the points checked, the given one first, with both values.
     """
@@ -326,9 +355,16 @@ def diagnose(
             informative += abs(t) > 10 * atol and abs(cb) > 10 * atol
         return informative >= 3
 
-    relation, factor, said = _find(
-        name, samples[0], [s for s, _, _ in pairs], autograds, hands, holds, max_paths
-    )
+    if len(pairs) < MIN_POINTS:
+        relation, factor = "too few points", ""
+        said = (
+            f"too few points to say what is missing: {_count(len(pairs) - 1, 'point')} near here "
+            "where f is defined and on the same side of every kink (relu, abs) as this one"
+        )
+    else:
+        relation, factor, said = _find(
+            name, samples[0], [s for s, _, _ in pairs], autograds, hands, holds, max_paths
+        )
     if coincidence:
         where, a, h = next((p for p in points[1:] if not agree(p[1], p[2])), points[-1])
         said = (
@@ -336,6 +372,10 @@ def diagnose(
             f"but autograd = {fmt(a, 6)}; {said}"
         )
     return Diagnosis(relation, factor, said, coincidence, points)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{'no' if n == 0 else n} {noun}{'s' * (n != 1)}"
 
 
 def _point_text(point: dict[str, float]) -> str:
