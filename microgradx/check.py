@@ -159,11 +159,12 @@ class CheckReport:
         rows = []
         for row in self.rows:
             verdict, rest, kind = _status(row)
+            note = f"<b>{verdict}</b>{notebook.text(rest)}"
             rows.append(
                 [
                     notebook.cell(notebook.text(row.name)),
                     *(notebook.cell(notebook.text(x), kind="number") for x in self._columns(row)),
-                    notebook.cell(f"<b>{verdict}</b>{notebook.text(rest)}", kind="note", colour=_COLOURS[kind]),
+                    notebook.cell(note, kind="note", colour=_COLOURS[kind]),
                 ]
             )
         colour = _COLOURS[self._kind()]

@@ -239,11 +239,12 @@ class Diagnosis:
     """What a wrong hand derivative is missing, found by comparing it with autograd at several points.
 
     ``relation`` is one of ``"missing factor"``, ``"extra factor"``, ``"paths"`` (the hand has some
-    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign), ``"none"`` and
-    ``"too few points"`` (fewer than MIN_POINTS points where f is defined on the given point's
-    side of every kink, so no relation is named); ``factor`` names the factor or paths (empty for none); ``coincidence`` is True
-    when hand and autograd agree at the given point but not at the others. ``text`` says it all
-    in one sentence; ``points`` are the points checked, the given one first, with both values.
+    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign),
+    ``"none"`` and ``"too few points"`` (fewer than MIN_POINTS points where f is defined on the
+    given point's side of every kink, so no relation is named); ``factor`` names the factor or
+    paths (empty for none and too few points); ``coincidence`` is True when hand and autograd
+    agree at the given point but not at the others. ``text`` says it all in one sentence;
+    ``points`` are the points checked, the given one first, with both values.
     """
 
     relation: str
