@@ -405,9 +405,9 @@ def _find(
             if holds(autograds, sign, candidate.values):
                 return "missing factor", candidate.factor, candidate.sentence(True, sign_text, where)
         if sign is hands and explanation.path_count > 1 and not explanation.truncated:
-            found = _paths(explanation, given, samples, hands, holds)
+            found = _paths(explanation, given, samples, hands, holds, where)
             if found:
-                return "paths", found[0], f"{found[1]} ({where})"
+                return found
         for candidate in candidates:
             if holds(sign, autograds, candidate.values):
                 return "extra factor", candidate.factor, candidate.sentence(False, sign_text, where)
@@ -561,8 +561,13 @@ def _paths(
     samples: list[Sample],
     hands: list[float],
     holds: Callable[[list[float], list[float], tuple[float, ...]], bool],
-) -> tuple[str, str] | None:
-    """("through …", sentence) when the hand value is the sum of some of several paths' products."""
+    where: str,
+) -> tuple[str, str, str] | None:
+    """(relation, factor, sentence) when the hand value is the sum of some of several paths' products.
+
+    When every path has the same product (w·w: two paths w → w·w), which ones the hand has
+    cannot be told: the relation is the constant, with why the paths read alike.
+    """
     from microgradx.explain import _local_values
 
     position = {node: i for i, node in enumerate(given.order)}
@@ -579,22 +584,55 @@ def _paths(
     count = len(paths)
     sizes = range(1, count) if count <= MAX_SUBSETS else (1, count - 1)
     names = explanation.names
+    ones = (1.0,) * len(samples)
+    if all(_same(products[0], product) for product in products[1:]):  # e.g. w·w: the paths read alike
+        for size in sizes:
+            if holds(hands, [size * v for v in products[0]], ones):
+                n = count / size
+                shown = str(int(n)) if n.is_integer() else fmt(n, 6)
+                said = f"the factor {shown} is missing: {_used_alike(explanation, count)}"
+                return "constant", shown, f"{said} (autograd = {shown} · hand {where})"
+        return None
     on_all = set.intersection(*(set(p.nodes) for p in paths))
 
-    def through(path: Any) -> str:
+    def plain(path: Any) -> str:
         own = [names[node] for node in path.nodes if node not in on_all]
         return "through " + ", ".join(own) if own else " → ".join(names[node] for node in path.nodes)
 
-    ones = (1.0,) * len(samples)
+    texts = [plain(path) for path in paths]
+
+    def through(i: int) -> str:
+        """A path's words; where two paths read the same, which operand of a node used twice it takes."""
+        if texts.count(texts[i]) == 1:
+            return texts[i]
+        twice = [e for e in paths[i].edges if e.child.parents[0] is e.child.parents[-1]]
+        operands = ", ".join(f"as operand {'ab'[e.index]} of {names[e.child]}" for e in twice)
+        return f"{texts[i]} ({operands})" if operands else texts[i]
+
     for size in sizes:
         for chosen in itertools.combinations(range(count), size):
             total = [sum(products[i][k] for i in chosen) for k in range(len(samples))]
             if holds(hands, total, ones):
-                have = "; ".join(through(paths[i]) for i in chosen)
-                missing = "; ".join(through(paths[i]) for i in range(count) if i not in chosen)
+                have = "; ".join(through(i) for i in chosen)
+                missing = "; ".join(through(i) for i in range(count) if i not in chosen)
                 one = "the one" if size == 1 else "the ones"
                 return (
+                    "paths",
                     have,
-                    f"you have {size} of the {count} paths: {one} {have}; missing: {missing}",
+                    f"you have {size} of the {count} paths: {one} {have}; missing: {missing} ({where})",
                 )
     return None
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    return all(abs(x - y) <= 1e-12 * max(abs(x), abs(y)) for x, y in zip(a, b, strict=True))
+
+
+def _used_alike(explanation: Any, count: int) -> str:
+    """Why several paths are one formula: the input is used that many times (w·w), or they just are."""
+    source = explanation.paths[0].nodes[0]
+    uses = {(id(e.child), e.index) for path in explanation.paths for e in path.edges if e.parent is source}
+    name = explanation.names[source]
+    if len(uses) == count:
+        return f"{name} is used {'twice' if count == 2 else f'{count} times'}, and its {count} paths add"
+    return f"the {count} paths from {name} have the same product, and they add"

@@ -425,3 +425,28 @@ def test_at_a_kink_itself_no_point_shares_its_branch_and_the_diagnosis_says_so()
     assert "same side of every kink" in d.text and len(d.points) == 1
     ok = mg.compare(lambda w: (w - 0.5).relu(), {"w": "0"}, {"w": 0.5})  # PyTorch's 0 at the kink
     assert ok.rows[0].diagnosis is None  # (numeric is ½ there: the row says so, the diagnosis does not)
+
+
+# --- paths that read the same ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("f", "hand", "missing"), [(lambda w: w * w, "w", "2"), (lambda w: w * w * w, "w*w", "3")]
+)
+def test_a_node_used_twice_is_a_missing_constant_not_two_paths_that_read_the_same(f, hand, missing):
+    # d(w·w)/dw = 2w: the two paths w → w·w are one formula each, and the hand has one of them
+    d = diagnosis_of(f, {"w": hand}, {"w": 0.7}, "w")
+    assert (d.relation, d.factor) == ("constant", missing), d.text
+    assert d.text.startswith(f"the factor {missing} is missing: w is used ") and "paths add" in d.text
+    assert "you have" not in d.text
+    for _, autograd, by_hand in d.points:  # the truth: autograd is exactly that many times hand
+        assert autograd == pytest.approx(int(missing) * by_hand, rel=1e-12)
+
+
+def test_two_paths_through_the_same_nodes_are_told_apart_by_operand():
+    # f = w·w + sin(w): three paths, two of them w → w·w; the hand has one of those and sin's
+    d = diagnosis_of(lambda w: w * w + w.sin(), {"w": "w + cos(w)"}, {"w": 0.7}, "w")
+    assert d.relation == "paths", d.text
+    have, _, missing = d.text.partition("; missing: ")
+    assert "through w·w (as operand b of w·w)" == missing.removesuffix(" (at all 5 points checked)")
+    assert "through w·w (as operand a of w·w)" in have and "sin(w)" in have
