@@ -446,8 +446,10 @@ def _hands(
     items: Sequence[str], expression: Expression, point: dict[str, float], wrt: list[str]
 ) -> dict[str, Expression]:
     """Parse ``--hand NAME=EXPR``: NAME among --wrt, EXPR over the --at names and EXPR's assignments."""
+    from microgradx.hand import check_names
+
     hands: dict[str, Expression] = {}
-    known = set(point) | set(expression.assigned)
+    known = dict.fromkeys([*point, *expression.assigned], 0.0)  # (a name's value does not matter here)
     for item in items:
         name, text = _split(item, "--hand", 'NAME=EXPR, e.g. w="(yhat - y)*x"')
         if name not in wrt:
@@ -458,17 +460,15 @@ def _hands(
             hand = parse(text)
         except ExpressionError as e:
             raise UsageError(f"--hand {name}: {e}") from None
-        unknown = [n for n in hand.inputs if n not in known]
-        if unknown:
-            raise UsageError(
-                f"--hand {name}: no value for {', '.join(unknown)} "
-                "(a hand formula may use the --at names and the names assigned in EXPR)"
-            )
-        clash = [n for n in hand.assigned if n in known]
-        if clash:
-            raise UsageError(f"--hand {name}: {', '.join(clash)} is already a name of EXPR or --at")
+        try:
+            check_names(f"--hand {name}", hand.inputs, hand.assigned, known, _HAND_MAY)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         hands[name] = hand
     return hands
+
+
+_HAND_MAY = "a hand formula may use the --at names and the names assigned in EXPR"
 
 
 def _compare_hands(

@@ -29,7 +29,7 @@ from microgradx.engine import Value, grad, topological_order
 from microgradx.expr import Expression, ExpressionError, parse
 from microgradx.formatting import derivative_name, fmt
 
-__all__ = ["Diagnosis", "Sample", "diagnose", "hand_function", "nearby"]
+__all__ = ["Diagnosis", "Sample", "check_names", "diagnose", "hand_function", "nearby"]
 
 SAMPLES = 4
 """How many random points near the given one a diagnosis checks (points where f raises are skipped)."""
@@ -165,12 +165,12 @@ def hand_function(
         except ExpressionError as e:  # a ParseError keeps its type and .column
             e.args = (f"{where}: {e}",)
             raise e from None
-        variables = _check_names(where, expression.inputs, given)
-        return lambda sample: _formula_value(where, expression, variables, sample)
+        check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
+        return lambda sample: _formula_value(where, expression, expression.inputs, sample)
     if sympy is not None and isinstance(formula, sympy.Basic):
         symbols = {unicodedata.normalize("NFKC", s.name): s for s in formula.free_symbols}
-        variables = _check_names(where, tuple(symbols), given)
-        return lambda sample: _sympy_value(where, formula, symbols, variables, sample)
+        check_names(where, tuple(symbols), (), given.names(), _MAY)
+        return lambda sample: _sympy_value(where, formula, symbols, tuple(symbols), sample)
     if callable(formula):
         return lambda sample: _number(where, call(formula, dict(sample.point)))
     raise TypeError(
@@ -179,18 +179,31 @@ def hand_function(
     )
 
 
-def _check_names(where: str, used: tuple[str, ...], given: Sample) -> tuple[str, ...]:
-    known = given.names()
+def check_names(
+    where: str, used: tuple[str, ...], assigned: tuple[str, ...], known: Mapping[str, float | None], may: str
+) -> None:
+    """Refuse a formula that uses a name without a value, a label of two nodes, or assigns a known name.
+
+    `known` maps each name a formula may use to its value (None: it labels two nodes); `may` says
+    in words what those names are. ``x = 2; …`` would silently replace the input x, so it is
+    refused as the command line refuses it. Raises ValueError naming the names.
+    """
+    names = ", ".join(known)
     unknown = [n for n in used if n not in known]
     if unknown:
-        raise ValueError(
-            f"{where} uses {', '.join(unknown)}: neither an input nor a label of f's graph "
-            f"(the names are {', '.join(known)})"
-        )
+        raise ValueError(f"{where}: no value for {', '.join(unknown)} ({may}: {names})")
     shared = [n for n in used if known[n] is None]
     if shared:
         raise ValueError(f"{where} uses {', '.join(shared)}, which labels more than one node of f's graph")
-    return used
+    clash = [n for n in assigned if n in known]
+    if clash:
+        raise ValueError(
+            f"{where} assigns {', '.join(clash)}, which is already a name ({may}: {names}); "
+            "give the result another name"
+        )
+
+
+_MAY = "a hand formula may use the inputs and the labels of f's graph"
 
 
 def _values(where: str, variables: tuple[str, ...], sample: Sample) -> dict[str, float]:

@@ -247,7 +247,7 @@ def test_a_sympy_expression_that_is_not_real_there_is_a_clear_error():
 
 
 def test_formula_names_are_the_inputs_and_the_labels_of_f():
-    with pytest.raises(ValueError, match=r"hand\['w'\] uses q, yhat: .*names are w, x, y, z, ŷ, E"):
+    with pytest.raises(ValueError, match=r"hand\['w'\]: no value for q, yhat \(.*graph: w, x, y, z, ŷ, E\)"):
         mg.compare(neuron, {"w": "q*yhat"}, NEURON_AT)
 
 
@@ -450,3 +450,26 @@ def test_two_paths_through_the_same_nodes_are_told_apart_by_operand():
     have, _, missing = d.text.partition("; missing: ")
     assert "through w·w (as operand b of w·w)" == missing.removesuffix(" (at all 5 points checked)")
     assert "through w·w (as operand a of w·w)" in have and "sin(w)" in have
+
+
+# --- one set of name rules, in Python and on the command line ---------------------------------------------
+
+
+def test_a_formula_may_not_assign_to_an_input_in_python_or_on_the_command_line():
+    shadowing = "x = 2; (ŷ - y)*ŷ*(1 - ŷ)*x"  # would silently use x = 2 instead of the input x
+    with pytest.raises(ValueError, match=r"^hand\['w'\] assigns x, which is already a name") as caught:
+        mg.compare(neuron, {"w": shadowing}, NEURON_AT)
+    result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", f"w={shadowing}")
+    assert result.returncode == 2 and result.stdout == ""
+    python_reason = str(caught.value).partition(" assigns ")[2].partition(" (")[0]
+    assert result.stderr.startswith(f"error: --hand w assigns {python_reason} (")
+    ok = mg.compare(neuron, {"w": "d = (ŷ - y)*ŷ*(1 - ŷ); d*x"}, NEURON_AT)  # a new name is fine
+    assert ok and ok.rows[0].diagnosis is None
+
+
+def test_an_unknown_name_reads_the_same_in_python_and_on_the_command_line():
+    with pytest.raises(ValueError, match=r"^hand\['w'\]: no value for v \(") as caught:
+        mg.compare(neuron, {"w": "v*x"}, NEURON_AT)
+    assert "w, x, y, z, ŷ, E" in str(caught.value)
+    result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", "w=v*x")
+    assert result.returncode == 2 and result.stderr.startswith("error: --hand w: no value for v (")
