@@ -167,6 +167,12 @@ def hand_function(
             raise e from None
         check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
         return lambda sample: _formula_value(where, expression, expression.inputs, sample)
+    if sympy is not None and isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.Expr):
+        side = " (for an equation, its .rhs)" if isinstance(formula, sympy.Equality) else ""
+        raise TypeError(
+            f"{where} is a SymPy {type(formula).__name__}, {formula}, not an expression: give the "
+            f"derivative itself as an expression{side}, e.g. (ŷ - y)*x"
+        )
     if sympy is not None and isinstance(formula, sympy.Basic):
         symbols = {unicodedata.normalize("NFKC", s.name): s for s in formula.free_symbols}
         check_names(where, tuple(symbols), (), given.names(), _MAY)

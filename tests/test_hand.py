@@ -473,3 +473,19 @@ def test_an_unknown_name_reads_the_same_in_python_and_on_the_command_line():
     assert "w, x, y, z, ŷ, E" in str(caught.value)
     result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", "w=v*x")
     assert result.returncode == 2 and result.stderr.startswith("error: --hand w: no value for v (")
+
+
+@pytest.mark.parametrize("kind", ["Eq", "Gt", "And", "Tuple"])
+def test_a_sympy_relation_or_other_non_expression_is_a_type_error_saying_what_is_expected(kind):
+    sympy = pytest.importorskip("sympy")
+    w = sympy.Symbol("w")
+    hand = {
+        "Eq": sympy.Eq(w, 1),
+        "Gt": w > 1,
+        "And": sympy.And(w > 1, w < 2),
+        "Tuple": sympy.Tuple(w, 1),
+    }[kind]
+    with pytest.raises(TypeError, match=r"hand\['w'\] is a SymPy .*, not an expression: give the derivative"):
+        mg.compare(lambda w: w * w, {"w": hand}, {"w": 1.0})
+    if kind == "Eq":  # its right-hand side is an expression, and is taken
+        assert mg.compare(lambda w: w * w, {"w": sympy.Eq(w, 2 * w).rhs}, {"w": 1.0})
