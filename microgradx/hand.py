@@ -432,25 +432,39 @@ def _find(
                 return "extra factor", candidate.factor, candidate.sentence(False, sign_text, where)
         if sign is hands:
             ratios = [a / h for a, h in zip(autograds, hands, strict=True) if h != 0.0 and a != 0.0]
-            if ratios and holds(autograds, hands, (ratios[0],) * n):
-                return "constant", fmt(ratios[0], 6), _constant_text(ratios[0], where)
+            constant = _simple(ratios[0]) if ratios else None
+            if constant is not None and holds(autograds, hands, (constant,) * n):
+                return "constant", fmt(constant, 6), _constant_text(constant, where)
     ratios = ", ".join(fmt(a / h, 4) if h else "∞" for a, h in zip(autograds, hands, strict=True))
     return "none", "", f"no simple relation found: autograd/hand is {ratios} at the {n} points checked"
 
 
-def _constant_text(r: float, where: str) -> str:
-    if abs(r + 1.0) <= 1e-9:
+SIMPLE = 12
+"""The constants named: ±n and ±1/n for n = 1 … SIMPLE (a rounded 0.3333 is no constant)."""
+
+SIMPLE_RTOL = 1e-6
+"""How close autograd/hand must be to a simple constant to be called it."""
+
+
+def _simple(r: float) -> float | None:
+    """The simple constant (±n or ±1/n, n ≤ SIMPLE) that `r` is, or None."""
+    for n in range(1, SIMPLE + 1):
+        for c in (n, 1.0 / n):
+            if abs(abs(r) - c) <= SIMPLE_RTOL * c:
+                return math.copysign(c, r)
+    return None
+
+
+def _constant_text(c: float, where: str) -> str:
+    """A simple constant autograd/hand = c in words: a flipped sign, a factor n missing or extra."""
+    if c == -1.0:
         return f"a sign is flipped: hand = −autograd ({where})"
-    for q in range(1, 13):
-        p = round(r * q)
-        if p and abs(r - p / q) <= 1e-9 * abs(r):
-            shown = str(p) if q == 1 else f"{p}/{q}"
-            break
-    else:
-        shown = fmt(r, 6)
-    if abs(r) < 1.0 and abs(1.0 / r - round(1.0 / r)) <= 1e-9 * abs(1.0 / r):
-        return f"hand is {fmt(1.0 / r, 6)} × autograd: an extra constant factor {fmt(1.0 / r, 6)} ({where})"
-    return f"autograd is {shown} × hand: a constant factor {shown} is missing ({where})"
+    flip = "a sign is flipped and " if c < 0 else ""
+    if abs(c) > 1.0:
+        return f"{flip}a constant factor {round(abs(c))} is missing (autograd = {fmt(c)} · hand {where})"
+    n = round(1.0 / abs(c))
+    times = f"{'−' if c < 0 else ''}{n}"
+    return f"{flip}there is an extra constant factor {n} (hand = {times} · autograd {where})"
 
 
 # --- the candidates: factors of the chain rule ---------------------------------------------------

@@ -489,3 +489,30 @@ def test_a_sympy_relation_or_other_non_expression_is_a_type_error_saying_what_is
         mg.compare(lambda w: w * w, {"w": hand}, {"w": 1.0})
     if kind == "Eq":  # its right-hand side is an expression, and is taken
         assert mg.compare(lambda w: w * w, {"w": sympy.Eq(w, 2 * w).rhs}, {"w": 1.0})
+
+
+# --- constants: only simple ones are named ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hand", "factor", "words"),
+    [
+        ("-2*cos(w)", "−0.5", "a sign is flipped and there is an extra constant factor 2 (hand = −2 · "),
+        ("3*cos(w)", "0.333333", "there is an extra constant factor 3 (hand = 3 · autograd"),
+        ("cos(w)/4", "4", "a constant factor 4 is missing (autograd = 4 · hand"),
+        ("-cos(w)/3", "−3", "a sign is flipped and a constant factor 3 is missing (autograd = −3 · hand"),
+        ("-cos(w)", "−1", "a sign is flipped: hand = −autograd"),
+    ],
+)
+def test_a_simple_constant_is_named_with_its_sign(hand, factor, words):
+    d = diagnosis_of(lambda w: w.sin(), {"w": hand}, {"w": 0.7}, "w")  # d/dw = cos(w)
+    assert (d.relation, d.factor) == ("constant", factor), d.text
+    assert d.text.startswith(words), d.text
+    for _, autograd, by_hand in d.points:  # the truth: autograd/hand is that constant everywhere
+        assert autograd / by_hand == pytest.approx(float(factor.replace("−", "-")), rel=1e-5)
+
+
+@pytest.mark.parametrize("hand", ["0.3333", "0.333", "1.0001/3", "0.7/2"])
+def test_a_rounded_or_odd_constant_is_no_simple_relation(hand):
+    d = diagnosis_of(lambda w: w / 3, {"w": hand}, {"w": 0.7}, "w")  # d/dw = 1/3 exactly
+    assert d.relation == "none" and d.text.startswith("no simple relation found"), d.text
