@@ -99,7 +99,8 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
    "check": {"ok", "at", "value", "eps", "rtol", "atol",
              "rows": [{"name", "autograd", "numeric", "hand", "abs_err",
                        "rel_err", "ok", "note", "diagnosis"}]},  with --check
-   "hand": {same shape as "check", "hand" filled}}     with --hand
+   "hand": {same shape as "check", "hand" filled,      with --hand
+            "at" every --at name: the diagnosis moves them all}}
   A row's "diagnosis" is null, or what a wrong --hand formula misses:
   {"relation", "factor", "text", "coincidence", "points": [{"at", "autograd", "hand"}]}.
   Non-finite numbers are the strings "inf", "-inf", "nan".
@@ -479,7 +480,7 @@ def _compare_hands(
     f takes every --at name, so the random points of the diagnosis move them all (a formula
     missing the factor x is caught at x = 1 too). A name that EXPR assigns to an existing node
     (``a = x``) labels no node of its own: the hand formula gets ``a = x;`` in front. The report
-    shows the --wrt rows and point, as --check does.
+    shows the --wrt rows, at the whole --at point (the one the diagnosis moves).
     """
     import dataclasses
 
@@ -497,8 +498,7 @@ def _compare_hands(
 
     report = compare(f, texts, point)
     rows = {row.name: row for row in report.rows}
-    at = {name: point[name] for name in wrt}  # the report shows the --wrt point, as --check does
-    return dataclasses.replace(report, rows=[rows[name] for name in wrt], at=at)
+    return dataclasses.replace(report, rows=[rows[name] for name in wrt])
 
 
 def _run_check(run: Callable[[], Any], option: str) -> Any:

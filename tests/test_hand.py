@@ -516,3 +516,14 @@ def test_a_simple_constant_is_named_with_its_sign(hand, factor, words):
 def test_a_rounded_or_odd_constant_is_no_simple_relation(hand):
     d = diagnosis_of(lambda w: w / 3, {"w": hand}, {"w": 0.7}, "w")  # d/dw = 1/3 exactly
     assert d.relation == "none" and d.text.startswith("no simple relation found"), d.text
+
+
+def test_cli_hand_json_at_is_the_point_the_diagnosis_moved():
+    args = ["grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", "w=(ŷ - y)*ŷ*(1 - ŷ)"]
+    data = json.loads(cli(*args, "--json").stdout)["hand"]
+    assert data["at"] == NEURON_AT  # every --at name: the random points move them all
+    points = data["rows"][0]["diagnosis"]["points"]
+    assert points[0]["at"] == data["at"] and all(set(p["at"]) == set(data["at"]) for p in points)
+    python = mg.compare(neuron, {"w": "(ŷ - y)*ŷ*(1 - ŷ)"}, NEURON_AT).to_dict()
+    assert data == python | {"rows": data["rows"]}
+    assert "compare at w = 0.5, x = 2, y = 1:" in cli(*args).stdout  # the text says the same point
