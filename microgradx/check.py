@@ -120,17 +120,28 @@ class CheckReport:
         }
 
     def _summary(self) -> list[str]:
-        """The three lines above the table: the verdict, how each column is computed, the tolerance."""
+        """The three lines above the table: the verdict, how each column is computed, the tolerance.
+
+        Every display (text, HTML, Markdown) shows these same lines.
+        """
         point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())
         failed = sum(not row.ok for row in self.rows)
         inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
         verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
+        lucky = sum(_status(row)[2] == "warn" for row in self.rows)
+        if lucky:
+            verdict += f", but {lucky} hand formula{'s' * (lucky != 1)} agree{'s' * (lucky == 1)} only here"
         return [
             f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
             f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"
             + ("; hand: your formula" if self.has_hand else ""),
             f"a row is ok when abs err <= {fmt(self.atol)} + {fmt(self.rtol)}·|numeric|",
         ]
+
+    def _kind(self) -> str:
+        """The report's verdict as a kind of `_status`: "bad", else "warn", else "ok"."""
+        kinds = {_status(row)[2] for row in self.rows}
+        return "bad" if "bad" in kinds else "warn" if "warn" in kinds else "ok"
 
     def _columns(self, row: CheckRow) -> list[str]:
         """A row's numbers as the table shows them, in the order of its header."""
@@ -145,20 +156,18 @@ class CheckReport:
     def _repr_html_(self) -> str:
         """The report as HTML for Jupyter: the summary, then a table whose verdicts are coloured."""
         headline, *details = self._summary()
-        colour = notebook.OK_COLOUR if self.ok else notebook.BAD_COLOUR
         rows = []
         for row in self.rows:
-            verdict = "ok" if row.ok else "NOT OK"
-            note = f"<b>{verdict}</b>" + (f": {notebook.text(row.note)}" if row.note else "")
+            verdict, rest, kind = _status(row)
+            note = f"<b>{verdict}</b>{notebook.text(rest)}"
             rows.append(
                 [
                     notebook.cell(notebook.text(row.name)),
                     *(notebook.cell(notebook.text(x), kind="number") for x in self._columns(row)),
-                    notebook.cell(
-                        note, kind="note", colour=notebook.OK_COLOUR if row.ok else notebook.BAD_COLOUR
-                    ),
+                    notebook.cell(note, kind="note", colour=_COLOURS[kind]),
                 ]
             )
+        colour = _COLOURS[self._kind()]
         return notebook.block(
             f'<p style="margin:0.3em 0;font-weight:bold;color:{colour}">{notebook.text(headline)}</p>',
             *(notebook.paragraph(notebook.text(line), small=True) for line in details),
@@ -172,49 +181,37 @@ class CheckReport:
         lines = [f"**{notebook.md(headline)}**", "", *(f"{notebook.md(x)}  " for x in details), ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in self.rows:
-            verdict = "ok" if row.ok else "**NOT OK**" + (f": {notebook.md(row.note)}" if row.note else "")
-            cells = [notebook.md(row.name), *map(notebook.md, self._columns(row)), verdict]
+            verdict, rest, kind = _status(row)
+            shown = verdict if kind == "ok" else f"**{verdict}**{notebook.md(rest)}"
+            cells = [notebook.md(row.name), *map(notebook.md, self._columns(row)), shown]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())
-        failed = sum(not row.ok for row in self.rows)
-        inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
-        verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
-        lucky = sum(row.ok and row.diagnosis is not None for row in self.rows)
-        if lucky:
-            verdict += f", but {lucky} hand formula{'s' * (lucky != 1)} agree{'s' * (lucky == 1)} only here"
-        lines = [
-            f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
-            f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"
-            + ("; hand: your formula" if self.has_hand else ""),
-            f"a row is ok when abs err <= {fmt(self.atol)} + {fmt(self.rtol)}·|numeric|",
-            "",
-        ]
-        header = ["input", "autograd", "numeric"] + (["hand"] if self.has_hand else [])
-        header += ["abs err", "rel err", ""]
-        table = [header]
-        for row in self.rows:
-            cells = [row.name, fmt(row.autograd, 8), fmt(row.numeric, 8)]
-            if self.has_hand:
-                cells.append("—" if row.hand is None else fmt(row.hand, 8))
-            cells += [fmt(row.abs_err, 2), fmt(row.rel_err, 2), _status(row)]
-            table.append(cells)
-        widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
-        for cells in table:
-            padded = [
-                cell.ljust(width) for cell, width in zip(cells, widths, strict=False)
-            ]  # the last cell is not padded
+        table = [[*self._header(), ""]]
+        table += [[row.name, *self._columns(row), "".join(_status(row)[:2])] for row in self.rows]
+        widths = [max(len(cells[i]) for cells in table) for i in range(len(table[0]) - 1)]
+        lines = [*self._summary(), ""]
+        for cells in table:  # the last cell is not padded
+            padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
             lines.append("  ".join([*padded, cells[-1]]).rstrip())
         return "\n".join(lines)
 
 
-def _status(row: CheckRow) -> str:
-    """The last cell of a row: ok, or NOT OK and why; an ok row may still carry a diagnosis."""
+_COLOURS = {"ok": notebook.OK_COLOUR, "warn": notebook.WARN_COLOUR, "bad": notebook.BAD_COLOUR}
+
+
+def _status(row: CheckRow) -> tuple[str, str, str]:
+    """A row's verdict as every display shows it: (verdict, the rest of the text, kind).
+
+    ``"NOT OK", ": why", "bad"``; ``"ok, but", " agrees here by coincidence…", "warn"`` when the
+    row agrees at the point but its hand formula does not near it; ``"ok", "", "ok"``.
+    """
     if not row.ok:
-        return f"NOT OK: {row.note}"
-    return f"ok, but {row.note}" if row.note else "ok"
+        return "NOT OK", f": {row.note}" if row.note else "", "bad"
+    if row.note:
+        return "ok, but", f" {row.note}", "warn"
+    return "ok", "", "ok"
 
 
 def gradcheck(

@@ -99,7 +99,8 @@ EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
    "check": {"ok", "at", "value", "eps", "rtol", "atol",
              "rows": [{"name", "autograd", "numeric", "hand", "abs_err",
                        "rel_err", "ok", "note", "diagnosis"}]},  with --check
-   "hand": {same shape as "check", "hand" filled}}     with --hand
+   "hand": {same shape as "check", "hand" filled,      with --hand
+            "at" every --at name: the diagnosis moves them all}}
   A row's "diagnosis" is null, or what a wrong --hand formula misses:
   {"relation", "factor", "text", "coincidence", "points": [{"at", "autograd", "hand"}]}.
   Non-finite numbers are the strings "inf", "-inf", "nan".
@@ -451,8 +452,10 @@ def _hands(
     items: Sequence[str], expression: Expression, point: dict[str, float], wrt: list[str]
 ) -> dict[str, Expression]:
     """Parse ``--hand NAME=EXPR``: NAME among --wrt, EXPR over the --at names and EXPR's assignments."""
+    from microgradx.hand import check_names
+
     hands: dict[str, Expression] = {}
-    known = set(point) | set(expression.assigned)
+    known = dict.fromkeys([*point, *expression.assigned], 0.0)  # (a name's value does not matter here)
     for item in items:
         name, text = _split(item, "--hand", 'NAME=EXPR, e.g. w="(yhat - y)*x"')
         if name not in wrt:
@@ -463,17 +466,15 @@ def _hands(
             hand = parse(text)
         except ExpressionError as e:
             raise UsageError(f"--hand {name}: {e}") from None
-        unknown = [n for n in hand.inputs if n not in known]
-        if unknown:
-            raise UsageError(
-                f"--hand {name}: no value for {', '.join(unknown)} "
-                "(a hand formula may use the --at names and the names assigned in EXPR)"
-            )
-        clash = [n for n in hand.assigned if n in known]
-        if clash:
-            raise UsageError(f"--hand {name}: {', '.join(clash)} is already a name of EXPR or --at")
+        try:
+            check_names(f"--hand {name}", hand.inputs, hand.assigned, known, _HAND_MAY)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         hands[name] = hand
     return hands
+
+
+_HAND_MAY = "a hand formula may use the --at names and the names assigned in EXPR"
 
 
 def _compare_hands(
@@ -484,7 +485,7 @@ def _compare_hands(
     f takes every --at name, so the random points of the diagnosis move them all (a formula
     missing the factor x is caught at x = 1 too). A name that EXPR assigns to an existing node
     (``a = x``) labels no node of its own: the hand formula gets ``a = x;`` in front. The report
-    shows the --wrt rows and point, as --check does.
+    shows the --wrt rows, at the whole --at point (the one the diagnosis moves).
     """
     import dataclasses
 
@@ -502,8 +503,7 @@ def _compare_hands(
 
     report = compare(f, texts, point)
     rows = {row.name: row for row in report.rows}
-    at = {name: point[name] for name in wrt}  # the report shows the --wrt point, as --check does
-    return dataclasses.replace(report, rows=[rows[name] for name in wrt], at=at)
+    return dataclasses.replace(report, rows=[rows[name] for name in wrt])
 
 
 def _run_check(run: Callable[[], Any], option: str) -> Any:

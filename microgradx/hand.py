@@ -29,13 +29,19 @@ from microgradx.engine import Value, grad, topological_order
 from microgradx.expr import Expression, ExpressionError, parse
 from microgradx.formatting import derivative_name, fmt
 
-__all__ = ["Diagnosis", "Sample", "diagnose", "hand_function", "nearby"]
+__all__ = ["Diagnosis", "Sample", "check_names", "diagnose", "hand_function", "nearby"]
 
 SAMPLES = 4
 """How many random points near the given one a diagnosis checks (points where f raises are skipped)."""
 
 TRIES = 40
-"""How many random points are drawn at most to find the SAMPLES where f is defined."""
+"""How many random points are drawn at most, per spread, to find the SAMPLES where f is defined."""
+
+SHRINKS = 3
+"""How many times the spread halves when too few points lie on the given point's side of every kink."""
+
+MIN_POINTS = 3
+"""The fewest points (the given one included) a diagnosis names a relation from."""
 
 SPREAD = 0.5
 """Each input of a random point lies within ±SPREAD·max(1, |x|) of its value at the given point."""
@@ -88,24 +94,46 @@ class Sample:
         return names
 
 
-def _structure(order: list[Value]) -> list[tuple[str, tuple[int, ...]]]:
+_KINKS = ("relu", "abs")
+"""Operations whose derivative jumps where their input crosses 0: a formula may hold on one side only."""
+
+
+def _branch(node: Value) -> int:
+    """Which side of its kink a node is on (the sign of the input of relu, abs, or a fractional power's
+    base), or 0 for a node without a kink: points on different branches are different formulas."""
+    if node.op in _KINKS or (node.op == "**" and not _integer_constant(node.parents[1])):
+        a = node.parents[0].data
+        return (a > 0.0) - (a < 0.0) + 2  # 1, 2, 3: below, at, above the kink
+    return 0
+
+
+def _integer_constant(node: Value) -> bool:
+    return not node.parents and float(node.data).is_integer()
+
+
+def _structure(order: list[Value]) -> list[tuple[str, tuple[int, ...], int]]:
+    """The graph's shape and branch: each node's op, its parents' positions, and its side of any kink."""
     position = {node: i for i, node in enumerate(order)}
-    return [(node.op, tuple(position[p] for p in node.parents)) for node in order]
+    return [(node.op, tuple(position[p] for p in node.parents), _branch(node)) for node in order]
 
 
 def nearby(build: Callable[[dict[str, float]], Sample], given: Sample, seed: int | None) -> list[Sample]:
-    """Up to SAMPLES random points near `given` where f is defined and builds a graph of the same shape.
+    """Up to SAMPLES random points near `given` where f is defined and builds the same graph on the
+    same side of every kink (relu, abs): a formula right on this branch is right at all of them.
 
     `build` makes the sample of a point (raising a domain error where f is undefined). The points
-    are drawn from ``random.Random(seed)``, so the same seed gives the same points.
+    are drawn from ``random.Random(seed)``, so the same seed gives the same points. When points on
+    the same branch are rare, the spread halves every TRIES draws, SHRINKS times at most; fewer
+    than SAMPLES points may come back (none at a kink itself).
     """
     rng = random.Random(seed)
     shape = _structure(given.order)
     found: list[Sample] = []
-    for _ in range(TRIES):
+    for attempt in range(TRIES * (SHRINKS + 1)):
         if len(found) == SAMPLES:
             break
-        point = {name: x + rng.uniform(-SPREAD, SPREAD) * max(1.0, abs(x)) for name, x in given.point.items()}
+        spread = SPREAD * 0.5 ** (attempt // TRIES)
+        point = {name: x + rng.uniform(-spread, spread) * max(1.0, abs(x)) for name, x in given.point.items()}
         try:
             sample = build(point)
         except _DOMAIN_ERRORS:
@@ -137,12 +165,18 @@ def hand_function(
         except ExpressionError as e:  # a ParseError keeps its type and .column
             e.args = (f"{where}: {e}",)
             raise e from None
-        variables = _check_names(where, expression.inputs, given)
-        return lambda sample: _formula_value(where, expression, variables, sample)
+        check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
+        return lambda sample: _formula_value(where, expression, expression.inputs, sample)
+    if sympy is not None and isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.Expr):
+        side = " (for an equation, its .rhs)" if isinstance(formula, sympy.Equality) else ""
+        raise TypeError(
+            f"{where} is a SymPy {type(formula).__name__}, {formula}, not an expression: give the "
+            f"derivative itself as an expression{side}, e.g. (ŷ - y)*x"
+        )
     if sympy is not None and isinstance(formula, sympy.Basic):
         symbols = {unicodedata.normalize("NFKC", s.name): s for s in formula.free_symbols}
-        variables = _check_names(where, tuple(symbols), given)
-        return lambda sample: _sympy_value(where, formula, symbols, variables, sample)
+        check_names(where, tuple(symbols), (), given.names(), _MAY)
+        return lambda sample: _sympy_value(where, formula, symbols, tuple(symbols), sample)
     if callable(formula):
         return lambda sample: _number(where, call(formula, dict(sample.point)))
     raise TypeError(
@@ -151,18 +185,31 @@ def hand_function(
     )
 
 
-def _check_names(where: str, used: tuple[str, ...], given: Sample) -> tuple[str, ...]:
-    known = given.names()
+def check_names(
+    where: str, used: tuple[str, ...], assigned: tuple[str, ...], known: Mapping[str, float | None], may: str
+) -> None:
+    """Refuse a formula that uses a name without a value, a label of two nodes, or assigns a known name.
+
+    `known` maps each name a formula may use to its value (None: it labels two nodes); `may` says
+    in words what those names are. ``x = 2; …`` would silently replace the input x, so it is
+    refused as the command line refuses it. Raises ValueError naming the names.
+    """
+    names = ", ".join(known)
     unknown = [n for n in used if n not in known]
     if unknown:
-        raise ValueError(
-            f"{where} uses {', '.join(unknown)}: neither an input nor a label of f's graph "
-            f"(the names are {', '.join(known)})"
-        )
+        raise ValueError(f"{where}: no value for {', '.join(unknown)} ({may}: {names})")
     shared = [n for n in used if known[n] is None]
     if shared:
         raise ValueError(f"{where} uses {', '.join(shared)}, which labels more than one node of f's graph")
-    return used
+    clash = [n for n in assigned if n in known]
+    if clash:
+        raise ValueError(
+            f"{where} assigns {', '.join(clash)}, which is already a name ({may}: {names}); "
+            "give the result another name"
+        )
+
+
+_MAY = "a hand formula may use the inputs and the labels of f's graph"
 
 
 def _values(where: str, variables: tuple[str, ...], sample: Sample) -> dict[str, float]:
@@ -211,10 +258,12 @@ class Diagnosis:
     """What a wrong hand derivative is missing, found by comparing it with autograd at several points.
 
     ``relation`` is one of ``"missing factor"``, ``"extra factor"``, ``"paths"`` (the hand has some
-    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign) and
-    ``"none"``; ``factor`` names the factor or paths (empty for none); ``coincidence`` is True
-    when hand and autograd agree at the given point but not at the others. ``text`` says it all
-    in one sentence; ``points`` are the points checked, the given one first, with both values.
+    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign),
+    ``"none"`` and ``"too few points"`` (fewer than MIN_POINTS points where f is defined on the
+    given point's side of every kink, so no relation is named); ``factor`` names the factor or
+    paths (empty for none and too few points); ``coincidence`` is True when hand and autograd
+    agree at the given point but not at the others. ``text`` says it all in one sentence;
+    ``points`` are the points checked, the given one first, with both values.
     """
 
     relation: str
@@ -326,9 +375,16 @@ def diagnose(
             informative += abs(t) > 10 * atol and abs(cb) > 10 * atol
         return informative >= 3
 
-    relation, factor, said = _find(
-        name, samples[0], [s for s, _, _ in pairs], autograds, hands, holds, max_paths
-    )
+    if len(pairs) < MIN_POINTS:
+        relation, factor = "too few points", ""
+        said = (
+            f"too few points to say what is missing: {_count(len(pairs) - 1, 'point')} near here "
+            "where f is defined and on the same side of every kink (relu, abs) as this one"
+        )
+    else:
+        relation, factor, said = _find(
+            name, samples[0], [s for s, _, _ in pairs], autograds, hands, holds, max_paths
+        )
     if coincidence:
         where, a, h = next((p for p in points[1:] if not agree(p[1], p[2])), points[-1])
         said = (
@@ -336,6 +392,10 @@ def diagnose(
             f"but autograd = {fmt(a, 6)}; {said}"
         )
     return Diagnosis(relation, factor, said, coincidence, points)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{'no' if n == 0 else n} {noun}{'s' * (n != 1)}"
 
 
 def _point_text(point: dict[str, float]) -> str:
@@ -364,33 +424,47 @@ def _find(
             if holds(autograds, sign, candidate.values):
                 return "missing factor", candidate.factor, candidate.sentence(True, sign_text, where)
         if sign is hands and explanation.path_count > 1 and not explanation.truncated:
-            found = _paths(explanation, given, samples, hands, holds)
+            found = _paths(explanation, given, samples, hands, holds, where)
             if found:
-                return "paths", found[0], f"{found[1]} ({where})"
+                return found
         for candidate in candidates:
             if holds(sign, autograds, candidate.values):
                 return "extra factor", candidate.factor, candidate.sentence(False, sign_text, where)
         if sign is hands:
             ratios = [a / h for a, h in zip(autograds, hands, strict=True) if h != 0.0 and a != 0.0]
-            if ratios and holds(autograds, hands, (ratios[0],) * n):
-                return "constant", fmt(ratios[0], 6), _constant_text(ratios[0], where)
+            constant = _simple(ratios[0]) if ratios else None
+            if constant is not None and holds(autograds, hands, (constant,) * n):
+                return "constant", fmt(constant, 6), _constant_text(constant, where)
     ratios = ", ".join(fmt(a / h, 4) if h else "∞" for a, h in zip(autograds, hands, strict=True))
     return "none", "", f"no simple relation found: autograd/hand is {ratios} at the {n} points checked"
 
 
-def _constant_text(r: float, where: str) -> str:
-    if abs(r + 1.0) <= 1e-9:
+SIMPLE = 12
+"""The constants named: ±n and ±1/n for n = 1 … SIMPLE (a rounded 0.3333 is no constant)."""
+
+SIMPLE_RTOL = 1e-6
+"""How close autograd/hand must be to a simple constant to be called it."""
+
+
+def _simple(r: float) -> float | None:
+    """The simple constant (±n or ±1/n, n ≤ SIMPLE) that `r` is, or None."""
+    for n in range(1, SIMPLE + 1):
+        for c in (n, 1.0 / n):
+            if abs(abs(r) - c) <= SIMPLE_RTOL * c:
+                return math.copysign(c, r)
+    return None
+
+
+def _constant_text(c: float, where: str) -> str:
+    """A simple constant autograd/hand = c in words: a flipped sign, a factor n missing or extra."""
+    if c == -1.0:
         return f"a sign is flipped: hand = −autograd ({where})"
-    for q in range(1, 13):
-        p = round(r * q)
-        if p and abs(r - p / q) <= 1e-9 * abs(r):
-            shown = str(p) if q == 1 else f"{p}/{q}"
-            break
-    else:
-        shown = fmt(r, 6)
-    if abs(r) < 1.0 and abs(1.0 / r - round(1.0 / r)) <= 1e-9 * abs(1.0 / r):
-        return f"hand is {fmt(1.0 / r, 6)} × autograd: an extra constant factor {fmt(1.0 / r, 6)} ({where})"
-    return f"autograd is {shown} × hand: a constant factor {shown} is missing ({where})"
+    flip = "a sign is flipped and " if c < 0 else ""
+    if abs(c) > 1.0:
+        return f"{flip}a constant factor {round(abs(c))} is missing (autograd = {fmt(c)} · hand {where})"
+    n = round(1.0 / abs(c))
+    times = f"{'−' if c < 0 else ''}{n}"
+    return f"{flip}there is an extra constant factor {n} (hand = {times} · autograd {where})"
 
 
 # --- the candidates: factors of the chain rule ---------------------------------------------------
@@ -520,8 +594,13 @@ def _paths(
     samples: list[Sample],
     hands: list[float],
     holds: Callable[[list[float], list[float], tuple[float, ...]], bool],
-) -> tuple[str, str] | None:
-    """("through …", sentence) when the hand value is the sum of some of several paths' products."""
+    where: str,
+) -> tuple[str, str, str] | None:
+    """(relation, factor, sentence) when the hand value is the sum of some of several paths' products.
+
+    When every path has the same product (w·w: two paths w → w·w), which ones the hand has
+    cannot be told: the relation is the constant, with why the paths read alike.
+    """
     from microgradx.explain import _local_values
 
     position = {node: i for i, node in enumerate(given.order)}
@@ -538,22 +617,55 @@ def _paths(
     count = len(paths)
     sizes = range(1, count) if count <= MAX_SUBSETS else (1, count - 1)
     names = explanation.names
+    ones = (1.0,) * len(samples)
+    if all(_same(products[0], product) for product in products[1:]):  # e.g. w·w: the paths read alike
+        for size in sizes:
+            if holds(hands, [size * v for v in products[0]], ones):
+                n = count / size
+                shown = str(int(n)) if n.is_integer() else fmt(n, 6)
+                said = f"the factor {shown} is missing: {_used_alike(explanation, count)}"
+                return "constant", shown, f"{said} (autograd = {shown} · hand {where})"
+        return None
     on_all = set.intersection(*(set(p.nodes) for p in paths))
 
-    def through(path: Any) -> str:
+    def plain(path: Any) -> str:
         own = [names[node] for node in path.nodes if node not in on_all]
         return "through " + ", ".join(own) if own else " → ".join(names[node] for node in path.nodes)
 
-    ones = (1.0,) * len(samples)
+    texts = [plain(path) for path in paths]
+
+    def through(i: int) -> str:
+        """A path's words; where two paths read the same, which operand of a node used twice it takes."""
+        if texts.count(texts[i]) == 1:
+            return texts[i]
+        twice = [e for e in paths[i].edges if e.child.parents[0] is e.child.parents[-1]]
+        operands = ", ".join(f"as operand {'ab'[e.index]} of {names[e.child]}" for e in twice)
+        return f"{texts[i]} ({operands})" if operands else texts[i]
+
     for size in sizes:
         for chosen in itertools.combinations(range(count), size):
             total = [sum(products[i][k] for i in chosen) for k in range(len(samples))]
             if holds(hands, total, ones):
-                have = "; ".join(through(paths[i]) for i in chosen)
-                missing = "; ".join(through(paths[i]) for i in range(count) if i not in chosen)
+                have = "; ".join(through(i) for i in chosen)
+                missing = "; ".join(through(i) for i in range(count) if i not in chosen)
                 one = "the one" if size == 1 else "the ones"
                 return (
+                    "paths",
                     have,
-                    f"you have {size} of the {count} paths: {one} {have}; missing: {missing}",
+                    f"you have {size} of the {count} paths: {one} {have}; missing: {missing} ({where})",
                 )
     return None
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    return all(abs(x - y) <= 1e-12 * max(abs(x), abs(y)) for x, y in zip(a, b, strict=True))
+
+
+def _used_alike(explanation: Any, count: int) -> str:
+    """Why several paths are one formula: the input is used that many times (w·w), or they just are."""
+    source = explanation.paths[0].nodes[0]
+    uses = {(id(e.child), e.index) for path in explanation.paths for e in path.edges if e.parent is source}
+    name = explanation.names[source]
+    if len(uses) == count:
+        return f"{name} is used {'twice' if count == 2 else f'{count} times'}, and its {count} paths add"
+    return f"the {count} paths from {name} have the same product, and they add"

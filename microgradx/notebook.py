@@ -25,6 +25,7 @@ __all__ = ["Stepper", "stepper"]
 
 OK_COLOUR = "#2b8a3e"  # green: the row agrees
 BAD_COLOUR = "#c92a2a"  # red: the row disagrees (the same red as the drawings' grads)
+WARN_COLOUR = "#b35900"  # amber: the row agrees here, but a hand formula agrees only here
 
 _TABLE = "border-collapse:collapse;margin:0.3em 0 0.8em 0;font-variant-numeric:tabular-nums"
 _CELL = "border:1px solid #ced4da;padding:0.2em 0.6em;vertical-align:top;text-align:left"

@@ -247,7 +247,7 @@ def test_a_sympy_expression_that_is_not_real_there_is_a_clear_error():
 
 
 def test_formula_names_are_the_inputs_and_the_labels_of_f():
-    with pytest.raises(ValueError, match=r"hand\['w'\] uses q, yhat: .*names are w, x, y, z, ŷ, E"):
+    with pytest.raises(ValueError, match=r"hand\['w'\]: no value for q, yhat \(.*graph: w, x, y, z, ŷ, E\)"):
         mg.compare(neuron, {"w": "q*yhat"}, NEURON_AT)
 
 
@@ -384,3 +384,146 @@ def test_cli_hand_refuses_a_hostile_formula_with_its_column():
     result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.3", "x=1", "y=1", "--hand", "w=x.__class__")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: --hand w: column 1: attribute access is not allowed")
+
+
+# --- kinks: relu and abs take one branch at the point, and the random points take the same --------------
+
+
+@pytest.mark.parametrize(
+    ("f", "hand", "at"),
+    [
+        (lambda w, x: (1 - w * x).relu(), {"w": "-x"}, {"w": 0.5, "x": 1.0}),  # 1 − w·x > 0 here
+        (lambda w: abs(w - 0.2), {"w": "1"}, {"w": 0.3}),  # w − 0.2 > 0 here
+        (lambda w: abs(w - 0.2), {"w": "-1"}, {"w": 0.1}),  # w − 0.2 < 0 here
+        (lambda w, x: (w * x).relu() + (w - x).relu(), {"w": "x + 1", "x": "w - 1"}, {"w": 0.5, "x": 0.45}),
+    ],
+)
+def test_a_derivative_right_on_this_side_of_a_kink_is_no_coincidence(f, hand, at):
+    # the truth: on this side of every kink, relu is the identity (or 0) and |u| is ±u
+    report = mg.compare(f, hand, at)
+    assert report, str(report)
+    assert all(row.diagnosis is None and row.note == "" for row in report.rows), str(report)
+    assert "coincidence" not in str(report) and "only here" not in str(report)
+
+
+def test_the_random_points_lie_on_the_same_side_of_every_kink():
+    def f(w, x):
+        return labelled((1 - w * x).relu() * x, "E")
+
+    d = diagnosis_of(f, {"w": "-x"}, {"w": 0.5, "x": 1.0}, "w")  # dE/dw = −x² here: E's factor x dropped
+    assert d is not None and d.relation == "missing factor" and d.factor.endswith("= x"), d.text
+    assert d.coincidence  # x = 1 hides it here, but the points near it (on the same branch) do not
+    assert len(d.points) == 5
+    assert all(1 - p["w"] * p["x"] > 0 for p, _, _ in d.points)
+
+
+def test_at_a_kink_itself_no_point_shares_its_branch_and_the_diagnosis_says_so():
+    # relu's input is exactly 0 at the point: every point near it is on one side or the other
+    report = mg.compare(lambda w: (w - 0.5).relu(), {"w": "2"}, {"w": 0.5})
+    d = report.rows[0].diagnosis
+    assert d.relation == "too few points" and d.factor == "" and not d.coincidence
+    assert "same side of every kink" in d.text and len(d.points) == 1
+    ok = mg.compare(lambda w: (w - 0.5).relu(), {"w": "0"}, {"w": 0.5})  # PyTorch's 0 at the kink
+    assert ok.rows[0].diagnosis is None  # (numeric is ½ there: the row says so, the diagnosis does not)
+
+
+# --- paths that read the same ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("f", "hand", "missing"), [(lambda w: w * w, "w", "2"), (lambda w: w * w * w, "w*w", "3")]
+)
+def test_a_node_used_twice_is_a_missing_constant_not_two_paths_that_read_the_same(f, hand, missing):
+    # d(w·w)/dw = 2w: the two paths w → w·w are one formula each, and the hand has one of them
+    d = diagnosis_of(f, {"w": hand}, {"w": 0.7}, "w")
+    assert (d.relation, d.factor) == ("constant", missing), d.text
+    assert d.text.startswith(f"the factor {missing} is missing: w is used ") and "paths add" in d.text
+    assert "you have" not in d.text
+    for _, autograd, by_hand in d.points:  # the truth: autograd is exactly that many times hand
+        assert autograd == pytest.approx(int(missing) * by_hand, rel=1e-12)
+
+
+def test_two_paths_through_the_same_nodes_are_told_apart_by_operand():
+    # f = w·w + sin(w): three paths, two of them w → w·w; the hand has one of those and sin's
+    d = diagnosis_of(lambda w: w * w + w.sin(), {"w": "w + cos(w)"}, {"w": 0.7}, "w")
+    assert d.relation == "paths", d.text
+    have, _, missing = d.text.partition("; missing: ")
+    assert "through w·w (as operand b of w·w)" == missing.removesuffix(" (at all 5 points checked)")
+    assert "through w·w (as operand a of w·w)" in have and "sin(w)" in have
+
+
+# --- one set of name rules, in Python and on the command line ---------------------------------------------
+
+
+def test_a_formula_may_not_assign_to_an_input_in_python_or_on_the_command_line():
+    shadowing = "x = 2; (ŷ - y)*ŷ*(1 - ŷ)*x"  # would silently use x = 2 instead of the input x
+    with pytest.raises(ValueError, match=r"^hand\['w'\] assigns x, which is already a name") as caught:
+        mg.compare(neuron, {"w": shadowing}, NEURON_AT)
+    result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", f"w={shadowing}")
+    assert result.returncode == 2 and result.stdout == ""
+    python_reason = str(caught.value).partition(" assigns ")[2].partition(" (")[0]
+    assert result.stderr.startswith(f"error: --hand w assigns {python_reason} (")
+    ok = mg.compare(neuron, {"w": "d = (ŷ - y)*ŷ*(1 - ŷ); d*x"}, NEURON_AT)  # a new name is fine
+    assert ok and ok.rows[0].diagnosis is None
+
+
+def test_an_unknown_name_reads_the_same_in_python_and_on_the_command_line():
+    with pytest.raises(ValueError, match=r"^hand\['w'\]: no value for v \(") as caught:
+        mg.compare(neuron, {"w": "v*x"}, NEURON_AT)
+    assert "w, x, y, z, ŷ, E" in str(caught.value)
+    result = cli("grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", "w=v*x")
+    assert result.returncode == 2 and result.stderr.startswith("error: --hand w: no value for v (")
+
+
+@pytest.mark.parametrize("kind", ["Eq", "Gt", "And", "Tuple"])
+def test_a_sympy_relation_or_other_non_expression_is_a_type_error_saying_what_is_expected(kind):
+    sympy = pytest.importorskip("sympy")
+    w = sympy.Symbol("w")
+    hand = {
+        "Eq": sympy.Eq(w, 1),
+        "Gt": w > 1,
+        "And": sympy.And(w > 1, w < 2),
+        "Tuple": sympy.Tuple(w, 1),
+    }[kind]
+    with pytest.raises(TypeError, match=r"hand\['w'\] is a SymPy .*, not an expression: give the derivative"):
+        mg.compare(lambda w: w * w, {"w": hand}, {"w": 1.0})
+    if kind == "Eq":  # its right-hand side is an expression, and is taken
+        assert mg.compare(lambda w: w * w, {"w": sympy.Eq(w, 2 * w).rhs}, {"w": 1.0})
+
+
+# --- constants: only simple ones are named ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hand", "factor", "words"),
+    [
+        ("-2*cos(w)", "−0.5", "a sign is flipped and there is an extra constant factor 2 (hand = −2 · "),
+        ("3*cos(w)", "0.333333", "there is an extra constant factor 3 (hand = 3 · autograd"),
+        ("cos(w)/4", "4", "a constant factor 4 is missing (autograd = 4 · hand"),
+        ("-cos(w)/3", "−3", "a sign is flipped and a constant factor 3 is missing (autograd = −3 · hand"),
+        ("-cos(w)", "−1", "a sign is flipped: hand = −autograd"),
+    ],
+)
+def test_a_simple_constant_is_named_with_its_sign(hand, factor, words):
+    d = diagnosis_of(lambda w: w.sin(), {"w": hand}, {"w": 0.7}, "w")  # d/dw = cos(w)
+    assert (d.relation, d.factor) == ("constant", factor), d.text
+    assert d.text.startswith(words), d.text
+    for _, autograd, by_hand in d.points:  # the truth: autograd/hand is that constant everywhere
+        assert autograd / by_hand == pytest.approx(float(factor.replace("−", "-")), rel=1e-5)
+
+
+@pytest.mark.parametrize("hand", ["0.3333", "0.333", "1.0001/3", "0.7/2"])
+def test_a_rounded_or_odd_constant_is_no_simple_relation(hand):
+    d = diagnosis_of(lambda w: w / 3, {"w": hand}, {"w": 0.7}, "w")  # d/dw = 1/3 exactly
+    assert d.relation == "none" and d.text.startswith("no simple relation found"), d.text
+
+
+def test_cli_hand_json_at_is_the_point_the_diagnosis_moved():
+    args = ["grad", NEURON_CLI, "--wrt", "w", "--at", "w=0.5", "x=2", "y=1", "--hand", "w=(ŷ - y)*ŷ*(1 - ŷ)"]
+    data = json.loads(cli(*args, "--json").stdout)["hand"]
+    assert data["at"] == NEURON_AT  # every --at name: the random points move them all
+    points = data["rows"][0]["diagnosis"]["points"]
+    assert points[0]["at"] == data["at"] and all(set(p["at"]) == set(data["at"]) for p in points)
+    python = mg.compare(neuron, {"w": "(ŷ - y)*ŷ*(1 - ŷ)"}, NEURON_AT).to_dict()
+    assert data == python | {"rows": data["rows"]}
+    assert "compare at w = 0.5, x = 2, y = 1:" in cli(*args).stdout  # the text says the same point

@@ -19,7 +19,7 @@ from conftest import seed_neuron
 import microgradx as mg
 from microgradx import Value
 from microgradx.formatting import fmt
-from microgradx.notebook import BAD_COLOUR, OK_COLOUR
+from microgradx.notebook import BAD_COLOUR, OK_COLOUR, WARN_COLOUR
 
 HOSTILE = "<script>alert(1)</script>&\"'"
 
@@ -151,6 +151,37 @@ def test_compare_html_colours_each_verdict_and_keeps_the_note_readable():
     headline = "".join(page.text).split("f = ")[0]
     assert headline == "compare at w = 0.5, x = 1, y = 1: 1 of 3 inputs NOT OK"
     assert str(report).splitlines()[0] == headline  # print() keeps the text report
+
+
+def labelled_neuron(w, x, y):
+    z = w * x
+    z.label = "z"
+    yhat = z.sigmoid()
+    yhat.label = "ŷ"
+    return 0.5 * (yhat - y) ** 2
+
+
+def test_a_coincidence_reads_the_same_in_text_html_and_markdown():
+    # at x = 1 the formula without x agrees: every display says ok, but only here, and why
+    report = mg.compare(labelled_neuron, {"w": "(ŷ - y)*ŷ*(1 - ŷ)"}, {"w": 0.3, "x": 1.0, "y": 1.0})
+    assert report and report.rows[0].diagnosis.coincidence
+    headline = "compare at w = 0.3, x = 1, y = 1: all 3 inputs ok, but 1 hand formula agrees only here"
+    status = f"ok, but {report.rows[0].note}"
+    assert "the factor ∂z/∂w = x is missing" in status
+    text = str(report)
+    assert text.splitlines()[0] == headline and text.splitlines()[5].endswith(status)
+
+    page = Parsed(report._repr_html_())
+    assert "".join(page.text).split("f = ")[0] == headline
+    heading = next(attrs["style"] for tag, attrs in page.elements if tag == "p")
+    assert WARN_COLOUR in heading and OK_COLOUR not in heading  # not a green all-clear
+    assert page.rows[1][-1] == status
+    assert WARN_COLOUR in page.cell_styles[1][-1] and OK_COLOUR in page.cell_styles[2][-1]
+
+    markdown = report._repr_markdown_()
+    assert markdown.splitlines()[0] == f"**{mg.notebook.md(headline)}**"
+    w_row = next(line for line in markdown.splitlines() if line.startswith("| w |"))
+    assert w_row.endswith(f"| **ok, but**{mg.notebook.md(status.removeprefix('ok, but'))} |")
 
 
 def test_gradcheck_html_and_markdown_escape_labels_and_match_the_text():
