@@ -20,9 +20,8 @@ from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
-from microgradx import persistence, walks
+from microgradx import persistence, realmath, walks
 from microgradx.persistence import _Graph  # noqa: F401  (old pickles name microgradx.engine._Graph)
-from microgradx import realmath
 
 __all__ = ["RULES", "Rule", "Value", "cos", "exp", "grad", "is_grad_enabled", "log", "no_grad", "relu",
            "sigmoid", "sin", "sqrt", "tanh", "topological_order", "zero_grad"]
@@ -374,38 +373,41 @@ def _dsqrt(a, out):
 
 
 RULES: dict[str, Rule] = {rule.op: rule for rule in (
-    # d(a+b) = da + db;  d(a−b) = da − db;  d(a·b) = b·da + a·db
-    Rule("+", operator.add, lambda a, b, out: (1.0, 1.0), ("1", "1"), "{a} + {b}", "{a} + {b}", "+",
-         "add", 1, sympy=lambda sp, a, b: a + b),
-    Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "−1"), "{a} − {b}", "{a} - {b}", "a − b",
-         "sub", 1, True, lambda sp, a, b: a - b),
-    Rule("*", operator.mul, lambda a, b, out: (b, a), ("{b}", "{a}"), "{a}·{b}", "{a} \\cdot {b}", "×",
-         "mul", 2, sympy=lambda sp, a, b: a * b),
-    # d(a/b)/da = 1/b;  d(a/b)/db = −a/b² = −out/b
-    Rule("/", realmath.div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²"), "{a}/{b}", "{a} / {b}",
-         "a ÷ b", "div", 2, True, lambda sp, a, b: a / b),
-    # d(a^b)/da = b·a^(b−1);  d(a^b)/db = a^b·ln a
+    # ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1
+    Rule("+", operator.add, lambda a, b, out: (1.0, 1.0), ("1", "1"),
+         "{a} + {b}", "{a} + {b}", "+", "add", 1, sympy=lambda sp, a, b: a + b),
+    # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
+    Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "−1"),
+         "{a} − {b}", "{a} - {b}", "a − b", "sub", 1, True, lambda sp, a, b: a - b),
+    # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
+    Rule("*", operator.mul, lambda a, b, out: (b, a), ("{b}", "{a}"),
+         "{a}·{b}", "{a} \\cdot {b}", "×", "mul", 2, sympy=lambda sp, a, b: a * b),
+    # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −out/b
+    Rule("/", realmath.div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²"),
+         "{a}/{b}", "{a} / {b}", "a ÷ b", "div", 2, True, lambda sp, a, b: a / b),
+    # ∂(a^b)/∂a = b·a^(b−1), ∂(a^b)/∂b = a^b·ln a
     Rule("**", realmath.power, lambda a, b, out: (_dpow_base(a, b, out), _dpow_exponent(a, b, out)),
-         ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"), "{a}^{b}", "{a}^{{b}}", "a^b",
-         "pow", 4, True, lambda sp, a, b: a**b),
-    # d(−a)/da = −1
+         ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
+         "{a}^{b}", "{a}^{{b}}", "a^b", "pow", 4, True, lambda sp, a, b: a**b),
+    # ∂(−a)/∂a = −1
     Rule("neg", operator.neg, lambda a, out: (-1.0,), ("−1",), "−{a}", "-{a}", "−", "neg", 3,
          sympy=lambda sp, a: -a),
-    # abs and relu: (a > 0) * 1.0 is [a > 0] as a number, for a float, a Value or an array; the
-    # derivative at the kink is 0 (as PyTorch); at nan it is 0 for abs and 1 for relu, as
-    # PyTorch's (relu passes the gradient wherever its input is not <= 0).
-    _call("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), "sign({a})",  # d|a| = sign(a)
+    # ∂|a|/∂a = sign(a). Here and in relu, (a > 0) * 1.0 is [a > 0] as a number (float, Value or
+    # array); the derivative at the kink is 0, at nan 0 for abs and 1 for relu, as in PyTorch.
+    _call("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), "sign({a})",
           text="|{a}|", latex="\\left|{a}\\right|", glyph="|·|", sympy=lambda sp, a: sp.Abs(a)),
-    _call("exp", realmath.exp, lambda a, out: (out,), "exp({a})"),  # d e^a = e^a
-    _call("log", realmath.log, lambda a, out: (1.0 / a,), "1/{a}"),  # d ln a = 1/a
-    _call("sqrt", realmath.sqrt, _dsqrt, "1/(2·√{a})", text="√({a})", latex="\\sqrt{{a}}", glyph="√"),
-    _call("tanh", realmath.tanh, lambda a, out: (1.0 - out * out,), "1−tanh²({a})"),  # d tanh a = 1 − tanh² a
-    _call("sigmoid", realmath.sigmoid, lambda a, out: (out * (1.0 - out),), "σ({a})·(1−σ({a}))",  # dσ = σ(1−σ)
+    _call("exp", realmath.exp, lambda a, out: (out,), "exp({a})"),  # ∂e^a/∂a = e^a
+    _call("log", realmath.log, lambda a, out: (1.0 / a,), "1/{a}"),  # ∂ln a/∂a = 1/a
+    _call("sqrt", realmath.sqrt, _dsqrt, "1/(2·√{a})",  # ∂√a/∂a = 1/(2√a)
+          text="√({a})", latex="\\sqrt{{a}}", glyph="√"),
+    _call("tanh", realmath.tanh, lambda a, out: (1.0 - out * out,), "1−tanh²({a})"),  # ∂tanh a = 1 − tanh²a
+    # ∂σ(a)/∂a = σ(a)·(1 − σ(a))
+    _call("sigmoid", realmath.sigmoid, lambda a, out: (out * (1.0 - out),), "σ({a})·(1−σ({a}))",
           text="σ({a})", latex="\\sigma({a})", glyph="σ", sympy=lambda sp, a: 1 / (1 + sp.exp(-a))),
-    _call("relu", realmath.relu, lambda a, out: (1.0 - (a <= 0.0) * 1.0,), "[{a} > 0]",  # d relu(a) = [a > 0]
+    _call("relu", realmath.relu, lambda a, out: (1.0 - (a <= 0.0) * 1.0,), "[{a} > 0]",  # relu' = [a > 0]
           latex="\\operatorname{relu}({a})", sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True))),
-    _call("sin", realmath.sin, lambda a, out: (_d_cos(a),), "cos({a})"),  # d sin a = cos a
-    _call("cos", realmath.cos, lambda a, out: (-_d_sin(a),), "−sin({a})"),  # d cos a = −sin a
+    _call("sin", realmath.sin, lambda a, out: (_d_cos(a),), "cos({a})"),  # ∂sin a/∂a = cos a
+    _call("cos", realmath.cos, lambda a, out: (-_d_sin(a),), "−sin({a})"),  # ∂cos a/∂a = −sin a
 )}
 """Every operation's rule, keyed by its op name (`Value.op`)."""
 
