@@ -60,7 +60,7 @@ PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to th
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
 
-_ROLES = {"-", "/", "**"}  # operations whose arrows say which operand is a and which is b
+_ROLES = {op for op, rule in RULES.items() if rule.ordered}  # arrows say which operand is a, which b
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 
