@@ -10,22 +10,16 @@ renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure`` command th
 
 from __future__ import annotations
 
-import contextlib
 import html
-import inspect
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
 
 import graphviz
-from graphviz.backend import dot_command
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
@@ -113,19 +107,61 @@ class Drawing(graphviz.Digraph):
     a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
     """
 
-    def render(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """`graphviz.Digraph.render`, with the renderer `find_renderer` picks for the format."""
-        bound = inspect.signature(graphviz.Digraph.render).bind(self, *args, **kwargs).arguments
-        outfile = bound.get("outfile")
-        format = bound.get("format") or (pathlib.Path(outfile).suffix[1:] if outfile else None) or self.format
-        with _renderer_for(format):
-            return super().render(*args, **kwargs)
+    def pipe(  # type: ignore[override]
+        self,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        *,
+        engine: str | None = None,
+        encoding: str | None = None,
+    ) -> bytes | str:
+        """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
+        data = _run_renderer(self, format or self.format, renderer, formatter, neato_no_op, quiet, engine)
+        return data if encoding is None else data.decode(encoding)
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """`graphviz.Digraph.pipe`, with the renderer `find_renderer` picks for the format."""
-        bound = inspect.signature(graphviz.Digraph.pipe).bind(self, *args, **kwargs).arguments
-        with _renderer_for(bound.get("format") or self.format):
-            return super().pipe(*args, **kwargs)
+    def render(  # type: ignore[override]
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """`graphviz.Digraph.render`: save the DOT source, then write the picture beside it (or to
+        `outfile`) with our renderer, atomically; returns the picture's path."""
+        if outfile is not None:
+            outfile = pathlib.Path(outfile)
+            format = format or outfile.suffix[1:].lower() or None
+            if directory is None:
+                outfile = pathlib.Path(self.directory, outfile)
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        format = format or self.format
+        source = pathlib.Path(self.save(filename, directory=directory))
+        suffix = ".".join(part for part in (formatter, renderer, format) if part)
+        target = outfile or source.with_name(f"{source.name}.{suffix}")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        data = _run_renderer(self, format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
+        write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
+        if cleanup:
+            source.unlink()
+        if view or quiet_view:
+            graphviz.view(target, quiet=quiet_view)
+        return os.fspath(target)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -478,7 +514,6 @@ _INSTALL = (
     "install one with `pip install graphviz-pure` (SVG and PNG) or Graphviz itself "
     "(`apt-get install graphviz`, `brew install graphviz`, or graphviz.org/download)"
 )
-_LOCK = threading.RLock()
 
 
 def _graphviz_pure() -> str | None:
@@ -529,21 +564,35 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
     return found
 
 
-@contextlib.contextmanager
-def _renderer_for(format: str) -> Iterator[None]:
-    """Point the graphviz package at our renderer while it runs, and explain a missing one."""
-    found = _require_renderer(format)
-    with _LOCK:
-        previous = dot_command.DOT_BINARY
-        dot_command.DOT_BINARY = pathlib.Path(found)
-        try:
-            yield
-        except graphviz.ExecutableNotFound as error:
-            if isinstance(error, RendererNotFound):
-                raise
-            raise RendererNotFound(f"could not run {found!r}; {_INSTALL}") from error
-        finally:
-            dot_command.DOT_BINARY = previous
+def _run_renderer(
+    graph: graphviz.Digraph,
+    format: str,
+    renderer: str | None = None,
+    formatter: str | None = None,
+    neato_no_op: bool | int | None = None,
+    quiet: bool = False,
+    engine: str | None = None,
+    cwd: pathlib.Path | None = None,
+) -> bytes:
+    """Pipe `graph`'s DOT source into the renderer for `format` (as graphviz's own pipe does, with
+    the program `find_renderer` picks) and return what it writes."""
+    exe = _require_renderer(format)
+    output = ":".join(part for part in (format, renderer, formatter) if part)
+    command = [exe, f"-K{engine or graph.engine}", f"-T{output}"]
+    if neato_no_op:
+        command.append(f"-n{int(neato_no_op)}")
+    try:
+        result = subprocess.run(command, input=graph.source.encode(graph.encoding), capture_output=True,
+                                cwd=cwd if cwd and cwd.parts else None, check=False)
+    except OSError as error:
+        raise RendererNotFound(f"could not run {exe!r}; {_INSTALL}") from error
+    if result.returncode != 0:
+        raise graphviz.CalledProcessError(
+            result.returncode, command, output=result.stdout, stderr=result.stderr
+        )
+    if not quiet and result.stderr:
+        sys.stderr.write(result.stderr.decode(graph.encoding, "replace"))
+    return result.stdout
 
 
 _SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
