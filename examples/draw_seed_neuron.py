@@ -4,7 +4,9 @@ Each box is a Value (name, data, grad), each circle an operation; every arrow in
 carries its local derivative (formula and number), and the orange path is the one along which
 dE/dw flows: multiply the numbers along it and you get w's grad. Prints the same graph as a text
 tree, then writes ``seed_neuron_graph.png`` into ``--out`` (default: here), or a ``.dot`` file
-where no Graphviz renderer is installed.
+where no Graphviz renderer is installed. The picture is drawn top to bottom (``rankdir="TB"``):
+about 680 px wide, it reads at its own size in a README column (left to right it was 1964 px wide
+and its edge labels shrank to nothing).
 
     python examples/draw_seed_neuron.py --out docs/images
 """
@@ -42,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        path = render(E, out / "seed_neuron_graph.png", show_local=True, highlight=w)
+        path = render(E, out / "seed_neuron_graph.png", show_local=True, highlight=w, rankdir="TB")
         print(f"wrote {path}")
     except RendererNotFound as error:
-        path = render(E, out / "seed_neuron_graph.dot", show_local=True, highlight=w)
+        path = render(E, out / "seed_neuron_graph.dot", show_local=True, highlight=w, rankdir="TB")
         print(f"wrote {path} instead: {error}", file=sys.stderr)
     return 0
 

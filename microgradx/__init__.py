@@ -23,6 +23,7 @@ from microgradx.engine import (
 )
 from microgradx.explain import explain
 from microgradx.html import to_html
+from microgradx.notebook import Stepper, stepper
 from microgradx.sym import to_sympy
 from microgradx.trace import (
     BatchReplayed,
@@ -42,6 +43,7 @@ __all__ = [
     "BatchTrace",
     "GuardError",
     "Replayed",
+    "Stepper",
     "Trace",
     "TraceError",
     "Value",
@@ -62,6 +64,7 @@ __all__ = [
     "sigmoid",
     "sin",
     "sqrt",
+    "stepper",
     "tanh",
     "to_dot",
     "to_html",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from microgradx import notebook
 from microgradx.engine import Value, no_grad
 from microgradx.formatting import fmt
 
@@ -117,6 +118,64 @@ class CheckReport:
             "atol": self.atol,
             "rows": [row.to_dict() for row in self.rows],
         }
+
+    def _summary(self) -> list[str]:
+        """The three lines above the table: the verdict, how each column is computed, the tolerance."""
+        point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())
+        failed = sum(not row.ok for row in self.rows)
+        inputs = f"{len(self.rows)} input{'s' * (len(self.rows) != 1)}"
+        verdict = f"all {inputs} ok" if not failed else f"{failed} of {inputs} NOT OK"
+        return [
+            f"{'compare' if self.has_hand else 'gradcheck'} at {point}: {verdict}",
+            f"f = {fmt(self.value, 6)}; numeric: central differences, step {fmt(self.eps)}·max(1, |input|)"
+            + ("; hand: your formula" if self.has_hand else ""),
+            f"a row is ok when abs err <= {fmt(self.atol)} + {fmt(self.rtol)}·|numeric|",
+        ]
+
+    def _columns(self, row: CheckRow) -> list[str]:
+        """A row's numbers as the table shows them, in the order of its header."""
+        cells = [fmt(row.autograd, 8), fmt(row.numeric, 8)]
+        if self.has_hand:
+            cells.append("—" if row.hand is None else fmt(row.hand, 8))
+        return [*cells, fmt(row.abs_err, 2), fmt(row.rel_err, 2)]
+
+    def _header(self) -> list[str]:
+        return ["input", "autograd", "numeric", *(["hand"] if self.has_hand else []), "abs err", "rel err"]
+
+    def _repr_html_(self) -> str:
+        """The report as HTML for Jupyter: the summary, then a table whose verdicts are coloured."""
+        headline, *details = self._summary()
+        colour = notebook.OK_COLOUR if self.ok else notebook.BAD_COLOUR
+        rows = []
+        for row in self.rows:
+            verdict = "ok" if row.ok else "NOT OK"
+            note = f"<b>{verdict}</b>" + (f": {notebook.text(row.note)}" if row.note else "")
+            rows.append(
+                [
+                    notebook.cell(notebook.text(row.name)),
+                    *(notebook.cell(notebook.text(x), kind="number") for x in self._columns(row)),
+                    notebook.cell(
+                        note, kind="note", colour=notebook.OK_COLOUR if row.ok else notebook.BAD_COLOUR
+                    ),
+                ]
+            )
+        return notebook.block(
+            f'<p style="margin:0.3em 0;font-weight:bold;color:{colour}">{notebook.text(headline)}</p>',
+            *(notebook.paragraph(notebook.text(line), small=True) for line in details),
+            notebook.table([*self._header(), "verdict"], rows),
+        )
+
+    def _repr_markdown_(self) -> str:
+        """The report as Markdown for Jupyter: the summary and a table (verdicts in words)."""
+        headline, *details = self._summary()
+        header = [*self._header(), "verdict"]
+        lines = [f"**{notebook.md(headline)}**", "", *(f"{notebook.md(x)}  " for x in details), ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in self.rows:
+            verdict = "ok" if row.ok else "**NOT OK**" + (f": {notebook.md(row.note)}" if row.note else "")
+            cells = [notebook.md(row.name), *map(notebook.md, self._columns(row)), verdict]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         point = ", ".join(f"{name} = {fmt(x, 6)}" for name, x in self.at.items())

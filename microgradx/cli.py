@@ -549,7 +549,9 @@ def _descend(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
 
     header = ["step", "loss", *wrt, *(f"dloss/d{name}" for name in wrt)]
-    width = max(16, *(len(h) + 2 for h in header))
+    # Columns one space apart, each as wide as a number in 8 digits (14 characters; 15 for a
+    # negative one with a 3-digit exponent), so two parameters fit 80 columns: 5 + 5 · (1 + 14).
+    widths = [max(len(h), 5 if i == 0 else 14) for i, h in enumerate(header)]
     losses: list[float] = []
     verdict = ""
     for step in range(args.steps + 1):
@@ -561,7 +563,7 @@ def _descend(args: argparse.Namespace) -> int:
             verdict = f"diverged: at step {step} the parameters left the function's domain ({e})"
             break
         if step == 0:  # printed only now: an error at the starting point prints nothing on stdout
-            print("".join(h.rjust(width) for h in header))
+            print(" ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
         optimizer.zero_grad()
         loss.backward()
         gradients = [p.grad for p in params]
@@ -572,7 +574,7 @@ def _descend(args: argparse.Namespace) -> int:
             *(fmt(p.data, 8, plain=True) for p in params),
             *(fmt(g, 8, plain=True) for g in gradients),
         ]
-        print("".join(cell.rjust(width) for cell in row))
+        print(" ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
         verdict = _verdict(step, losses, gradients)
         if verdict:
             break
@@ -686,7 +688,8 @@ def _demo(args: argparse.Namespace) -> int:
     report = compare(lambda w: expression.evaluate({**fixed, "w": w}), {"w": _NEURON_HAND}, {"w": 0.3})
     print(textwrap.indent(str(report), "   "))
     print()
-    print("4. A few steps of gradient descent, w ← w − lr·dE/dw with lr = 1:")
+    # lr = 1: |dE/dw| is only ~0.1 here (σ(1−σ) ≤ ¼), so each step moves w by ~0.1, visibly but gently
+    print("4. A few steps of gradient descent, w ← w − lr·dE/dw with lr = 1 (|dE/dw| ≈ 0.1: steps of ≈ 0.1):")
     optimizer = mg.optim.SGD([w], lr=1.0)
     for step in range(6):
         E = expression.evaluate(leaves)

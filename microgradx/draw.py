@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -556,12 +557,31 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
                 "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
             )
         raise RendererNotFound(f"no Graphviz renderer found to write {format.upper()}: {_INSTALL}")
-    if pathlib.Path(found).name.startswith("graphviz-pure") and format not in _PURE_FORMATS:
+    if _is_pure(found) and format not in _PURE_FORMATS:
         raise RendererNotFound(
             f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
             "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
         )
     return found
+
+
+# graphviz-pure sizes text with Graphviz's built-in font metrics (its "textspan_lut"), which hold
+# widths for ASCII only, under every font name (Helvetica, Arial, Arimo, Times, DejaVu Sans...: no
+# name avoids it). The first non-ASCII byte it measures (the "−" of a negative number, "·", "σ", "²",
+# any label beyond ASCII) makes it print this notice once per run, and it counts each byte of that
+# character as a space: about right for what microgradx writes (a "−" counts as three spaces, a
+# little wide; a "σ" as two, about its width). No DOT we could write avoids the notice, and it
+# says nothing a learner can act on, so a drawing drops this one line from the renderer's stderr;
+# every other message passes.
+WIDTH_NOTICE = re.compile(
+    r"^(?:Warning: )+no value for width of non-ASCII character \d+\. "
+    r"Falling back to width of space character\r?\n?",
+    re.M,
+)
+
+
+def _is_pure(program: str) -> bool:
+    return pathlib.Path(program).name.startswith("graphviz-pure")
 
 
 def _run_renderer(
@@ -575,7 +595,8 @@ def _run_renderer(
     cwd: pathlib.Path | None = None,
 ) -> bytes:
     """Pipe `graph`'s DOT source into the renderer for `format` (as graphviz's own pipe does, with
-    the program `find_renderer` picks) and return what it writes."""
+    the program `find_renderer` picks) and return what it writes. Its messages go to stderr, but
+    for graphviz-pure's notice about non-ASCII widths (`WIDTH_NOTICE`)."""
     exe = _require_renderer(format)
     output = ":".join(part for part in (format, renderer, formatter) if part)
     command = [exe, f"-K{engine or graph.engine}", f"-T{output}"]
@@ -590,8 +611,12 @@ def _run_renderer(
         raise graphviz.CalledProcessError(
             result.returncode, command, output=result.stdout, stderr=result.stderr
         )
-    if not quiet and result.stderr:
-        sys.stderr.write(result.stderr.decode(graph.encoding, "replace"))
+    message = result.stderr.decode(graph.encoding, "replace")
+    if _is_pure(exe):
+        message = WIDTH_NOTICE.sub("", message)
+    if not quiet and message:
+        sys.stderr.write(message)
+        sys.stderr.flush()
     return result.stdout
 
 

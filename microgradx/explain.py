@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from microgradx import notebook
 from microgradx.check import json_number
 from microgradx.engine import RULES, Value, grad, topological_order
 from microgradx.formatting import (
@@ -24,8 +25,8 @@ from microgradx.formatting import (
     latex_operand,
     local_formula,
     node_names,
-    one_line,
 )
+from microgradx.notebook import md as _md
 
 __all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
 
@@ -254,6 +255,55 @@ class Explanation:
                     rows.append(f"&= {numbers} = {latex_number(path.product)}")
             rows.append(f"{gradient} &= {latex_number(self.total)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def _repr_html_(self) -> str:
+        """The explanation as HTML for Jupyter: a table of edges per path (or of the accumulation)."""
+        parts = [notebook.paragraph(notebook.text(self._headline()), bold=True)]
+        for number, path in enumerate(self.paths, 1):
+            route = " → ".join(self.names[node] for node in path.nodes) or self.names[self.output]
+            parts.append(notebook.paragraph(notebook.text(f"Path {number}: {route}")))
+            rows = [
+                [
+                    notebook.cell(notebook.text(edge.derivative)),
+                    notebook.cell(notebook.text(edge.formula)),
+                    notebook.cell(notebook.text(fmt(edge.value)), kind="number"),
+                ]
+                for edge in path.edges
+            ]
+            symbolic = " · ".join(_factor(edge.formula) for edge in path.edges) or "1"
+            rows.append(
+                [
+                    notebook.cell("<b>path product</b>"),
+                    notebook.cell(notebook.text(symbolic)),
+                    notebook.cell(f"<b>{notebook.text(fmt(path.product))}</b>", kind="number"),
+                ]
+            )
+            parts.append(notebook.table(["local derivative", "formula", "value"], rows))
+        if self.truncated:
+            o = self._output_name
+            rows = []
+            for row in _elide(self.accumulation):
+                if row is None:
+                    more = len(self.accumulation) - MAX_ROWS
+                    rows.append(
+                        [notebook.cell(f"… {more:,} more nodes …"), notebook.cell(""), notebook.cell("")]
+                    )
+                    continue
+                rows.append(
+                    [
+                        notebook.cell(notebook.text(row.name)),
+                        notebook.cell(notebook.text(fmt(row.grad)), kind="number"),
+                        notebook.cell(notebook.text(_terms_text(row))),
+                    ]
+                )
+            parts.append(notebook.table(["node", f"d{o}/d(node)", "summed from its uses"], rows))
+        if self.path_count:
+            parts.append(notebook.paragraph(notebook.text(self._ending()), bold=True))
+        return notebook.block(*parts)
+
+    def _repr_markdown_(self) -> str:
+        """The explanation as Markdown for Jupyter (the same as `to_markdown`)."""
+        return self.to_markdown()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: names, formulas and numbers (non-finite numbers as strings).
@@ -488,14 +538,6 @@ def _accumulation_lines(explanation: Explanation, output_name: str) -> list[str]
         else:
             lines.append(f"  {left.ljust(width)} = {_terms_text(row)} = {fmt(row.grad)}")
     return lines
-
-
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell or bold span (on one line: a newline shows as \\n)."""
-    text = one_line(text)
-    for ch in "\\|*_`[]<>":
-        text = text.replace(ch, "\\" + ch)
-    return text
 
 
 def _tex_factor(x: float) -> str:

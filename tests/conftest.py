@@ -2,16 +2,28 @@
 
 Import them as ``from conftest import seed_neuron`` (pytest puts this folder on ``sys.path``). Each
 test keeps its own independent truth (hand formulas, finite differences); only the graph is shared.
+
+Hypothesis runs with the ``ci`` profile when the environment variable ``CI`` is set (``.ci/run``
+sets it): derandomised, so a CI run draws the same examples every time and a failure reproduces,
+and without an example database. Locally it stays random (the ``dev`` profile), so that each run
+tries new examples; ``HYPOTHESIS_PROFILE=ci`` selects the CI behaviour by hand.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
+from hypothesis import settings
+
 from microgradx import Value
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 class SeedNeuron(NamedTuple):

@@ -507,6 +507,29 @@ def test_digraph_render_and_pipe_work_out_of_the_box_with_graphviz_pure(tmp_path
     assert graphviz.backend.dot_command.DOT_BINARY == graphviz.backend.dot_command.pathlib.Path("dot")
 
 
+def test_graphviz_pure_leaves_no_width_notice_on_stderr_and_passes_other_messages(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # no dot: graphviz-pure, as after pip install
+    w = Value(-0.5, "ŵ")  # non-ASCII in a label, and "−", "·", "σ", "²" in numbers and formulas
+    E = (mg.sigmoid(w * 1.5) - 1.0) ** 2
+    E.backward()
+    graph = mg.draw(E, show_local=True)
+    # The renderer itself does print the notice for this graph (so the test below means something).
+    raw = D.subprocess.run([PURE, "-Tsvg"], input=graph.source.encode(), capture_output=True, check=True)
+    assert D.WIDTH_NOTICE.search(raw.stderr.decode())
+    assert "<svg" in graph._repr_mimebundle_()["image/svg+xml"]  # what Jupyter shows inline
+    assert "<svg" in graph.pipe(format="svg", encoding="utf-8")
+    assert pathlib_read(graph.render(outfile=tmp_path / "g.png")).startswith(PNG)
+    D.render(E, tmp_path / "h.svg")
+    assert capsys.readouterr().err == ""
+    # Any other message of the renderer still reaches stderr.
+    graph.node("odd", shape="no-such-shape")
+    graph.pipe(format="svg")
+    err = capsys.readouterr().err
+    assert "unknown shape no-such-shape" in err and "non-ASCII" not in err
+
+
 def pathlib_read(path) -> bytes:
     with open(path, "rb") as file:
         return file.read()
@@ -537,7 +560,9 @@ def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypa
     assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "−0.8511", "0.5"]
     assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "−0.104"
     assert "docs/images/seed_neuron_graph.png" in section
-    assert (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").exists()
+    picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").read_bytes()
+    width, height = struct.unpack(">II", picture[16:24])  # the PNG's IHDR
+    assert width <= 830 and height <= 1200  # read at its own size in a README column, labels legible
 
 
 def test_to_text_keeps_a_label_with_a_newline_on_one_line():

@@ -338,7 +338,8 @@ def test_another_thread_is_not_affected_while_one_traces():
         y = Value(2.0) * 3.0
     other = trace(branchy, 1.0)  # tracing in this thread meanwhile records its own guards only
     release.set()
-    tracer.join()
+    tracer.join(10)
+    assert not tracer.is_alive(), "the tracing thread did not finish"
     assert y.op == "" and y.data == 6.0
     assert len(other.guards) == 1 and seen[0].guards == []
 

@@ -28,6 +28,7 @@ def walks_can_start_in_another_thread() -> bool:
     thread = threading.Thread(target=take)
     thread.start()
     thread.join(10)
+    assert not thread.is_alive(), "the thread waiting for the walk lock did not finish"
     return got == [True]
 
 
@@ -161,6 +162,7 @@ def test_a_process_forked_while_another_thread_walks_can_backpropagate():
     finally:
         release.set()
         thread.join(10)
+    assert not thread.is_alive(), "the thread holding the walk lock did not finish"
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
@@ -217,5 +219,6 @@ def test_backward_in_several_threads_through_a_shared_parameter_counts_every_pas
             t.join(60)
     finally:
         sys.setswitchinterval(previous)
+    assert not any(t.is_alive() for t in threads), "a backward thread did not finish in 60 s"
     one_pass = length * 0.999 ** (length - 1)  # d(w^n)/dw
     assert w.grad == pytest.approx(4 * passes * one_pass, rel=1e-9)
