@@ -59,6 +59,7 @@ INIT = "tests/test_init.py"
 
 ENGINE, CHECKER, OPTIM = "microgradx/engine.py", "microgradx/check.py", "microgradx/optim.py"
 FORMATTING, NN = "microgradx/formatting.py", "microgradx/nn.py"
+REALMATH = "microgradx/realmath.py"
 
 MUTANTS: list[Mutant] = [
     # --- each rule's local derivative (the numbers backward uses) ---
@@ -99,8 +100,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "_pow(a, b - 1.0))",
-        "_pow(a, b))",
+        "realmath.power(a, b - 1.0))",
+        "realmath.power(a, b))",
         "**: ∂/∂a b·a^b instead of b·a^(b−1) (floats)",
         (BINARY_CLOSED,),
     ),
@@ -113,8 +114,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "        return out * _v_log(a)\n",
-        "        return _v_log(a)\n",
+        "        return out * _d_log(a)\n",
+        "        return _d_log(a)\n",
         "**: ∂/∂b ln a instead of a^b·ln a",
         (BINARY_CLOSED,),
     ),
@@ -127,7 +128,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "return _inf if bd > 0.0 else -_inf",
+        "return math.inf if bd > 0.0 else -math.inf",
         "return 0.0",
         "**: ∂/∂a at a zero base with 0 < b < 1 inf -> 0",
         (POWER_SPECIAL,),
@@ -162,8 +163,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        'Rule("exp", _exp, lambda a, out: (out,)',
-        'Rule("exp", _exp, lambda a, out: (a,)',
+        '_call("exp", realmath.exp, lambda a, out: (out,)',
+        '_call("exp", realmath.exp, lambda a, out: (a,)',
         "exp: exp(a) -> a",
         (UNARY_CLOSED,),
     ),
@@ -172,15 +173,15 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "(0.5 / out,) if o != 0.0",
-        "(1.0 / out,) if o != 0.0",
+        "(0.5 / out,) if _data(out) != 0.0",
+        "(1.0 / out,) if _data(out) != 0.0",
         "sqrt: 1/(2√a) -> 1/√a",
         (UNARY_CLOSED,),
     ),
     Mutant(
         ENGINE,
-        "(0.5 / out,) if o != 0.0 else (math.copysign(_inf, o),)",
-        "(0.5 / out,) if o != 0.0 else (0.0,)",
+        "(0.5 / out,) if _data(out) != 0.0 else (math.copysign(math.inf, _data(out)),)",
+        "(0.5 / out,) if _data(out) != 0.0 else (0.0,)",
         "sqrt: ∂ at 0 inf -> 0",
         (UNARY_SPECIAL,),
     ),
@@ -206,23 +207,23 @@ MUTANTS: list[Mutant] = [
         (UNARY_CLOSED, UNARY_SPECIAL),
     ),
     Mutant(
-        ENGINE,
-        '_node(0.0 if a <= 0.0 else a, "relu", self)',
-        '_node(a if a > 0.0 else 0.0, "relu", self)',
+        REALMATH,
+        "if type(a) is float:\n        return 0.0 if a <= 0.0 else a",
+        "if type(a) is float:\n        return a if a > 0.0 else 0.0",
         "relu: relu(nan) is 0 (PyTorch: nan)",
         ("tests/test_reliability.py::test_relu_of_nan_is_nan_and_passes_the_gradient_as_pytorch",),
     ),
     Mutant(
         ENGINE,
-        "lambda a, out: (_v_cos(a),)",
-        "lambda a, out: (_v_sin(a),)",
+        "lambda a, out: (_d_cos(a),)",
+        "lambda a, out: (_d_sin(a),)",
         "sin: cos -> sin",
         (UNARY_CLOSED,),
     ),
     Mutant(
         ENGINE,
-        "lambda a, out: (-_v_sin(a),)",
-        "lambda a, out: (_v_sin(a),)",
+        "lambda a, out: (-_d_sin(a),)",
+        "lambda a, out: (_d_sin(a),)",
         "cos: −sin -> sin",
         (UNARY_CLOSED,),
     ),
@@ -243,23 +244,23 @@ MUTANTS: list[Mutant] = [
         ENGINE, '"{a}^{b}·ln({a})"', '"{b}^{a}·ln({a})"', "formula **: a^b·ln a -> b^a·ln a", (RULE_FORMULAS,)
     ),
     Mutant(ENGINE, '("−1",)', '("1",)', "formula neg: '−1' -> '1'", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("sign({a})",)', '("−sign({a})",)', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("exp({a})",)', '("exp(−{a})",)', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("1/{a}",)', '("−1/{a}",)', "formula log: 1/a -> −1/a", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("1/(2·√{a})",)', '("1/√{a}",)', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"exp({a})")', '"exp(−{a})")', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"1/{a}")', '"−1/{a}")', "formula log: 1/a -> −1/a", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"1/(2·√{a})",', '"1/√{a}",', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
     Mutant(
-        ENGINE, '("1−tanh²({a})",)', '("1−tanh({a})",)', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
+        ENGINE, '"1−tanh²({a})")', '"1−tanh({a})")', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
     ),
     Mutant(
         ENGINE,
-        '("σ({a})·(1−σ({a}))",)',
-        '("σ({a})·(1+σ({a}))",)',
+        '"σ({a})·(1−σ({a}))",',
+        '"σ({a})·(1+σ({a}))",',
         "formula sigmoid: σ(1−σ) -> σ(1+σ)",
         (RULE_FORMULAS,),
     ),
-    Mutant(ENGINE, '("[{a} > 0]",)', '("[{a} < 0]",)', "formula relu: [a > 0] -> [a < 0]", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("cos({a})",)', '("−cos({a})",)', "formula sin: cos -> −cos", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '("−sin({a})",)', '("sin({a})",)', "formula cos: −sin -> sin", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"[{a} > 0]",', '"[{a} < 0]",', "formula relu: [a > 0] -> [a < 0]", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"cos({a})")', '"−cos({a})")', "formula sin: cos -> −cos", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"−sin({a})")', '"sin({a})")', "formula cos: −sin -> sin", (RULE_FORMULAS,)),
     Mutant(
         FORMATTING,
         '        return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"',
@@ -270,29 +271,29 @@ MUTANTS: list[Mutant] = [
     # --- operands swapped where a node is made or used ---
     Mutant(
         ENGINE,
-        '_node(self.data - other.data, "-", self, other)',
-        '_node(self.data - other.data, "-", other, self)',
+        'return _apply("-", self, other)',
+        'return _apply("-", other, self)',
         "a − b records its operands as (b, a)",
         (BINARY_CLOSED,),
     ),
     Mutant(
         ENGINE,
-        '_node(_div(self.data, other.data), "/", self, other)',
-        '_node(_div(self.data, other.data), "/", other, self)',
+        'return _apply("/", self, other)',
+        'return _apply("/", other, self)',
         "a / b records its operands as (b, a)",
         (BINARY_CLOSED,),
     ),
     Mutant(
         ENGINE,
-        "NotImplemented if other is NotImplemented else other.__sub__(self)",
-        "NotImplemented if other is NotImplemented else self.__sub__(other)",
+        'return _apply("-", other, self)',
+        'return _apply("-", self, other)',
         "2 − a computed as a − 2",
         ("tests/test_engine.py::test_reflected_subtraction_keeps_the_math_order",),
     ),
     Mutant(
         ENGINE,
-        "NotImplemented if other is NotImplemented else other.__pow__(self)",
-        "NotImplemented if other is NotImplemented else self.__pow__(other)",
+        'return _apply("**", other, self)',
+        'return _apply("**", self, other)',
         "2 ** a computed as a ** 2",
         ("tests/test_engine.py::test_power_follows_real_number_rules",),
     ),
