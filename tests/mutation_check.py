@@ -59,7 +59,6 @@ INIT = "tests/test_init.py"
 
 ENGINE, CHECKER, OPTIM = "microgradx/engine.py", "microgradx/check.py", "microgradx/optim.py"
 FORMATTING, NN = "microgradx/formatting.py", "microgradx/nn.py"
-REALMATH = "microgradx/realmath.py"
 
 MUTANTS: list[Mutant] = [
     # --- each rule's local derivative (the numbers backward uses) ---
@@ -207,9 +206,9 @@ MUTANTS: list[Mutant] = [
         (UNARY_CLOSED, UNARY_SPECIAL),
     ),
     Mutant(
-        REALMATH,
-        "if type(a) is float:\n        return 0.0 if a <= 0.0 else a",
-        "if type(a) is float:\n        return a if a > 0.0 else 0.0",
+        ENGINE,
+        '_record(0.0 if a <= 0.0 else a, "relu", self)',
+        '_record(a if a > 0.0 else 0.0, "relu", self)',
         "relu: relu(nan) is 0 (PyTorch: nan)",
         ("tests/test_reliability.py::test_relu_of_nan_is_nan_and_passes_the_gradient_as_pytorch",),
     ),
