@@ -451,6 +451,34 @@ def yinyang_row(size: dict) -> Row:
     return row
 
 
+def history_row(size: dict) -> Row:
+    """`nn.History.record` in the MLP(2,[16,16,1]) moons loop (issue 19): the loop with and without
+    recording, interleaved; the target is recording costs under 10% of the loop's time."""
+    from microgradx import nn
+
+    xs, ys = moons(size["points"])
+    plain, recorded = microgradx_model(None), microgradx_model(None)
+    history = nn.History(recorded[0])
+
+    def recorded_step() -> None:
+        model, opt = recorded
+        scores = [model(point) for point in xs]
+        loss = nn.hinge_loss(scores, ys) + ALPHA * sum(p * p for p in model.parameters())
+        opt.zero_grad()
+        loss.backward()
+        history.record(loss)
+        opt.step()
+
+    row = Row(f"MLP step + History.record, {size['points']} moons")
+    times = interleaved({"microgradx": recorded_step, "plain": lambda: microgradx_step(plain, xs, ys)},
+                        size["repeats"])
+    row.results = {"microgradx": times["microgradx"], "plain": times["plain"]}
+    overhead = times["microgradx"] / times["plain"] - 1.0
+    row.notes.append(f"recording {len(history.parameters)} parameters costs {overhead:+.1%} of the step "
+                     f"(target < 10%: {'met' if overhead < 0.10 else 'NOT met'})")
+    return row
+
+
 WORKLOADS: dict[str, Callable[[dict], Row | list[Row]]] = {
     "chains": chains_row,
     "wide": wide_row,
@@ -460,6 +488,7 @@ WORKLOADS: dict[str, Callable[[dict], Row | list[Row]]] = {
     "replay": replay_rows,
     "page": page_rows,
     "yinyang": yinyang_row,
+    "history": history_row,
 }
 
 

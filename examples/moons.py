@@ -7,6 +7,7 @@ learning rate trains it on the full batch, printing loss and accuracy at every s
     python examples/moons.py                       # 50 steps, seed 3: reaches 100% by step ~25
     python examples/moons.py --steps 80 --seed 1   # other seeds may need more steps
     python examples/moons.py --plot moons.png      # needs matplotlib: pip install 'microgradx[plot]'
+    python examples/moons.py --html moons.html     # one page to scrub through the run (mg.nn.History)
     python examples/moons.py --replay              # same numbers, the graph traced once and replayed
     python examples/moons.py --replay batch        # one sample traced, replayed over the batch (NumPy)
 """
@@ -78,7 +79,7 @@ LR = 0.3
 
 
 def train(
-    steps: int, seed: int, log=print, replay: bool | str = False
+    steps: int, seed: int, log=print, replay: bool | str = False, history: bool = False
 ) -> tuple[MLP, list[float], list[float], tuple]:
     """Train from scratch; returns the model, the loss and accuracy per step, and the data.
 
@@ -87,12 +88,15 @@ def train(
     every step (the parameters' new numbers are read at each replay): the same numbers, faster.
     With ``replay="batch"``, one point's loss is traced and replayed over all points at once with
     NumPy (`microgradx.trace.trace_batch`): the same numbers up to the order of sums, faster still.
+    With `history`, the plain loop records every step in a `microgradx.nn.History`, kept as
+    ``model.history`` for `History.to_html`.
     """
     X, y = make_moons(100, noise=0.1, seed=seed)
     model = MLP(2, [16, 16, 1], activation="relu", seed=seed)
     optimizer = mg.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
     if replay:
         return _train_replayed(model, optimizer, steps, log, X, y, batch=replay == "batch")
+    recorder = mg.nn.History(model) if history else None
     losses, accuracies = [], []
     # Each step builds a graph of ~65,000 nodes. Graphs hold no reference cycles, so reference
     # counting frees each one; pausing the cycle collector saves its repeated scans of the graph.
@@ -103,6 +107,8 @@ def train(
             loss, accuracy = loss_and_accuracy(model, X, y)
             optimizer.zero_grad()
             loss.backward()
+            if recorder is not None:
+                recorder.record(loss)  # after backward, before the step: the loss, values and grads
             optimizer.lr = LR * (1.0 - 0.9 * k / steps)
             optimizer.step()
             losses.append(loss.data)
@@ -111,6 +117,8 @@ def train(
     finally:
         if collecting:
             gc.enable()
+    if recorder is not None:
+        model.history = recorder
     return model, losses, accuracies, (X, y)
 
 
@@ -209,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3, help="seed for the data and the weights (default 3)")
     parser.add_argument("--plot", metavar="OUT.png", help="save boundary and loss curve (matplotlib)")
     parser.add_argument(
+        "--html", metavar="OUT.html", help="write a page to scrub through the run (not with --replay)"
+    )
+    parser.add_argument(
         "--replay",
         nargs="?",
         const="plain",
@@ -218,11 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
-    model, losses, accuracies, (X, y) = train(args.steps, args.seed, replay=args.replay)
+    if args.html and args.replay:
+        parser.error("--html records the plain loop; leave out --replay")
+    model, losses, accuracies, (X, y) = train(
+        args.steps, args.seed, replay=args.replay, history=bool(args.html)
+    )
     print(f"final training accuracy {accuracies[-1]:.1%} after {args.steps} steps")
     if args.plot:
         plot(model, X, y, losses, args.plot)
         print(f"wrote {args.plot}")
+    if args.html:
+        title = f"Two moons: MLP(2, [16, 16, 1]), {args.steps} steps"
+        model.history.to_html(args.html, data=(X, y), title=title)
+        print(f"wrote {args.html}")
     return 0
 
 

@@ -7,6 +7,7 @@ the way gradient descent does, w ← w − μ·dE/dw::
 
     python examples/sigmoid_neuron.py                  # print everything
     python examples/sigmoid_neuron.py --out pictures   # also save the pictures (needs matplotlib)
+    python examples/sigmoid_neuron.py --html neuron.html   # a page to scrub through the training
 """
 
 from __future__ import annotations
@@ -57,9 +58,15 @@ def print_compare() -> None:
         print()
 
 
-def train(epochs: int = EPOCHS, mu: float = MU) -> list[tuple]:
-    """SGD over the two samples, x = 0 then x = 1, each epoch; rows (epoch, w, dE/dw at 0, at 1, E total)."""
-    w = mg.Value(W0, "w")
+def train(
+    epochs: int = EPOCHS, mu: float = MU, history: mg.nn.History | None = None, w: mg.Value | None = None
+) -> list[tuple]:
+    """SGD over the two samples, x = 0 then x = 1, each epoch; rows (epoch, w, dE/dw at 0, at 1, E total).
+
+    With `history` (a `microgradx.nn.History` of `w`), every update is recorded: each sample's E,
+    w and dE/dw, so its page shows each step's own error curve E(w) and tangent.
+    """
+    w = mg.Value(W0, "w") if w is None else w
     optimizer = mg.optim.SGD([w], lr=mu)
     rows = []
     for epoch in range(epochs + 1):
@@ -71,7 +78,10 @@ def train(epochs: int = EPOCHS, mu: float = MU) -> list[tuple]:
             break
         for x, y in SAMPLES:  # one update per sample: w ← w − μ·dE/dw
             optimizer.zero_grad()
-            neuron_error(w, x, y).backward()
+            error = neuron_error(w, x, y)
+            error.backward()
+            if history is not None:
+                history.record(error)
             optimizer.step()
     return rows
 
@@ -165,6 +175,7 @@ def save_graph(out: pathlib.Path) -> pathlib.Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", metavar="DIR", help="save the pictures in DIR (needs matplotlib)")
+    parser.add_argument("--html", metavar="OUT.html", help="write a page to scrub through the training")
     args = parser.parse_args(argv)
 
     print(f"== dE/dw by hand, by autograd and by finite differences, at w = {fmt(W0)}")
@@ -174,8 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(mg.explain(neuron_error(w, 1.0, 1.0), w))
     print()
     print("== training")
-    rows = train()
+    w = mg.Value(W0, "w")
+    history = mg.nn.History([w]) if args.html else None
+    rows = train(history=history, w=w)
     print_training(rows)
+    if history is not None:
+        history.to_html(args.html, title="Seed 001: w ← w − μ·dE/dw, one sample (x = 0, then x = 1) per step")
+        print(f"wrote {args.html}")
     if args.out:
         out = pathlib.Path(args.out)
         print()

@@ -55,6 +55,9 @@ PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to th
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
 
+NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
+"""What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
+
 _ROLES = {op for op, rule in RULES.items() if rule.ordered}  # arrows say which operand is a, which b
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -198,7 +201,8 @@ def draw(
     Colours: light blue boxes are inputs and parameters (labelled leaves), white boxes are
     intermediate results, unlabelled numbers are constants, the yellow box is `output`; gradients
     are red. With `highlight`, the paths from it to `output` are orange (filled boxes, thick arrows)
-    and everything else is light grey.
+    and everything else is light grey. A graph whose grads are all 0 (drawn before ``backward()``)
+    gets the caption "every grad is 0: no backward() yet?".
     """
     _check_options(output, rankdir, highlight, max_nodes)
     order = topological_order(output)[::-1]  # forward order: operands before results
@@ -242,15 +246,29 @@ def draw(
             if label:
                 style["label"] = f"<{'  '.join(label)}>"
             graph.edge(ids[parent], op_id, **style)
+    captions = []
     if highlight is not None:
         who = _html(names[highlight]) if highlight in names else _html(highlight.label or repr(highlight))
-        caption = (
+        captions.append(
             f"orange: the paths from {who} to {_html(names[output])}"
             if highlight in names
             else f"{who} is not in the graph of {_html(names[output])}: no path to highlight"
         )
-        graph.attr(label=f"<{caption}>", labelloc="b", fontcolor=PATH if highlight in names else INK)
+    if show_grad and _no_backward_yet(order):
+        captions.append(_html(NO_BACKWARD_NOTE))
+    if captions:
+        color = PATH if highlight is not None and highlight in names else INK
+        graph.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
     return graph
+
+
+def _no_backward_yet(order: list[Value]) -> bool:
+    """True for a graph with operations in which every grad is 0, as it is before any ``backward()``.
+
+    ``output.backward()`` adds its seed (1 by default) to the output's own grad, so the note does
+    not show on a backpropagated graph, unless every grad was reset since (which deserves it too).
+    """
+    return any(node.parents for node in order) and all(node.grad == 0.0 for node in order)
 
 
 def to_dot(
@@ -445,6 +463,8 @@ def _draw_summary(
     graph.node("output", _value_label(output, name, output, show_grad, reached), shape="plain")
     graph.edge("summary", "output", **_edge_style(reached))
     note = f"graph has {len(order)} nodes ({reason}); showing a summary; pass max_nodes=None to draw all"
+    if show_grad and _no_backward_yet(order):
+        note += "\n" + NO_BACKWARD_NOTE
     graph.attr(label=f"<{_html(note)}>", labelloc="b")
 
 
@@ -457,7 +477,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     Each line shows a node's name, its operation in brackets, data and grad (a constant just its
     number). A node used more than once is written out the first time (marked ``#k``) and referred
     to afterwards as ``(see #k)``, so shared sub-expressions and diamonds appear once. Past
-    `max_lines` lines the tree stops with a note (None: no limit).
+    `max_lines` lines the tree stops with a note (None: no limit). When every grad in the graph is
+    0, as before ``backward()``, a last line says so: ``(every grad is 0: no backward() yet?)``.
 
     >>> from microgradx import Value
     >>> x = Value(2.0, "x"); print(to_text(x * x, show_grad=False))
@@ -505,6 +526,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
             stack.append(
                 (children[i], indent + ("└── " if last else "├── "), indent + ("    " if last else "│   "))
             )
+    if show_grad and _no_backward_yet(order):
+        lines.append(f"({NO_BACKWARD_NOTE})")
     return "\n".join(lines)
 
 

@@ -30,13 +30,16 @@ from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
 
-__all__ = ["MAX_PAGE_NODES", "page_data", "to_html"]
+__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "to_html"]
 
 
 MAX_PAGE_NODES = 5000
-"""The most Values a step-through page shows; `to_html` refuses a larger graph (ValueError).
+"""The most Values a step-through page shows (times `iterations`); `to_html` refuses a larger graph
+(ValueError). Page size and time are linear in the graph up to this bound (about 1.4 KB of page per
+Value and round)."""
 
-Page size and time are linear in the graph up to this bound (about 1.4 KB of page per Value)."""
+MAX_ITERATIONS = 100
+"""The most rounds of forward, backward and update one page goes through (`to_html(iterations=...)`)."""
 
 _ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
 _NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)², but 0.5·−0.4
@@ -93,12 +96,16 @@ def page_data(
     *,
     highlight: Value | Iterable[Value] | None = None,
     lr: float | None = None,
+    iterations: int = 1,
 ) -> dict:
     """Everything the page shows, as a JSON-ready dict: the nodes, their edges and the steps.
 
     Forward steps compute each operation in forward order; backward steps follow the engine's own
     backward order and add ``upstream · local`` into one operand's grad per step, with ``local`` from
-    ``RULES[op].local``. The raw floats sit beside the formatted text so tests can check them.
+    ``RULES[op].local``. With `lr`, update steps move the weights by ``−lr·grad``, and the forward
+    pass runs again on the new weights (each operation recomputed by its rule's ``forward``), round
+    after round for `iterations` updates. The raw floats sit beside the formatted text so tests can
+    check them.
     """
     if type(output) is not Value:
         raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
@@ -106,10 +113,20 @@ def page_data(
         if type(lr) is bool or not isinstance(lr, int | float) or not math.isfinite(lr):
             raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
         lr = float(lr)
-    backward_order = topological_order(output)
-    if len(backward_order) > MAX_PAGE_NODES:
+    if type(iterations) is not int or not 1 <= iterations <= MAX_ITERATIONS:
         raise ValueError(
-            f"to_html: the graph has {len(backward_order):,} Values, more than a step-through page takes "
+            f"to_html(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
+        )
+    if iterations > 1 and lr is None:
+        raise ValueError(
+            "to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
+        )
+    backward_order = topological_order(output)
+    if len(backward_order) * iterations > MAX_PAGE_NODES:
+        raise ValueError(
+            f"to_html: the graph has {len(backward_order):,} Values"
+            + (f" × {iterations} iterations" if iterations > 1 else "")
+            + f", more than a step-through page takes "
             f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
             "step through a smaller graph (one sample, one neuron), or draw() it, which summarises"
         )
@@ -141,14 +158,76 @@ def page_data(
     inputs = [n for n in forward if not n.parents]
     steps.append(_start_step(inputs, index, names, output))
     written = _precedences(forward, names)
+    values = previous = {node: node.data for node in forward}
+    rounds = iterations + 1 if lr is not None else 1  # with lr, a last forward pass shows the new E
+    for r in range(1, rounds + 1):
+        first = len(steps) if r > 1 else 0
+        if r > 1:
+            steps.append(_again_step(inputs, targets, index, names, output, values, r))
+        for node in forward:
+            if node.parents:
+                edges_in = [edge_of[node, k] for k in range(len(node.parents))]
+                steps.append(_forward_step(node, index, names, written, edges_in, values))
+        if r > 1:
+            old, new = previous[output], values[output]
+            change = "lower" if new < old else ("higher" if new > old else "the same")
+            steps[-1]["note"] += (
+                f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
+            )
+        if r <= iterations or lr is None:
+            grads = _backward_steps(output, backward_order, index, names, edge_of, values, steps)
+            if r == 1:
+                for i, node in enumerate(forward):
+                    nodes[i]["grad"] = None if _is_constant(node) else _raw(grads[node])
+        if lr is not None and r <= iterations:
+            for node in targets:
+                steps.append(_update_step(node, index, names, lr, values[node], grads[node]))
+            previous = values
+            values = _forward_values(forward, {node: values[node] - lr * grads[node] for node in targets})
+        for step in steps[first:]:
+            step["round"] = r
+
+    on_path = _on_paths(forward, chosen)
+    return {
+        "output": index[output],
+        "nodes": nodes,
+        "edges": edges,
+        "steps": steps,
+        "highlight": sorted(index[n] for n in on_path),
+        "focus": sorted(index[n] for n in chosen),
+        "lr": lr,
+        "rounds": rounds,
+    }
+
+
+def _forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Value, float]:
+    """Every node's number with some leaves set to other values: each operation recomputed, in
+    forward order, by its rule's ``forward`` (the engine's own math; a domain error gives nan)."""
+    values: dict[Value, float] = {}
     for node in forward:
         if node.parents:
-            edges_in = [edge_of[node, k] for k in range(len(node.parents))]
-            steps.append(_forward_step(node, index, names, written, edges_in))
+            try:
+                values[node] = RULES[node.op].forward(*(values[p] for p in node.parents))
+            except (ArithmeticError, ValueError):
+                values[node] = math.nan
+        else:
+            values[node] = leaves.get(node, node.data)
+    return values
 
-    # Backward: the engine's order and sums (`_backprop`), one step per operand that gets a grad.
-    uses = {node: 0 for node in forward}
-    for node in forward:
+
+def _backward_steps(
+    output: Value,
+    backward_order: list[Value],
+    index: dict[Value, int],
+    names: dict[Value, str],
+    edge_of: dict[tuple[Value, int], int],
+    values: dict[Value, float],
+    steps: list[dict],
+) -> dict[Value, float]:
+    """Append the backward pass's steps: the engine's order and sums (`_backprop`), one step per
+    operand that gets a grad, locals from ``RULES[op].local`` at `values`; returns every grad."""
+    uses = dict.fromkeys(backward_order, 0)
+    for node in backward_order:
         for parent in node.parents:
             uses[parent] += 1
     grads: dict[Value, float] = {output: 1.0}
@@ -158,7 +237,7 @@ def page_data(
         parents = node.parents
         if not parents:
             continue
-        local = RULES[node.op].local(*(p.data for p in parents), node.data)
+        local = RULES[node.op].local(*(values[p] for p in parents), values[node])
         for k, (parent, d) in enumerate(zip(parents, local, strict=True)):
             contribution = upstream * d  # chain rule: d out/d parent += d out/d node · ∂node/∂parent
             before = grads.get(parent)
@@ -180,23 +259,8 @@ def page_data(
                     uses[parent] == 0,
                 )
             )
-    for i, node in enumerate(forward):
-        nodes[i]["grad"] = None if _is_constant(node) else _raw(grads[node])
     steps[-1]["note"] += f"  Backward pass done: each grad is d{derivative_name(names[output])}/d(that node)."
-
-    if lr is not None:
-        for node in targets:
-            steps.append(_update_step(node, index, names, lr, grads[node]))
-    on_path = _on_paths(forward, chosen)
-    return {
-        "output": index[output],
-        "nodes": nodes,
-        "edges": edges,
-        "steps": steps,
-        "highlight": sorted(index[n] for n in on_path),
-        "focus": sorted(index[n] for n in chosen),
-        "lr": lr,
-    }
+    return grads
 
 
 def _start_step(inputs: list[Value], index: dict[Value, int], names: dict[Value, str], output: Value) -> dict:
@@ -210,6 +274,30 @@ def _start_step(inputs: list[Value], index: dict[Value, int], names: dict[Value,
         "note": f"The forward pass computes every node from its operands, up to {names[output]}. "
         "Press → or Next.",
         "set": [[index[n], "data", fmt(n.data), "known"] for n in known],
+    }
+
+
+def _again_step(
+    inputs: list[Value],
+    targets: list[Value],
+    index: dict[Value, int],
+    names: dict[Value, str],
+    output: Value,
+    values: dict[Value, float],
+    r: int,
+) -> dict:
+    """The start of another round: the weights hold their new values, every grad is zeroed."""
+    known = [n for n in inputs if not _is_constant(n)]
+    shown = ", ".join(f"{names[n]} = {fmt(values[n])}" for n in targets)
+    return {
+        "phase": "start",
+        "node": None,
+        "edges": [],
+        "reset": True,
+        "rows": [[["Updated: ", ""], [shown, "u"]]],
+        "note": f"Round {r}: zero every grad and run the forward pass again with the new weights, "
+        f"up to {names[output]}.",
+        "set": [[index[n], "data", fmt(values[n]), "known"] for n in known],
     }
 
 
@@ -236,11 +324,16 @@ def _precedences(forward: list[Value], names: dict[Value, str]) -> dict[Value, t
 
 
 def _forward_step(
-    node: Value, index: dict[Value, int], names: dict[Value, str], written: dict, edges: list[int]
+    node: Value,
+    index: dict[Value, int],
+    names: dict[Value, str],
+    written: dict,
+    edges: list[int],
+    values: dict[Value, float],
 ) -> dict:
     symbolic, _ = expression(node, written)
-    numeric, _ = expression(node, {p: _number(p.data) for p in node.parents})
-    value = fmt(node.data)
+    numeric, _ = expression(node, {p: _number(values[p]) for p in node.parents})
+    value = fmt(values[node])
     first = [[names[node], "t"]]
     if symbolic != names[node]:
         first += [[" = ", ""], [symbolic, ""]]
@@ -321,21 +414,22 @@ def _backward_step(
         "set": [[index[parent], "grad", fmt(after), "final" if final else "partial"]],
         "upstream": _raw(upstream),
         "local": _raw(local),
+        "ltext": fmt(local),
         "value": _raw(contribution),
         "after": _raw(after),
     }
 
 
 def _update_step(
-    node: Value, index: dict[Value, int], names: dict[Value, str], lr: float, grad: float
+    node: Value, index: dict[Value, int], names: dict[Value, str], lr: float, old: float, grad: float
 ) -> dict:
     name = names[node]
-    new = node.data - lr * grad
+    new = old - lr * grad
     rows = [
         [[f"{name}", "t"], [" ← ", ""], [name, ""], [" − lr · ", ""], [f"grad({name})", "u"]],
         [
             [" = ", ""],
-            [fmt(node.data), ""],
+            [fmt(old), ""],
             [" − ", ""],
             [fmt(lr), ""],
             [" · ", ""],
@@ -536,11 +630,10 @@ def _svg(data: dict, forward: list[Value]) -> str:
     width = [_card_width(node, nodes[i]["name"], shown[i]) for i, node in enumerate(forward)]
     height = [_CONST_H if _is_constant(node) else _CARD_H for node in forward]
     layout = _layout(forward, edges, width, height)
-    local_of = {
-        step["edges"][0]: fmt(float(step["local"]))
-        for step in data["steps"]
-        if step["phase"] == "backward" and "local" in step
-    }
+    local_of: dict[int, str] = {}  # the first round's; the script writes later rounds' own
+    for step in data["steps"]:
+        if step["phase"] == "backward" and "local" in step:
+            local_of.setdefault(step["edges"][0], step["ltext"])
     total_w, total_h = layout.width, layout.height
 
     def mid(i: int) -> float:
@@ -582,7 +675,9 @@ def _svg(data: dict, forward: list[Value]) -> str:
         out.append(f'<path id="e{k}" class="{cls}" d="{" ".join(d)}"/>')
         if k in local_of:  # shown while the gradient crosses this edge: × the local derivative
             lx, ly = bx, (by + _BADGE_R + 22 if edge["index"] == 1 else by - _BADGE_R - 12)
-            out.append(f'<text class="elabel" x="{lx:.1f}" y="{ly:.1f}">×{escape(local_of[k])}</text>')
+            out.append(
+                f'<text id="l{k}" class="elabel" x="{lx:.1f}" y="{ly:.1f}">×{escape(local_of[k])}</text>'
+            )
     out.append("</g>")
     out.append('<g id="nodes">')
     for i, node in enumerate(forward):
@@ -673,18 +768,21 @@ def to_html(
     highlight: Value | Iterable[Value] | None = None,
     title: str | None = None,
     lr: float | None = None,
+    iterations: int = 1,
 ) -> str:
     """One self-contained HTML page stepping through the forward and backward pass of `output`.
 
     Buttons (back, next, play, reset) and the arrow keys step node by node: each forward step shows
     a value appear, each backward step the chain-rule line ``grad(z) += grad(ŷ) · σ(z)·(1−σ(z)) =
     −0.4256 · 0.2445 = −0.1041`` and the running grad. With `lr`, final steps show ``w ← w − lr·grad``
-    for `highlight` (a Value or Values; default every labelled leaf). Returns the HTML; with `path`
+    for `highlight` (a Value or Values; default every labelled leaf), then the forward pass runs again
+    on the new weights so the output's change shows; `iterations` rounds of forward, backward and
+    update (default 1) before that last forward pass. Returns the HTML; with `path`
     also writes it (atomically). No network access: it works from ``file://`` and on a projector.
     """
     if title is not None and type(title) is not str:
         raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
-    data = page_data(output, highlight=highlight, lr=lr)
+    data = page_data(output, highlight=highlight, lr=lr, iterations=iterations)
     forward = topological_order(output)[::-1]
     name = data["nodes"][data["output"]]["name"]
     heading = title if title is not None else f"Backpropagation step by step: {name}"

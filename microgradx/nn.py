@@ -18,9 +18,11 @@ from typing import Any
 
 from microgradx._files import write_atomically
 from microgradx.engine import Value
+from microgradx.history import History
 
 __all__ = [
     "MLP",
+    "History",
     "Layer",
     "Module",
     "Neuron",

@@ -82,6 +82,12 @@ def md(value: object) -> str:
 # --- the stepper inline --------------------------------------------------------------------------------
 
 
+STEPPER_CAPTION = (
+    "microgradx step-through page. Not shown above? Run this cell: Jupyter hides pages in a notebook "
+    "it does not trust yet (or run jupyter trust on the notebook). .save(path) writes it to a file."
+)
+
+
 class Stepper:
     """The step-through page of one graph, ready to show in a notebook, print, or save.
 
@@ -108,10 +114,13 @@ class Stepper:
     def _repr_html_(self) -> str:
         # srcdoc is an attribute: escape(quote=True) keeps the page's quotes and ampersands intact.
         # sandbox="allow-scripts" without allow-same-origin: the page's script runs in an opaque origin.
+        # The caption stays where a notebook that is not trusted yet strips the iframe (JupyterLab
+        # sanitises committed HTML outputs until the cell runs or `jupyter trust` signs the notebook).
         return (
             f'<iframe class="microgradx-stepper" sandbox="allow-scripts" title="microgradx stepper" '
             f'style="width:100%;height:{self.height}px;border:1px solid #ced4da;border-radius:4px" '
             f'srcdoc="{escape(self.page, quote=True)}"></iframe>'
+            f'<div style="font-size:small;color:#6c757d">{STEPPER_CAPTION}</div>'
         )
 
 
@@ -121,15 +130,17 @@ def stepper(
     highlight: Value | Iterable[Value] | None = None,
     title: str | None = None,
     lr: float | None = None,
+    iterations: int = 1,
 ) -> Stepper:
     """The page of `to_html(output, ...)` as a `Stepper`: shown inline in a notebook cell.
 
     The arguments mean what they mean for `to_html`: `highlight` the Values whose paths are marked
-    (and, with `lr`, updated in the final steps ``w ← w − lr·grad``), `title` the page's heading.
+    (and, with `lr`, updated in the final steps ``w ← w − lr·grad``), `title` the page's heading,
+    `iterations` how many rounds of forward, backward and update the page goes through.
 
     >>> import microgradx as mg
     >>> w = mg.Value(0.5, "w"); page = mg.stepper(w * 3.0)
     >>> str(page) == mg.to_html(w * 3.0)
     True
     """
-    return Stepper(to_html(output, highlight=highlight, title=title, lr=lr))
+    return Stepper(to_html(output, highlight=highlight, title=title, lr=lr, iterations=iterations))

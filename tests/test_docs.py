@@ -5,6 +5,9 @@ Pages in `docs/` (and the README) follow two conventions:
 * A ```` ```python ```` block followed directly by a ```` ```text title="Output" ```` block: the
   output block is what the Python block prints. The Python blocks also run under
   ``pytest --markdown-docs`` (pytest-markdown-docs), as its own test session.
+* A block that continues the previous Python block's session (its names stay defined) is written
+  ```` ```{.python continuation} ````, the brace form that both Material for MkDocs (PyMdown
+  SuperFences) and pytest-markdown-docs (``--markdown-docs-syntax=superfences``) understand.
 * A ```` ```console ```` block: each ``$ command`` line is followed by what the command prints
   (stdout and stderr). ``microgradx …`` runs the CLI and ``python examples/…`` an example, in a
   temporary directory.
@@ -49,6 +52,7 @@ class Block:
 
     lang: str
     info: str
+    options: tuple[str, ...]  # the info's other words: ("continuation",) or ('title="Output"',)
     body: str
     start: int  # offset of the body in the page text
     end: int
@@ -75,11 +79,13 @@ def parse_blocks(text: str) -> list[Block]:
     blocks = []
     for match in FENCE.finditer(text):
         info = match["info"].strip()
+        lang, *options = fence_words(info)
         before = text[: match.start()].rstrip()
         blocks.append(
             Block(
-                lang=info.split()[0] if info else "",
+                lang=lang,
                 info=info,
+                options=tuple(options),
                 body=match["body"],
                 start=match.start("body"),
                 end=match.end("body"),
@@ -88,6 +94,15 @@ def parse_blocks(text: str) -> list[Block]:
             )
         )
     return blocks
+
+
+def fence_words(info: str) -> list[str]:
+    """The language and options of a fence's info string, plain (``python x``) or braced (``{.python x}``)."""
+    if not info.startswith("{"):
+        return info.split() or [""]
+    words = info.strip("{}").split()
+    lang = next((word for word in words if word.startswith(".")), ".")
+    return [lang[1:], *(word for word in words if word != lang)]
 
 
 def is_output(block: Block) -> bool:
@@ -103,7 +118,7 @@ def shown_outputs(page: pathlib.Path) -> list[Shown]:
         if block.lang == "python":
             after = blocks[i + 1] if i + 1 < len(blocks) else None
             between = text[block.end : after.start] if after else ""
-            continuation = "continuation" in block.info.split()[1:]
+            continuation = "continuation" in block.options
             if after and is_output(after) and re.fullmatch(r"\s*```+[ \t]*\n\s*```+[^\n]*\n", between):
                 produce = ("python", block.body, continuation)
                 span = (after.start, after.end)
@@ -265,7 +280,16 @@ def test_code_blocks_pass_pytest_markdown_docs(tmp_path: pathlib.Path) -> None:
     pytest.importorskip("pytest_markdown_docs")
     pages = [str(p) for p in PAGES]  # the README's blocks read as one session; its own test runs them
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--markdown-docs", "-p", "no:cacheprovider", *pages],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--markdown-docs",
+            "--markdown-docs-syntax=superfences",
+            "-p",
+            "no:cacheprovider",
+            *pages,
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -304,6 +328,8 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
         "seeds/proportional-to-input",
         "seeds/from-gradient-to-update",
         "seeds/isolating-each-weight",
+        "pitfalls",
+        "build-your-own",
     ):
         assert (tmp_path / "site" / page / "index.html").is_file()
 
@@ -315,6 +341,8 @@ def test_every_page_is_in_the_nav_and_the_readme_links_the_seed_pages() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     for page in ("proportional-to-input", "from-gradient-to-update", "isolating-each-weight"):
         assert f"docs/seeds/{page}.md" in readme
+    for page in ("pitfalls", "build-your-own"):
+        assert f"docs/{page}.md" in readme
 
 
 def test_the_output_checker_accepts_only_real_output() -> None:

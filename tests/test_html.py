@@ -210,7 +210,7 @@ def test_seed_neuron_lines_read_as_the_hand_derivation():
 def test_update_step_moves_the_highlighted_weight_against_its_gradient():
     E, w, *_ = seed_neuron()
     data = page_data(E, highlight=w, lr=0.5)
-    update = data["steps"][-1]
+    (update,) = [s for s in data["steps"] if s["phase"] == "update"]
     mg.zero_grad(topological_order(E))
     E.backward()
     assert update["phase"] == "update" and update["node"] == data["focus"][0]
@@ -340,7 +340,8 @@ def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
     for node, info in zip(forward, data["nodes"], strict=True):
         if node.parents or node.label:
             assert info["grad"] == pytest.approx(node.grad, rel=1e-12)
-    assert data["steps"][-1]["value"] == pytest.approx(0.3 - 0.5 * w.grad)  # w ← w − lr·grad
+    (update,) = [s for s in data["steps"] if s["phase"] == "update"]
+    assert update["value"] == pytest.approx(0.3 - 0.5 * w.grad)  # w ← w − lr·grad
 
 
 def test_making_the_page_leaves_every_grad_and_value_untouched():

@@ -79,13 +79,13 @@ class Watched:
         )
 
 
-def seed_neuron():
-    E, w, *_ = shared_seed_neuron()
+def seed_neuron(w: float = 0.3):
+    E, w, *_ = shared_seed_neuron(w)
     return E, w
 
 
-def diamond_with_square():
-    a = Value(-0.6, "a")
+def diamond_with_square(a: float = -0.6):
+    a = Value(a, "a")
     b = a * a  # a repeated operand
     c = (a + b).tanh() * b  # a diamond: b reaches c twice
     c.label = "c"
@@ -105,19 +105,27 @@ def test_next_through_every_step_shows_what_python_computed(browser, tmp_path, b
     steps = data["steps"]
     forward = topological_order(output)[::-1]
     mg.zero_grad(forward)
-    output.backward()  # the truth the page must end on
+    output.backward()  # the truth the page must show at the end of the backward pass
+    # and after the update, the same expression built again at w − lr·grad: its forward values
+    again, _ = build(weight.data - 0.5 * weight.grad)
+    forward_again = topological_order(again)[::-1]
+    assert len(forward_again) == len(forward)
 
     backward = [s for s, step in enumerate(steps) if step["phase"] == "backward"]
-    middle = backward[len(backward) // 2]
+    middle, end_of_backward = backward[len(backward) // 2], backward[-1]
     watched = Watched(browser, path)
     # What each card should show, advanced by hand alongside the page: data appears when its node
-    # is computed (inputs at once), grads as each contribution arrives, then the weight's update.
+    # is computed (inputs at once), grads as each contribution arrives, then the weight's update,
+    # then round 2: grads cleared and every node computed again from the updated weight.
     shown = {i: [None if n.parents else fmt(n.data), None] for i, n in enumerate(forward)}
     for s, step in enumerate(steps):
         if s:
             watched.page.click("#next")
+        truth = forward if step["round"] == 1 else forward_again
+        if step.get("reset"):
+            shown = {i: [None if n.parents else fmt(n.data), None] for i, n in enumerate(forward_again)}
         if step["phase"] == "forward":
-            shown[step["node"]][0] = fmt(forward[step["node"]].data)
+            shown[step["node"]][0] = fmt(truth[step["node"]].data)
         elif step["phase"] == "backward":
             shown[step["node"]][1] = fmt(step["after"])
         elif step["phase"] == "update":
@@ -132,17 +140,19 @@ def test_next_through_every_step_shows_what_python_computed(browser, tmp_path, b
             assert displayed[i][1] == (grad_text or "")
         assert watched.text("#line") == line_of(step)
         assert watched.text("#counter") == f"step {s + 1} of {len(steps)}"
+        assert watched.text("#round") == f"round {step['round']} of 2"
         assert watched.page.locator(f"#n{step['node']}.current").count() == (step["node"] is not None)
         for e in step["edges"]:
             active = "active-fwd" if step["phase"] == "forward" else "active-bwd"
             assert active in watched.page.get_attribute(f"#e{e}", "class")
         if s == middle:
             watched.page.screenshot(path=tmp_path / "mid-backward.png")
-    # the end: every grad on screen is backward()'s, formatted once by fmt
-    displayed = watched.cards(len(forward))
-    for i, node in enumerate(forward):
-        if node.parents or node.label:
-            assert displayed[i][1] == fmt(node.grad), node
+        if s == end_of_backward:  # every grad on screen is backward()'s, formatted once by fmt
+            for i, node in enumerate(forward):
+                if node.parents or node.label:
+                    assert displayed[i][1] == fmt(node.grad), node
+    # the end: the second forward pass shows the output at the updated weight, as Python computes it
+    assert watched.text(f"#n{data['output']}-data") == fmt(again.data)
     assert watched.page.is_disabled("#next")
     watched.page.screenshot(path=tmp_path / "end.png")
     assert (tmp_path / "end.png").stat().st_size > 10_000
@@ -166,9 +176,12 @@ def test_keyboard_and_buttons_move_between_steps(browser, tmp_path):
     assert counter() == f"step 2 of {last}"
     watched.page.keyboard.press("End")
     assert counter() == f"step {last} of {last}"
-    assert watched.page.locator("body[data-phase=update]").count() == 1
+    assert watched.page.locator("body[data-phase=forward]").count() == 1  # forward again, new weights
     watched.page.click("#back")
     assert counter() == f"step {last - 1} of {last}"
+    update = max(s for s, step in enumerate(data["steps"]) if step["phase"] == "update")
+    watched.page.click(f"#progress span:nth-child({update + 1})")
+    assert watched.page.locator("body[data-phase=update]").count() == 1
     watched.page.click("#reset")
     assert counter() == f"step 1 of {last}"
     assert watched.text(f"#n{data['output']}-data") == "?"

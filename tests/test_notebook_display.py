@@ -187,7 +187,8 @@ def test_stepper_is_the_to_html_page_in_a_sandboxed_iframe(tmp_path):
     page = mg.to_html(E, highlight=w, title=HOSTILE, lr=0.5)
     assert str(stepper) == page
     parsed = Parsed(stepper._repr_html_())
-    assert parsed.tags() == ["iframe"]  # nothing else runs in the notebook
+    assert parsed.tags() == ["iframe", "div"]  # nothing else runs in the notebook: the page, a caption
+    assert "Run this cell" in stepper._repr_html_()  # what an untrusted notebook still shows
     attributes = parsed.elements[0][1]
     assert attributes["sandbox"] == "allow-scripts"  # no allow-same-origin: the notebook is out of reach
     assert attributes["srcdoc"] == page  # what the browser reads out of the attribute
@@ -214,3 +215,11 @@ def test_stepper_checks_its_arguments_as_to_html_does():
         mg.stepper(E, title=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         mg.stepper(E, None)  # type: ignore[misc]  # keyword-only, like to_html's options
+
+
+def test_stepper_passes_iterations_to_the_page():
+    w = mg.Value(0.3, "w")
+    E = (w * 2.0 - 1.0) ** 2
+    two_rounds = mg.stepper(E, highlight=w, lr=0.1, iterations=2)
+    assert str(two_rounds) == mg.to_html(E, highlight=w, lr=0.1, iterations=2)
+    assert str(two_rounds) != str(mg.stepper(E, highlight=w, lr=0.1))  # the second round is on the page

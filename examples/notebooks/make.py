@@ -31,6 +31,8 @@ PAGES = [
     DOCS / "seeds" / "proportional-to-input.md",
     DOCS / "seeds" / "from-gradient-to-update.md",
     DOCS / "seeds" / "isolating-each-weight.md",
+    DOCS / "pitfalls.md",
+    DOCS / "build-your-own.md",
 ]
 """The pages that are notebooks; each becomes ``<its name>.ipynb`` in this folder."""
 
@@ -63,7 +65,11 @@ def notebook_from_page(page: pathlib.Path) -> nbformat.NotebookNode:
     for match in FENCE.finditer(text):
         between = text[position : match.start()]
         info = match["info"].strip()
-        lang = info.split()[0] if info else ""
+        words = info.strip("{}").split()  # ```python …``` or the braced ```{.python continuation}```
+        if info.startswith("{"):
+            lang = next((w[1:] for w in words if w.startswith(".")), "")
+        else:
+            lang = words[0] if words else ""
         position = match.end()
         if skip_output and not between.strip() and lang == "text" and 'title="Output"' in info:
             skip_output = False

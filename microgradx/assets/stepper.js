@@ -13,12 +13,49 @@
   var dataEls = nodes.map(function (_, i) { return byId("n" + i + "-data"); });
   var gradEls = nodes.map(function (_, i) { return byId("n" + i + "-grad"); });
   var edgeEls = edges.map(function (_, k) { return byId("e" + k); });
+  var labelEls = edges.map(function (_, k) { return byId("l" + k); });
   var playButton = byId("play");
-  // A wide graph keeps a readable size and scrolls sideways (following the current node) rather
-  // than shrinking to fit; a small one fits the stage.
+  // The graph is zoomed to fit the stage, but never below MIN_SCALE (a value's 22-unit text stays
+  // 13 px or more). A graph too wide for that scrolls and pans (drag it), following the current
+  // node, and then fills the stage's height (up to SCROLL_SCALE) rather than leaving it empty.
+  // − / + / Fit (or the keys -, +, 0) zoom by hand.
+  var MIN_SCALE = 0.6, MAX_FIT = 1.6, SCROLL_SCALE = 0.72;
   var stage = byId("stage");
   var graph = byId("graph");
-  graph.style.minWidth = Math.round(graph.viewBox.baseVal.width * 0.6) + "px";
+  var zoom = null;  // null: fit the stage
+  function fitScale() {
+    var box = graph.viewBox.baseVal;
+    var across = (stage.clientWidth - 16) / box.width, down = (stage.clientHeight - 16) / box.height;
+    var fit = Math.min(across, down);
+    if (fit >= MIN_SCALE) { return Math.min(MAX_FIT, fit); }
+    return Math.max(MIN_SCALE, Math.min(SCROLL_SCALE, down));
+  }
+  function applyZoom() {
+    var box = graph.viewBox.baseVal;
+    var scale = zoom === null ? fitScale() : zoom;
+    graph.style.width = Math.round(box.width * scale) + "px";
+    graph.style.height = Math.round(box.height * scale) + "px";
+    byId("zoom-level").textContent = Math.round(scale * 100) + "%";
+  }
+  function zoomBy(factor) {
+    var scale = zoom === null ? fitScale() : zoom;
+    zoom = Math.max(0.25, Math.min(3, scale * factor));
+    applyZoom();
+    follow();
+  }
+  window.addEventListener("resize", function () { if (zoom === null) { applyZoom(); } });
+  var drag = null;
+  stage.addEventListener("pointerdown", function (event) {
+    if (event.button !== 0) { return; }
+    drag = { x: event.clientX, y: event.clientY, left: stage.scrollLeft, top: stage.scrollTop };
+    stage.classList.add("dragging");
+  });
+  window.addEventListener("pointermove", function (event) {
+    if (drag === null) { return; }
+    stage.scrollLeft = drag.left - (event.clientX - drag.x);
+    stage.scrollTop = drag.top - (event.clientY - drag.y);
+  });
+  window.addEventListener("pointerup", function () { drag = null; stage.classList.remove("dragging"); });
   var bar = byId("progress");
   var ticks = steps.map(function (step, s) {
     var tick = document.createElement("span");
@@ -55,6 +92,15 @@
     }
     for (var s = 0; s <= k; s++) {
       var step = steps[s];
+      if (step.reset) {  // another round: every grad zeroed, every operation not computed yet
+        for (var j = 0; j < nodes.length; j++) {
+          if (nodes[j].kind === "op") { state.data[j] = "?"; state.dataMark[j] = ""; }
+          state.grad[j] = "";
+          state.gradMark[j] = "";
+        }
+        state.fwd = [];
+        state.bwd = [];
+      }
       step.set.forEach(function (change) {
         if (change[1] === "data") {
           state.data[change[0]] = change[2];
@@ -93,9 +139,12 @@
       cl.toggle("active-fwd", active && step.phase === "forward");
       cl.toggle("active-bwd", active && step.phase !== "forward");
     });
-    if (step.node !== null && stage.scrollWidth > stage.clientWidth) {
-      nodeEls[step.node].scrollIntoView({ block: "nearest", inline: "center" });
-    }
+    edges.forEach(function (_, e) {
+      if (step.ltext !== undefined && step.edges[0] === e && labelEls[e]) {
+        labelEls[e].textContent = "×" + step.ltext;  // this round's local derivative
+      }
+    });
+    follow();
     var line = byId("line");
     while (line.firstChild) { line.removeChild(line.firstChild); }
     step.rows.forEach(function (row) {
@@ -112,6 +161,7 @@
     byId("note").textContent = step.note;
     byId("phase").textContent = PHASES[step.phase];
     byId("counter").textContent = "step " + (current + 1) + " of " + steps.length;
+    byId("round").textContent = data.rounds > 1 ? "round " + step.round + " of " + data.rounds : "";
     ticks.forEach(function (tick, s) {
       tick.classList.toggle("done", s <= current);
       tick.classList.toggle("here", s === current);
@@ -119,6 +169,15 @@
     byId("back").disabled = current === 0;
     byId("reset").disabled = current === 0;
     byId("next").disabled = current === steps.length - 1;
+  }
+
+  // Keep the current node in view when the graph is larger than the stage.
+  function follow() {
+    var step = steps[current];
+    if (step.node === null || drag !== null) { return; }
+    if (stage.scrollWidth > stage.clientWidth || stage.scrollHeight > stage.clientHeight) {
+      nodeEls[step.node].scrollIntoView({ block: "nearest", inline: "center" });
+    }
   }
 
   function stop() {
@@ -138,6 +197,9 @@
   byId("back").addEventListener("click", function () { stop(); show(current - 1); });
   byId("reset").addEventListener("click", function () { stop(); show(0); });
   playButton.addEventListener("click", play);
+  byId("zoom-out").addEventListener("click", function () { zoomBy(1 / 1.25); });
+  byId("zoom-in").addEventListener("click", function () { zoomBy(1.25); });
+  byId("zoom-fit").addEventListener("click", function () { zoom = null; applyZoom(); follow(); });
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var key = event.key;
@@ -146,8 +208,12 @@
     else if (key === "Home") { stop(); show(0); }
     else if (key === "End") { stop(); show(steps.length - 1); }
     else if (key === " " && !(event.target instanceof HTMLButtonElement)) { play(); }
+    else if (key === "+" || key === "=") { zoomBy(1.25); }
+    else if (key === "-") { zoomBy(1 / 1.25); }
+    else if (key === "0") { zoom = null; applyZoom(); follow(); }
     else { return; }
     event.preventDefault();
   });
+  applyZoom();
   show(0);
 }());
