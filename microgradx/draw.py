@@ -10,10 +10,7 @@ renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure`` command th
 
 from __future__ import annotations
 
-import contextlib
 import html
-import inspect
-import io
 import os
 import pathlib
 import re
@@ -21,13 +18,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any, TextIO
 
 import graphviz
-from graphviz.backend import dot_command
 
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
@@ -65,7 +58,7 @@ DIM = "#c4c8cc"  # highlight: everything off those paths
 NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
 """What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
 
-_ROLES = {"-", "/", "**"}  # operations whose arrows say which operand is a and which is b
+_ROLES = {op for op, rule in RULES.items() if rule.ordered}  # arrows say which operand is a, which b
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 
@@ -118,19 +111,61 @@ class Drawing(graphviz.Digraph):
     a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
     """
 
-    def render(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """`graphviz.Digraph.render`, with the renderer `find_renderer` picks for the format."""
-        bound = inspect.signature(graphviz.Digraph.render).bind(self, *args, **kwargs).arguments
-        outfile = bound.get("outfile")
-        format = bound.get("format") or (pathlib.Path(outfile).suffix[1:] if outfile else None) or self.format
-        with _renderer_for(format):
-            return super().render(*args, **kwargs)
+    def pipe(  # type: ignore[override]
+        self,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        *,
+        engine: str | None = None,
+        encoding: str | None = None,
+    ) -> bytes | str:
+        """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
+        data = _run_renderer(self, format or self.format, renderer, formatter, neato_no_op, quiet, engine)
+        return data if encoding is None else data.decode(encoding)
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """`graphviz.Digraph.pipe`, with the renderer `find_renderer` picks for the format."""
-        bound = inspect.signature(graphviz.Digraph.pipe).bind(self, *args, **kwargs).arguments
-        with _renderer_for(bound.get("format") or self.format):
-            return super().pipe(*args, **kwargs)
+    def render(  # type: ignore[override]
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """`graphviz.Digraph.render`: save the DOT source, then write the picture beside it (or to
+        `outfile`) with our renderer, atomically; returns the picture's path."""
+        if outfile is not None:
+            outfile = pathlib.Path(outfile)
+            format = format or outfile.suffix[1:].lower() or None
+            if directory is None:
+                outfile = pathlib.Path(self.directory, outfile)
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        format = format or self.format
+        source = pathlib.Path(self.save(filename, directory=directory))
+        suffix = ".".join(part for part in (formatter, renderer, format) if part)
+        target = outfile or source.with_name(f"{source.name}.{suffix}")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        data = _run_renderer(self, format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
+        write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
+        if cleanup:
+            source.unlink()
+        if view or quiet_view:
+            graphviz.view(target, quiet=quiet_view)
+        return os.fspath(target)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -503,7 +538,6 @@ _INSTALL = (
     "install one with `pip install graphviz-pure` (SVG and PNG) or Graphviz itself "
     "(`apt-get install graphviz`, `brew install graphviz`, or graphviz.org/download)"
 )
-_LOCK = threading.RLock()
 
 
 def _graphviz_pure() -> str | None:
@@ -569,55 +603,44 @@ WIDTH_NOTICE = re.compile(
 )
 
 
-class _WithoutWidthNotice(io.StringIO):
-    """Collects what is written to stderr; on `release`, passes it on without `WIDTH_NOTICE`."""
-
-    def __init__(self, target: TextIO) -> None:
-        super().__init__()
-        self.target = target
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        """The target's encoding (graphviz decodes the renderer's stderr bytes with it)."""
-        return getattr(self.target, "encoding", None) or "utf-8"
-
-    def release(self) -> None:
-        rest = WIDTH_NOTICE.sub("", self.getvalue())
-        if rest:
-            self.target.write(rest)
-            self.target.flush()
-
-
 def _is_pure(program: str) -> bool:
     return pathlib.Path(program).name.startswith("graphviz-pure")
 
 
-@contextlib.contextmanager
-def _renderer_for(format: str) -> Iterator[None]:
-    """Point the graphviz package at our renderer while it runs, and explain a missing one.
-
-    With graphviz-pure, its notice about non-ASCII text widths is left out of stderr (see
-    `WIDTH_NOTICE`), so an inline drawing in a notebook or a script's render stays quiet.
-    """
-    found = _require_renderer(format)
-    with _LOCK:
-        previous = dot_command.DOT_BINARY
-        dot_command.DOT_BINARY = pathlib.Path(found)
-        quieter = _WithoutWidthNotice(sys.stderr) if _is_pure(found) else None
-        try:
-            if quieter is None:
-                yield
-            else:
-                with contextlib.redirect_stderr(quieter):
-                    yield
-        except graphviz.ExecutableNotFound as error:
-            if isinstance(error, RendererNotFound):
-                raise
-            raise RendererNotFound(f"could not run {found!r}; {_INSTALL}") from error
-        finally:
-            dot_command.DOT_BINARY = previous
-            if quieter is not None:
-                quieter.release()
+def _run_renderer(
+    graph: graphviz.Digraph,
+    format: str,
+    renderer: str | None = None,
+    formatter: str | None = None,
+    neato_no_op: bool | int | None = None,
+    quiet: bool = False,
+    engine: str | None = None,
+    cwd: pathlib.Path | None = None,
+) -> bytes:
+    """Pipe `graph`'s DOT source into the renderer for `format` (as graphviz's own pipe does, with
+    the program `find_renderer` picks) and return what it writes. Its messages go to stderr, but
+    for graphviz-pure's notice about non-ASCII widths (`WIDTH_NOTICE`)."""
+    exe = _require_renderer(format)
+    output = ":".join(part for part in (format, renderer, formatter) if part)
+    command = [exe, f"-K{engine or graph.engine}", f"-T{output}"]
+    if neato_no_op:
+        command.append(f"-n{int(neato_no_op)}")
+    try:
+        result = subprocess.run(command, input=graph.source.encode(graph.encoding), capture_output=True,
+                                cwd=cwd if cwd and cwd.parts else None, check=False)
+    except OSError as error:
+        raise RendererNotFound(f"could not run {exe!r}; {_INSTALL}") from error
+    if result.returncode != 0:
+        raise graphviz.CalledProcessError(
+            result.returncode, command, output=result.stdout, stderr=result.stderr
+        )
+    message = result.stderr.decode(graph.encoding, "replace")
+    if _is_pure(exe):
+        message = WIDTH_NOTICE.sub("", message)
+    if not quiet and message:
+        sys.stderr.write(message)
+        sys.stderr.flush()
+    return result.stdout
 
 
 _SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}

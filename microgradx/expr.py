@@ -12,6 +12,7 @@ line names what was found and the 1-based column where it starts.
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import math
 import re
@@ -20,7 +21,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from microgradx.engine import Value
+from microgradx.engine import RULES, Value, _apply
 from microgradx.formatting import fmt
 
 __all__ = [
@@ -35,15 +36,9 @@ __all__ = [
 ]
 
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "sqrt": Value.sqrt,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
-    "sin": Value.sin,
-    "cos": Value.cos,
-    "abs": Value.__abs__,
+    rule.name: functools.partial(_apply, rule.op)
+    for rule in RULES.values()
+    if len(rule.formulas) == 1 and rule.precedence == 9  # a unary op written as a call (or |a|)
 }
 """The functions an expression may call (SPEC §1), each with exactly one argument."""
 
@@ -496,23 +491,10 @@ def _evaluate(tree: _Node, env: Mapping[str, Value], overflow: bool) -> Value:
         operands = results[len(results) - len(node.args) :]
         del results[len(results) - len(node.args) :]
         try:
-            if node.kind == "bin":
-                a, b = operands
-                op = node.value
-                if op == "+":
-                    out = a + b
-                elif op == "-":
-                    out = a - b
-                elif op == "*":
-                    out = a * b
-                elif op == "/":
-                    out = a / b
-                else:
-                    out = a**b
-            elif node.kind == "neg":
-                out = -operands[0]
-            else:
+            if node.kind == "call":
                 out = FUNCTIONS[node.value](operands[0])
+            else:  # an operator: the node its rule makes, as Value's operator does
+                out = _apply(node.value, *operands)  # (a neg node's value is "neg")
         except (ArithmeticError, ValueError) as e:
             raise ExpressionError(f"column {node.column}: {e}") from None
         if not overflow and not math.isfinite(out.data) and all(math.isfinite(v.data) for v in operands):

@@ -29,21 +29,7 @@ __all__ = [
     "superscript",
 ]
 
-# How each op is written as an expression, and how tightly it binds (higher binds tighter).
-_INFIX = {"+": (" + ", 1), "-": (" − ", 1), "*": ("·", 2), "/": ("/", 2), "**": ("^", 4)}
-_PREFIX = {"neg": ("−", 3)}
-_CALL = {
-    "abs": ("|", "|"),
-    "exp": ("exp(", ")"),
-    "log": ("log(", ")"),
-    "sqrt": ("√(", ")"),
-    "tanh": ("tanh(", ")"),
-    "sigmoid": ("σ(", ")"),
-    "relu": ("relu(", ")"),
-    "sin": ("sin(", ")"),
-    "cos": ("cos(", ")"),
-}
-_WORD = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
+# How each op is written (its text, LaTeX, glyph, precedence, name) is declared in its rule.
 _ATOM = 9  # precedence of a name, number or call: never needs parentheses
 
 _SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -74,25 +60,9 @@ def _constant_exponent(node: Value) -> float | None:
     return None if exponent.parents or exponent.label else exponent.data
 
 
-# How each operation is written inside its circle in a picture (`draw`, the HTML stepper);
-# non-commutative ones name their operands a, b.
-OP_GLYPH = {
-    "+": "+",
-    "-": "a − b",
-    "*": "×",
-    "/": "a ÷ b",
-    "**": "a^b",
-    "neg": "−",
-    "abs": "|·|",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "√",
-    "tanh": "tanh",
-    "sigmoid": "σ",
-    "relu": "relu",
-    "sin": "sin",
-    "cos": "cos",
-}
+OP_GLYPH = {op: rule.glyph for op, rule in RULES.items()}
+"""How each operation is written inside its circle in a picture (`draw`, the HTML stepper), from
+its rule; ops whose operands' order matters name them a, b."""
 
 MAX_EXPRESSION = 24
 """An unlabelled node is named by its expression up to this many characters, else by op and index."""
@@ -135,21 +105,25 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
     power = None if exponent is None else superscript(exponent)
     if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
         (a, pa), _ = parents
-        return f"{_superscript_base(a, _wrap(a, pa, _INFIX['**'][1] + 1))}{power}", _INFIX["**"][1]
-    if op in _INFIX:
-        symbol, prec = _INFIX[op]
+        prec = RULES["**"].precedence
+        return f"{_superscript_base(a, _wrap(a, pa, prec + 1))}{power}", prec
+    rule = RULES[op]
+    prec = rule.precedence
+    if len(parents) == 2:
         (a, pa), (b, pb) = parents
         # Left-associative operators need parentheses on the right at equal precedence; ^ on the left.
         left = _wrap(a, pa, prec + (1 if op == "**" else 0))
-        right = _wrap(b, pb, prec + (0 if op == "**" else 1) if op in ("-", "/", "**") else prec)
-        return f"{left}{symbol}{right}", prec
-    if op in _PREFIX:
-        symbol, prec = _PREFIX[op]
-        ((a, pa),) = parents
-        return f"{symbol}{_wrap(a, pa, prec + 1)}", prec
-    opening, closing = _CALL[op]
-    ((a, _),) = parents
-    return f"{opening}{a}{closing}", _ATOM
+        right = _wrap(b, pb, prec + (0 if op == "**" else 1) if rule.ordered else prec)
+        return _written(rule.text, left, right), prec
+    ((a, pa),) = parents
+    if prec < _ATOM:  # a prefix operator: −a
+        return _written(rule.text, _wrap(a, pa, prec + 1)), prec
+    return _written(rule.text, a), _ATOM
+
+
+def _written(template: str, a: str, b: str = "") -> str:
+    """A rule's `text` or `latex` template with the operands written in (in one pass)."""
+    return _PLACEHOLDER.sub(lambda m: a if m.group(1) == "a" else b, template)
 
 
 def node_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
@@ -181,7 +155,7 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
         else:
             text, prec = expression(node, written)
             if len(text) > max_expression:
-                word = _WORD.get(node.op, node.op)
+                word = RULES[node.op].name
                 counters[word] = counters.get(word, 0) + 1
                 text, prec = f"{word}{counters[word]}", _ATOM
                 if latex:
@@ -202,7 +176,7 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
 _PLAIN = re.compile(f"[^\\W\\d]\\w*(?<![{_SUPERSCRIPT_DIGITS}])")
 """A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
 
-_GENERATED = re.compile(r"(add|sub|mul|div|pow|neg|abs|exp|log|sqrt|tanh|sigmoid|relu|sin|cos)\d+")
+_GENERATED = re.compile(f"({'|'.join(rule.name for rule in RULES.values())})\\d+")
 """The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
 
 
@@ -278,18 +252,6 @@ def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
 
 # --- LaTeX: the same names and formulas, written for math mode ----------------------------------
 
-_LATEX_INFIX = {"+": " + ", "-": " - ", "*": " \\cdot ", "/": " / ", "**": "^"}
-_LATEX_CALL = {
-    "abs": ("\\left|", "\\right|"),
-    "exp": ("\\exp(", ")"),
-    "log": ("\\log(", ")"),
-    "sqrt": ("\\sqrt{", "}"),
-    "tanh": ("\\tanh(", ")"),
-    "sigmoid": ("\\sigma(", ")"),
-    "relu": ("\\operatorname{relu}(", ")"),
-    "sin": ("\\sin(", ")"),
-    "cos": ("\\cos(", ")"),
-}
 _LATEX_SPECIAL = {
     "\\": "\\backslash{}",
     "{": "\\{",
@@ -385,22 +347,19 @@ def _latex_wrap(text: str, precedence: int, needed: int) -> str:
 
 def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tuple[str, int]:
     """Like `expression`, in LaTeX; an exponent sits in braces and needs no parentheses."""
-    op = node.op
+    rule = RULES[node.op]
+    prec = rule.precedence
     parents = [written[p] for p in node.parents]
-    if op in _INFIX:
-        _, prec = _INFIX[op]
+    if len(parents) == 2:
         (a, pa), (b, pb) = parents
-        if op == "**":
-            return f"{_latex_wrap(a, pa, prec + 1)}^{{{b}}}", prec
-        right = _latex_wrap(b, pb, prec + 1 if op in ("-", "/") else prec)
-        return f"{_latex_wrap(a, pa, prec)}{_LATEX_INFIX[op]}{right}", prec
-    if op in _PREFIX:
-        _, prec = _PREFIX[op]
-        ((a, pa),) = parents
-        return f"-{_latex_wrap(a, pa, prec + 1)}", prec
-    opening, closing = _LATEX_CALL[op]
-    ((a, _),) = parents
-    return f"{opening}{a}{closing}", _ATOM
+        if node.op == "**":
+            return _written(rule.latex, _latex_wrap(a, pa, prec + 1), b), prec
+        right = _latex_wrap(b, pb, prec + 1 if rule.ordered else prec)
+        return _written(rule.latex, _latex_wrap(a, pa, prec), right), prec
+    ((a, pa),) = parents
+    if prec < _ATOM:  # a prefix operator: -a
+        return _written(rule.latex, _latex_wrap(a, pa, prec + 1)), prec
+    return _written(rule.latex, a), _ATOM
 
 
 _LATEX_WORDS = {

@@ -703,7 +703,7 @@ def _svg(data: dict, forward: list[Value]) -> str:
                 f'height="{2 * _BADGE_R}" rx="{_BADGE_R}"/>'
                 f'<text class="glyph{size}" x="{bx:.1f}" y="{by:.1f}">{escape(glyph)}</text></g>'
             )
-            if node.op in ("-", "/", "**"):  # say which operand is a and which is b
+            if RULES[node.op].ordered:  # say which operand is a and which is b
                 for k, role in enumerate("ab"):
                     dy = -1 if k == 0 else 1
                     out.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from microgradx.engine import Value, topological_order
+from microgradx.engine import RULES, Value, topological_order
 
 __all__ = ["to_sympy"]
 
@@ -34,27 +34,6 @@ def _number(sympy: Any, x: float) -> Any:
     return sympy.Integer(int(x)) if x.is_integer() else sympy.Float(x)
 
 
-def _operations(sympy: Any) -> dict[str, Any]:
-    """Each op of the engine as SymPy math; relu is a Piecewise so that its derivative at 0 is 0."""
-    return {
-        "+": lambda a, b: a + b,
-        "-": lambda a, b: a - b,
-        "*": lambda a, b: a * b,
-        "/": lambda a, b: a / b,
-        "**": lambda a, b: a**b,
-        "neg": lambda a: -a,
-        "abs": sympy.Abs,
-        "exp": sympy.exp,
-        "log": sympy.log,
-        "sqrt": sympy.sqrt,
-        "tanh": sympy.tanh,
-        "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
-        "relu": lambda a: sympy.Piecewise((a, a > 0), (0, True)),
-        "sin": sympy.sin,
-        "cos": sympy.cos,
-    }
-
-
 def to_sympy(output: Value) -> Any:
     """The SymPy expression computed by `output`'s graph: labelled leaves as symbols, others as numbers.
 
@@ -68,12 +47,12 @@ def to_sympy(output: Value) -> Any:
     if type(output) is not Value:
         raise TypeError(f"to_sympy(output) must be a Value, got {type(output).__name__}")
     sympy = _import_sympy()
-    operations = _operations(sympy)
     leaves_by_label: dict[str, Value] = {}
     converted: dict[Value, Any] = {}
     for node in reversed(topological_order(output)):  # forward order: operands before results
         if node.parents:
-            converted[node] = operations[node.op](*(converted[p] for p in node.parents))
+            # each op as its rule declares it on SymPy (relu a Piecewise: its derivative at 0 is 0)
+            converted[node] = RULES[node.op].sympy(sympy, *(converted[p] for p in node.parents))
         elif node.label:
             first = leaves_by_label.setdefault(node.label, node)
             if first is not node:

@@ -24,11 +24,10 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from microgradx import engine
+from microgradx import arrays, engine
 from microgradx.engine import RULES, Value, topological_order
 
 __all__ = [
@@ -71,37 +70,7 @@ class Replayed(NamedTuple):
 # --- guards: the places where traced code looked at a number ---------------------------------
 
 
-class _Recording(threading.local):
-    guards: list | None = None  # the guard list of the trace running in this thread, if any
-
-
-_recording = _Recording()
-_patch_lock = threading.Lock()
-_patch_count = 0
-_GUARDED = ("__lt__", "__le__", "__gt__", "__ge__", "__float__", "__bool__")
-_originals = {name: getattr(Value, name) for name in _GUARDED}
-
-
-def _guarded(name: str) -> Callable:
-    original = _originals[name]
-
-    def method(self: Value, *other: Any) -> Any:
-        result = original(self, *other)
-        guards = _recording.guards
-        if guards is not None:
-            guards.append((name, self, other[0] if other else None, result))
-        return result
-
-    method.__name__ = name
-    return method
-
-
-_wrappers = {name: _guarded(name) for name in _GUARDED}
-
-
-def _refuse_no_grad(self: engine.no_grad) -> engine.no_grad:
-    if _recording.guards is None:  # another thread, not tracing: the ordinary no_grad
-        return _NO_GRAD_ENTER(self)
+def _refuse_no_grad() -> None:
     raise TraceError(
         "no_grad() inside a traced function: its results would be frozen at the example's numbers; "
         "compute them outside the traced function, or as part of the graph"
@@ -109,44 +78,33 @@ def _refuse_no_grad(self: engine.no_grad) -> engine.no_grad:
 
 
 class _recording_guards:
-    """Within this context, this thread's comparisons of Values are recorded into `guards`.
+    """Within this context, this thread's questions to Values' numbers are recorded into `guards`.
 
-    The Value class gets recording versions of the six methods while any thread traces; they only
-    record in a thread that is tracing, so other threads see the ordinary behaviour.
+    It listens through the engine's hook (`engine.observer`, a context variable): only code
+    running in this thread (or asyncio task) is seen, and entering no_grad() is refused.
     """
 
     def __init__(self, guards: list) -> None:
         self.guards = guards
 
+    def observe(self, question: str, node: Value, other: Any, answer: Any) -> None:
+        if question == "no_grad":
+            _refuse_no_grad()
+        self.guards.append((question, node, other, answer))
+
     def __enter__(self) -> None:
-        global _patch_count
-        if _recording.guards is not None:
+        if engine.observer.get() is not None:
             raise TraceError("trace() was called inside a traced function; trace the outer function once")
-        with _patch_lock:
-            if _patch_count == 0:
-                for name, wrapper in _wrappers.items():
-                    setattr(Value, name, wrapper)
-                engine.no_grad.__enter__ = _refuse_no_grad
-            _patch_count += 1
-        _recording.guards = self.guards
+        self._token = engine.observer.set(self.observe)
 
     def __exit__(self, *exc: object) -> None:
-        global _patch_count
-        _recording.guards = None
-        with _patch_lock:
-            _patch_count -= 1
-            if _patch_count == 0:
-                for name, original in _originals.items():
-                    setattr(Value, name, original)
-                engine.no_grad.__enter__ = _NO_GRAD_ENTER
-
-
-_NO_GRAD_ENTER = engine.no_grad.__enter__
+        engine.observer.reset(self._token)
 
 
 # The rule table's forward functions; + − · and negation are the `operator` module's functions,
 # which serve floats (the same float operations) and arrays alike.
 _FORWARD = {op: rule.forward for op, rule in RULES.items()}
+_LOCAL = {op: rule.local for op, rule in RULES.items()}
 
 
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
@@ -252,9 +210,9 @@ class Trace:
         # One step per operation: (forward function, operand slots) in forward order and, for the
         # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
         self._forward_steps = [(_FORWARD[v.op], *operands(v)) for v in ops]
-        self._backward_steps = [
-            (RULES[v.op].local, slot[v], *operands(v)) for v in reversed(ops) if v in in_output
-        ]
+        backward = [(v.op, slot[v], *operands(v)) for v in reversed(ops) if v in in_output]
+        self._backward_steps = [(_LOCAL[op], *slots) for op, *slots in backward]
+        self._batch_steps = [(arrays.LOCAL[op], *slots) for op, *slots in backward]  # the rules on arrays
         self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
         self._n_inputs = len(inputs)
         self._leaves = leaves
@@ -340,7 +298,7 @@ class Trace:
         return values
 
     def _backward(self, values: list[float], seed: float = 1.0) -> Replayed:
-        grads = self._chain_rule(values, seed)
+        grads = self._chain_rule(values, seed, self._backward_steps)
         for s, leaf in self._leaf_grads:
             leaf.grad += grads[s]
         flat = iter(grads[: self._n_inputs])
@@ -351,12 +309,12 @@ class Trace:
         aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
         return Replayed(values[self._output_slot], arg_grads, aux)
 
-    def _chain_rule(self, values: list, seed: object) -> list:
+    def _chain_rule(self, values: list, seed: object, steps: list) -> list:
         """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
         # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
         grads = [-0.0] * self._size
         grads[self._output_slot] = seed
-        for local, o, a, b in self._backward_steps:
+        for local, o, a, b in steps:
             upstream = grads[o]
             if b < 0:
                 (da,) = local(values[a], values[o])
@@ -420,7 +378,7 @@ class BatchTrace:
 
     Made by `trace_batch`. It holds a plain `Trace` of one sample and replays the same tape with
     a NumPy array of the batch in each input slot: every operation is one vectorised call of the
-    same ``RULES[op].forward`` and ``.local`` functions (they accept arrays), so a batch costs about
+    same ``RULES[op].forward`` functions and local rules (`microgradx.arrays`), so a batch costs about
     one sample's Python overhead. ``fallbacks`` counts batches replayed sample by sample because a
     guard flipped for some sample or an operation failed for one.
     """
@@ -457,7 +415,7 @@ class BatchTrace:
             if values is None or not self._guards_hold(values):
                 self.fallbacks += 1
                 return self._per_sample(args, n, seed)
-            grads = plain._chain_rule(values, np.full(n, seed))
+            grads = plain._chain_rule(values, np.full(n, seed), plain._batch_steps)
             for s, leaf in plain._leaf_grads:  # each parameter's gradient: the sum over the samples
                 g = grads[s]
                 leaf.grad += float(g.sum()) if type(g) is np.ndarray else g * n

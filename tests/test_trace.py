@@ -473,7 +473,7 @@ def test_every_rule_on_an_array_gives_the_float_paths_numbers_and_errors(op, a, 
     arrays = [np.array(x) for x in args]
     try:
         out = rule.forward(*arrays)
-        derivatives = rule.local(*arrays, out)
+        derivatives = mg.arrays.LOCAL[op](*arrays, out)  # the rule as the batch replay applies it
     except (ArithmeticError, ValueError) as error:
         assert errors and (type(error), str(error)) == errors[0]  # the first bad element's error
         return

@@ -1,0 +1,42 @@
+"""The derivative rules on NumPy arrays, for the batch replay (`microgradx.trace.trace_batch`).
+
+Why this exists: a batch replay calls each op's ``local`` once with an array of every sample's
+numbers. Most rules in `engine.RULES` are plain arithmetic and work on arrays as they are; the
+two that branch on their numbers (``**`` at a zero base, ``sqrt`` at zero) cannot, so here they
+apply the engine's own float rule to each element (or, for sqrt, its exact array equivalent),
+giving the float path's numbers. The forward functions accept arrays already (`realmath`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from microgradx import engine
+from microgradx.realmath import elementwise, is_array, numpy_module
+
+
+def _any_array(*xs: object) -> bool:
+    return any(type(x) is not float and is_array(x) for x in xs)
+
+
+def _pow_local(a, b, out):
+    if _any_array(a, b, out):  # the engine's rules, on each sample's floats
+        return elementwise(engine._dpow_base, a, b, out), elementwise(engine._dpow_exponent, a, b, out)
+    return engine.RULES["**"].local(a, b, out)
+
+
+def _sqrt_local(a, out):
+    if _any_array(out):
+        np = numpy_module()
+        with np.errstate(divide="ignore"):  # d√a/da = 1/(2√a); ±inf at ±0.0
+            return (np.where(np.asarray(out) != 0.0, 0.5 / out, np.copysign(math.inf, out)),)
+    return engine.RULES["sqrt"].local(a, out)
+
+
+LOCAL: dict[str, Callable[..., tuple]] = {
+    **{op: rule.local for op, rule in engine.RULES.items()},
+    "**": _pow_local,
+    "sqrt": _sqrt_local,
+}
+"""Each op's local derivatives for floats or arrays of samples, as `engine.RULES` gives them for floats."""
