@@ -27,7 +27,7 @@ NUDGE = 0.01
 """How far one weight is moved to measure its effect on E by hand."""
 
 DATA_X = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
-"""Inputs of the small fitting problem; the targets are 1.5·x − 0.5·x² (so the best weights are 1.5, −0.5)."""
+"""Inputs of the small fitting problem; the targets are 1.5·x − 0.5·x² (so the best weights are 1.5, -0.5)."""
 
 START, LR, STEPS = (-1.0, 1.0), 0.2, 30
 """Gradient descent on the fit: starting (w1, w2), learning rate and number of steps."""
@@ -121,7 +121,7 @@ def save_pictures(out: pathlib.Path, rows: list[tuple]) -> list[pathlib.Path]:
     ax.annotate("", (w1, w2 - LR * d2), (w1, w2), arrowprops={**arrow, "color": "#e8590c"})
     ax.text(w1 - LR * d1 + 0.04, w2 + 0.04, f"−lr·dL/dw1 = {fmt(-LR * d1, 3)}", color="#c92a2a")
     ax.text(w1 - 0.45, w2 - LR * d2 - 0.12, f"−lr·dL/dw2 = {fmt(-LR * d2, 3)}", color="#e8590c")
-    ax.plot([1.5], [-0.5], "*", color="#2b8a3e", ms=14, label="best weights (1.5, −0.5)")
+    ax.plot([1.5], [-0.5], "*", color="#2b8a3e", ms=14, label="best weights (1.5, -0.5)")
     ax.set_xlabel("w1")
     ax.set_ylabel("w2")
     ax.set_title("step 0 = the two arrows added: each weight moves by its own partial")

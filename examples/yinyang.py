@@ -33,7 +33,7 @@ def which_class(x: float, y: float) -> int:
     """The class of a point of the unit disk: 0 yin, 1 yang, 2 either dot.
 
     The S-curve between yin and yang is made of two half circles of radius 1/2 centred at
-    (−1/2, 0) and (1/2, 0). Yin is the upper half of the disk without the right lobe, plus the
+    (-1/2, 0) and (1/2, 0). Yin is the upper half of the disk without the right lobe, plus the
     left lobe below the axis; each lobe's centre carries a dot of the other colour.
     """
     to_left = math.hypot(x + 0.5, y)

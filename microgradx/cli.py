@@ -522,10 +522,10 @@ def _grad_text(
     hand: Any,
 ) -> str:
     name = output.label or "f"
-    where = ", ".join(f"{n} = {fmt(x, DIGITS, plain=True)}" for n, x in point.items())
-    lines = [f"{name} = {fmt(output.data, DIGITS, plain=True)}" + (f"   at {where}" if where else "")]
+    where = ", ".join(f"{n} = {fmt(x, DIGITS)}" for n, x in point.items())
+    lines = [f"{name} = {fmt(output.data, DIGITS)}" + (f"   at {where}" if where else "")]
     width = max(len(f"d{name}/d{n}") for n in grads)
-    lines += [f"{f'd{name}/d{n}'.ljust(width)} = {fmt(g, DIGITS, plain=True)}" for n, g in grads.items()]
+    lines += [f"{f'd{name}/d{n}'.ljust(width)} = {fmt(g, DIGITS)}" for n, g in grads.items()]
     for explanation in explanations.values():
         lines += ["", str(explanation)]
     for report in (check, hand):
@@ -575,9 +575,9 @@ def _descend(args: argparse.Namespace) -> int:
         losses.append(loss.data)
         row = [
             str(step),
-            fmt(loss.data, 8, plain=True),
-            *(fmt(p.data, 8, plain=True) for p in params),
-            *(fmt(g, 8, plain=True) for g in gradients),
+            fmt(loss.data, 8),
+            *(fmt(p.data, 8) for p in params),
+            *(fmt(g, 8) for g in gradients),
         ]
         print(" ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
         verdict = _verdict(step, losses, gradients)

@@ -364,7 +364,7 @@ def _data(x):
 
 
 def _dpow_base(a, b, out):
-    # d(a^b)/da = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1.
+    # d(a^b)/da = b·a^(b-1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1.
     bd, ad = _data(b), _data(a)
     if bd == 0.0:
         return 0.0
@@ -382,7 +382,7 @@ def _dpow_exponent(a, b, out):
 
 
 def _dsqrt(a, out):
-    # d√a/da = 1/(2√a); ±inf at a == ±0.0 (as PyTorch: √−0.0 is −0.0).
+    # d√a/da = 1/(2√a); ±inf at a == ±0.0 (as PyTorch: √-0.0 is -0.0).
     return (0.5 / out,) if _data(out) != 0.0 else (math.copysign(math.inf, _data(out)),)
 
 
@@ -390,8 +390,8 @@ RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1
     Rule("+", operator.add, lambda a, b, out: (1.0, 1.0), ("1", "1"),
          "{a} + {b}", "{a} + {b}", "+", "add", 1, sympy=lambda sp, a, b: a + b),
-    # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
-    Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "−1"),
+    # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = -1
+    Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "-1"),
          "{a} − {b}", "{a} - {b}", "a − b", "sub", 1, True, lambda sp, a, b: a - b),
     # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
     Rule("*", operator.mul, lambda a, b, out: (b, a), ("{b}", "{a}"),
@@ -399,12 +399,12 @@ RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −out/b
     Rule("/", realmath.div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²"),
          "{a}/{b}", "{a} / {b}", "a ÷ b", "div", 2, True, lambda sp, a, b: a / b),
-    # ∂(a^b)/∂a = b·a^(b−1), ∂(a^b)/∂b = a^b·ln a
+    # ∂(a^b)/∂a = b·a^(b-1), ∂(a^b)/∂b = a^b·ln a
     Rule("**", realmath.power, lambda a, b, out: (_dpow_base(a, b, out), _dpow_exponent(a, b, out)),
          ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
          "{a}^{b}", "{a}^{{b}}", "a^b", "pow", 4, True, lambda sp, a, b: a**b),
-    # ∂(−a)/∂a = −1
-    Rule("neg", operator.neg, lambda a, out: (-1.0,), ("−1",), "−{a}", "-{a}", "−", "neg", 3,
+    # ∂(−a)/∂a = -1
+    Rule("neg", operator.neg, lambda a, out: (-1.0,), ("-1",), "−{a}", "-{a}", "−", "neg", 3,
          sympy=lambda sp, a: -a),
     # ∂|a|/∂a = sign(a). Here and in relu, (a > 0) * 1.0 is [a > 0] as a number (float, Value or
     # array); the derivative at the kink is 0, at nan 0 for abs and 1 for relu, as in PyTorch.
@@ -544,7 +544,7 @@ def _gradients(order: list[Value], wanted: set[Value], create_graph: bool, start
         for operand, derivative in zip(operands, derivatives, strict=True):
             term = upstream * derivative
             total = operand._pending
-            operand._pending = term if total is start else total + term  # no Value(−0.0) + term
+            operand._pending = term if total is start else total + term  # no Value(-0.0) + term
     return found
 
 

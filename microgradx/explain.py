@@ -476,7 +476,7 @@ def _top_level(text: str, marks: tuple[str, ...]) -> bool:
 
 def _factor(text: str) -> str:
     """A formula or number as a factor of a product: sums, quotients and negatives get parentheses."""
-    if text.startswith("−") or _top_level(text, (" + ", " − ", "+", "−", "/")):
+    if text.startswith(("−", "-")) or _top_level(text, (" + ", " − ", "+", "−", "/")):
         return f"({text})"
     return text
 

@@ -287,7 +287,7 @@ def row_tolerance(autograd: float, rtol: float = 1e-5, atol: float = 1e-8) -> fl
 
 
 def _paren(text: str) -> str:
-    return f"({text})" if text.startswith("−") else text
+    return f"({text})" if text.startswith(("−", "-")) else text
 
 
 # --- the static display (no kernel, no widget) --------------------------------------------------

@@ -388,7 +388,7 @@ class _Reader:
                 if isinstance(node.op, ast.UAdd):
                     results.append(operand)
                 elif operand.kind == "num" and isinstance(node.operand, ast.Constant):
-                    # -3 is the number −3, not a negation node.
+                    # -3 is the number -3, not a negation node.
                     results.append(_Node("num", self.column(node), -operand.value))
                 else:
                     results.append(_Node("neg", self.column(node), "neg", (operand,)))

@@ -37,14 +37,14 @@ _SUPERSCRIPT = str.maketrans("0123456789-", _SUPERSCRIPT_DIGITS + "⁻")
 
 
 def superscript(exponent: float) -> str | None:
-    """A whole-number exponent from −99 to 99 as superscript digits (``²``, ``⁻¹``), else None."""
+    """A whole-number exponent from -99 to 99 as superscript digits (``²``, ``⁻¹``), else None."""
     if exponent != exponent or not exponent.is_integer() or abs(exponent) > 99:  # (nan, inf, 0.5)
         return None
     return str(int(exponent)).translate(_SUPERSCRIPT)
 
 
-# σ², 2.5e−7: a superscript after them would read as theirs
-_RUNS_INTO = re.compile(f"[{_SUPERSCRIPT_DIGITS}]$|\\de[−+]?\\d")
+# σ², 2.5e-7: a superscript after them would read as theirs
+_RUNS_INTO = re.compile(f"[{_SUPERSCRIPT_DIGITS}]$|\\de[-−+]?\\d")
 
 
 def _superscript_base(name: str, parenthesized: str) -> str:
@@ -68,11 +68,12 @@ MAX_EXPRESSION = 24
 """An unlabelled node is named by its expression up to this many characters, else by op and index."""
 
 
-def fmt(x: float, digits: int = 4, *, plain: bool = False) -> str:
+def fmt(x: float, digits: int = 4) -> str:
     """A number in at most `digits` significant digits: ``0.1040``-style, compact, no ``-0``.
 
-    Minus signs are typographic (``−``) for reading; ``plain=True`` keeps ASCII ``-`` so that
-    command-line output can be parsed back with ``float()``.
+    The one rule for numbers everywhere (reports, the CLI, pages, docs): an ASCII minus, so that a
+    number copied from any output pastes back into Python and parses with ``float()``. Formulas
+    keep the typographic minus of the math (``1−tanh²(z)``, ``ŷ − y``): they are read, not pasted.
     """
     x = float(x)
     if math.isnan(x):
@@ -86,7 +87,7 @@ def fmt(x: float, digits: int = 4, *, plain: bool = False) -> str:
         if "e" in text:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}e{int(exponent)}"
-    return text if plain else text.replace("-", "−")
+    return text
 
 
 def _wrap(text: str, precedence: int, needed: int) -> str:
@@ -204,7 +205,7 @@ def parenthesize(name: str) -> str:
             depth += 1 if ch == "(" or name.count("|", 0, i) % 2 == 0 else -1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and (ch in _BINDS_OPERANDS or (ch == "−" and i == 0)):
+        elif depth == 0 and (ch in _BINDS_OPERANDS or (ch in "−-" and i == 0)):
             return f"({name})"
     return name
 

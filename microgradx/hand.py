@@ -258,7 +258,7 @@ class Diagnosis:
     """What a wrong hand derivative is missing, found by comparing it with autograd at several points.
 
     ``relation`` is one of ``"missing factor"``, ``"extra factor"``, ``"paths"`` (the hand has some
-    of several paths), ``"constant"`` (autograd/hand is a constant, −1 for a flipped sign),
+    of several paths), ``"constant"`` (autograd/hand is a constant, -1 for a flipped sign),
     ``"none"`` and ``"too few points"`` (fewer than MIN_POINTS points where f is defined on the
     given point's side of every kink, so no relation is named); ``factor`` names the factor or
     paths (empty for none and too few points); ``coincidence`` is True when hand and autograd
@@ -324,7 +324,7 @@ class _Candidate:
             said, relation = f"there is an extra {self.noun}", f"hand = autograd · {times}"
         if not sign and all(v == -1.0 for v in self.values):
             said += ", so the sign is flipped"
-        return f"{said}{sign} ({relation}{' · (−1)' if sign else ''} {where})"
+        return f"{said}{sign} ({relation}{' · (-1)' if sign else ''} {where})"
 
 
 def diagnose(
@@ -463,7 +463,7 @@ def _constant_text(c: float, where: str) -> str:
     if abs(c) > 1.0:
         return f"{flip}a constant factor {round(abs(c))} is missing (autograd = {fmt(c)} · hand {where})"
     n = round(1.0 / abs(c))
-    times = f"{'−' if c < 0 else ''}{n}"
+    times = f"{'-' if c < 0 else ''}{n}"
     return f"{flip}there is an extra constant factor {n} (hand = {times} · autograd {where})"
 
 
@@ -554,7 +554,7 @@ def _stretch_words(edges: tuple[Any, ...]) -> tuple[str, str]:
 
 
 def _power_parts(edge: Any) -> tuple[float, str]:
-    """An edge ∂(u^n)/∂u = n·u^(n−1) as (n, "u^(n−1)"); any other edge as (1, its formula)."""
+    """An edge ∂(u^n)/∂u = n·u^(n-1) as (n, "u^(n-1)"); any other edge as (1, its formula)."""
     child = edge.child
     if child.op == "**" and edge.index == 0 and not child.parents[1].parents and not child.parents[1].label:
         lead, _, power = edge.formula.partition("·")

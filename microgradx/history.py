@@ -334,7 +334,7 @@ def _padded(coordinates: Iterable[float]) -> tuple[float, float]:
 
 def _decider(classes: list[float]):
     """The class a model's output stands for: one score against the midpoint of two labels (0 for
-    ±1, 0.5 for 0/1), or the index of the largest of several outputs (labels 0 … K−1)."""
+    ±1, 0.5 for 0/1), or the index of the largest of several outputs (labels 0 … K-1)."""
     if len(classes) <= 2:
         lo, hi = classes[0], classes[-1]
         middle = (lo + hi) / 2
@@ -358,7 +358,7 @@ def _decider(classes: list[float]):
 
     if classes != [float(i) for i in range(len(classes))]:
         raise ValueError(
-            "History.to_html(data=...): with more than two classes, the labels must be 0, 1, …, K−1"
+            "History.to_html(data=...): with more than two classes, the labels must be 0, 1, …, K-1"
         )
     return argmax
 

@@ -42,7 +42,7 @@ MAX_ITERATIONS = 100
 """The most rounds of forward, backward and update one page goes through (`to_html(iterations=...)`)."""
 
 _ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
-_NEGATIVE = 3  # a negative number binds like unary minus: (−0.4)², but 0.5·−0.4
+_NEGATIVE = 3  # a negative number binds like unary minus: (-0.4)², but 0.5·-0.4
 
 # Geometry of the drawing, in SVG user units (the page scales the whole picture to fit).
 _CARD_H = 100  # a Value: name, data, grad
@@ -69,7 +69,7 @@ def _raw(x: float) -> float | str:
 
 def _paren(text: str) -> str:
     """A formatted number as the right operand of a product: negative ones get parentheses."""
-    return f"({text})" if text.startswith("−") else text
+    return f"({text})" if text.startswith("-") else text
 
 
 def _is_constant(node: Value) -> bool:
@@ -304,7 +304,7 @@ def _again_step(
 def _number(x: float) -> tuple[str, int]:
     """A number with the precedence `formatting.expression` needs to parenthesise it."""
     text = fmt(x)
-    return text, (_NEGATIVE if text.startswith("−") else _ATOM)
+    return text, (_NEGATIVE if text.startswith("-") else _ATOM)
 
 
 def _precedences(forward: list[Value], names: dict[Value, str]) -> dict[Value, tuple[str, int]]:
@@ -774,7 +774,7 @@ def to_html(
 
     Buttons (back, next, play, reset) and the arrow keys step node by node: each forward step shows
     a value appear, each backward step the chain-rule line ``grad(z) += grad(ŷ) · σ(z)·(1−σ(z)) =
-    −0.4256 · 0.2445 = −0.1041`` and the running grad. With `lr`, final steps show ``w ← w − lr·grad``
+    -0.4256 · 0.2445 = -0.1041`` and the running grad. With `lr`, final steps show ``w ← w − lr·grad``
     for `highlight` (a Value or Values; default every labelled leaf), then the forward pass runs again
     on the new weights so the output's change shows; `iterations` rounds of forward, backward and
     update (default 1) before that last forward pass. Returns the HTML; with `path`

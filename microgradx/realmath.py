@@ -142,7 +142,7 @@ cos = _trig("cos", math.cos)
 
 
 def relu(a: float) -> float:
-    # max(0, a) that keeps nan (as PyTorch: a diverging network shows); −0.0 gives 0.0
+    # max(0, a) that keeps nan (as PyTorch: a diverging network shows); -0.0 gives 0.0
     if type(a) is float:
         return 0.0 if a <= 0.0 else a
     if is_array(a):

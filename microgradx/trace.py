@@ -311,7 +311,7 @@ class Trace:
 
     def _chain_rule(self, values: list, seed: object, steps: list) -> list:
         """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
-        # −0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
+        # -0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
         grads = [-0.0] * self._size
         grads[self._output_slot] = seed
         for local, o, a, b in steps:

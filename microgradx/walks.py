@@ -1,4 +1,4 @@
-"""One graph walk at a time: the lock, the re-entrancy guard and the walk's own −0.0 mark.
+"""One graph walk at a time: the lock, the re-entrancy guard and the walk's own -0.0 mark.
 
 Why this exists: `backward`, `grad` and `topological_order` mark the nodes they reach and build
 each node's sum in its ``_pending`` slot (faster than a dictionary, see the benchmark notes in
@@ -37,7 +37,7 @@ if hasattr(os, "register_at_fork"):
 
 
 class _MinusZero(float):
-    """−0.0 as an object of its own, where `is` compares plain floats by value (PyPy does)."""
+    """-0.0 as an object of its own, where `is` compares plain floats by value (PyPy does)."""
 
     __slots__ = ()
 
@@ -46,9 +46,9 @@ _FLOATS_HAVE_IDENTITY = float("-0.0") is not float("-0.0")  # True on CPython
 
 
 def walk(body: Callable[[float], T]) -> T:
-    """``body(start)``, as the only walk in progress: `start` is this walk's own −0.0 object.
+    """``body(start)``, as the only walk in progress: `start` is this walk's own -0.0 object.
 
-    −0.0 is the exact additive identity, so it starts every node's sum; since `start` is a new
+    -0.0 is the exact additive identity, so it starts every node's sum; since `start` is a new
     object, it is also this walk's visited mark (``node._pending is start``), which no other
     walk's leftovers can be.
     """

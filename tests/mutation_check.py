@@ -73,7 +73,7 @@ MUTANTS: list[Mutant] = [
         ENGINE,
         "lambda a, b, out: (1.0, -1.0)",
         "lambda a, b, out: (1.0, 1.0)",
-        "-: ∂/∂b −1 -> 1",
+        "-: ∂/∂b -1 -> 1",
         (BINARY_CLOSED,),
     ),
     Mutant(
@@ -101,7 +101,7 @@ MUTANTS: list[Mutant] = [
         ENGINE,
         "realmath.power(a, b - 1.0))",
         "realmath.power(a, b))",
-        "**: ∂/∂a b·a^b instead of b·a^(b−1) (floats)",
+        "**: ∂/∂a b·a^b instead of b·a^(b-1) (floats)",
         (BINARY_CLOSED,),
     ),
     Mutant(
@@ -122,7 +122,7 @@ MUTANTS: list[Mutant] = [
         ENGINE,
         "    if bd == 0.0:\n        return 0.0\n",
         "",
-        "**: the b == 0 special case removed (0**0's ∂/∂a becomes −inf)",
+        "**: the b == 0 special case removed (0**0's ∂/∂a becomes -inf)",
         (POWER_SPECIAL,),
     ),
     Mutant(
@@ -150,7 +150,7 @@ MUTANTS: list[Mutant] = [
         ENGINE,
         'Rule("neg", operator.neg, lambda a, out: (-1.0,)',
         'Rule("neg", operator.neg, lambda a, out: (1.0,)',
-        "neg: −1 -> 1",
+        "neg: -1 -> 1",
         (UNARY_CLOSED,),
     ),
     Mutant(
@@ -168,7 +168,7 @@ MUTANTS: list[Mutant] = [
         (UNARY_CLOSED,),
     ),
     Mutant(
-        ENGINE, "lambda a, out: (1.0 / a,)", "lambda a, out: (-1.0 / a,)", "log: 1/a -> −1/a", (UNARY_CLOSED,)
+        ENGINE, "lambda a, out: (1.0 / a,)", "lambda a, out: (-1.0 / a,)", "log: 1/a -> -1/a", (UNARY_CLOSED,)
     ),
     Mutant(
         ENGINE,
@@ -234,18 +234,18 @@ MUTANTS: list[Mutant] = [
         "formula +: ∂/∂b '1' -> '0'",
         (RULE_FORMULAS,),
     ),
-    Mutant(ENGINE, '("1", "−1")', '("1", "1")', "formula -: ∂/∂b '−1' -> '1'", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '("1", "-1")', '("1", "1")', "formula -: ∂/∂b '-1' -> '1'", (RULE_FORMULAS,)),
     Mutant(ENGINE, '("{b}", "{a}")', '("{a}", "{b}")', "formula *: operands swapped", (RULE_FORMULAS,)),
     Mutant(ENGINE, '"−{a}/{b}²"', '"−{a}/{b}"', "formula /: −a/b² -> −a/b", (RULE_FORMULAS,)),
     Mutant(ENGINE, '"1/{b}", "−{a}/{b}²"', '"1/{a}", "−{a}/{b}²"', "formula /: 1/b -> 1/a", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '"{b}·{a}^({b}−1)"', '"{b}·{a}^{b}"', "formula **: b·a^(b−1) -> b·a^b", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"{b}·{a}^({b}−1)"', '"{b}·{a}^{b}"', "formula **: b·a^(b-1) -> b·a^b", (RULE_FORMULAS,)),
     Mutant(
         ENGINE, '"{a}^{b}·ln({a})"', '"{b}^{a}·ln({a})"', "formula **: a^b·ln a -> b^a·ln a", (RULE_FORMULAS,)
     ),
-    Mutant(ENGINE, '("−1",)', '("1",)', "formula neg: '−1' -> '1'", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '("-1",)', '("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
     Mutant(ENGINE, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
     Mutant(ENGINE, '"exp({a})")', '"exp(−{a})")', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
-    Mutant(ENGINE, '"1/{a}")', '"−1/{a}")', "formula log: 1/a -> −1/a", (RULE_FORMULAS,)),
+    Mutant(ENGINE, '"1/{a}")', '"-1/{a}")', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
     Mutant(ENGINE, '"1/(2·√{a})",', '"1/√{a}",', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
     Mutant(
         ENGINE, '"1−tanh²({a})")', '"1−tanh({a})")', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
@@ -264,7 +264,7 @@ MUTANTS: list[Mutant] = [
         FORMATTING,
         '        return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"',
         '        return power if exponent == 1.0 else f"{fmt(lowered)}·{power}"',
-        "printed formula of a constant power: k·a^(k−1) -> (k−1)·a^(k−1)",
+        "printed formula of a constant power: k·a^(k-1) -> (k-1)·a^(k-1)",
         (PRINTED_FORMULAS,),
     ),
     # --- operands swapped where a node is made or used ---

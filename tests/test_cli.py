@@ -493,7 +493,7 @@ def test_printed_numbers_parse_back_with_float():
 def test_an_expression_may_start_with_unary_minus():
     result = run("grad", "-w**2", "--wrt", "w", "--at", "w=3")
     assert result.returncode == 0, result.stderr
-    assert "df/dw = -6" in result.stdout  # d(−w²)/dw = −2w
+    assert "df/dw = -6" in result.stdout  # d(−w²)/dw = -2w
     bad = run("grad", "-w**2 +", "--wrt", "w", "--at", "w=3")
     assert bad.returncode == 2 and "column 8" in bad.stderr  # columns still count from the user's text
     twice = run("grad", "--w*3", "--wrt", "w", "--at", "w=3")  # −(−w)·3, not an option "--w*3"

@@ -196,7 +196,7 @@ def test_show_local_writes_formula_and_number_on_each_arrow_of_the_seed_neuron()
     assert into[node_id(nodes, "x")] == "∂z/∂x = w\n= 0.3"
     assert into[node_id(nodes, "z")] == f"∂ŷ/∂z = σ(z)·(1−σ(z))\n= {fmt(s * (1 - s))}"
     assert into[node_id(nodes, "ŷ")] == "a  ∂(ŷ − y)/∂ŷ = 1"
-    assert into[node_id(nodes, "y")] == "b  ∂(ŷ − y)/∂y = −1"
+    assert into[node_id(nodes, "y")] == "b  ∂(ŷ − y)/∂y = -1"
     assert into[node_id(nodes, "ŷ − y")] == f"a  ∂((ŷ − y)²)/∂(ŷ − y) = 2·(ŷ − y)\n= {fmt(2 * (s - 1))}"
     # Constants (0.5 and the exponent 2) get no derivative: nobody differentiates with respect to 2.
     constants = [i for i, a in records(nodes).items() if "<B>" not in a]
@@ -557,9 +557,9 @@ def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypa
     # The product along the orange path is w's grad, by the hand derivation (ŷ − y)·σ(1 − σ)·x.
     s = sigmoid(0.3)
     factors = [1.0, s * (1 - s), 1.0, 2 * (s - 1), 0.5]
-    assert "1 · 0.2445 · 1 · (−0.8511) · 0.5, is w's grad, −0.104" in " ".join(section.split())
-    assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "−0.8511", "0.5"]
-    assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "−0.104"
+    assert "1 · 0.2445 · 1 · (-0.8511) · 0.5, is w's grad, -0.104" in " ".join(section.split())
+    assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "-0.8511", "0.5"]
+    assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "-0.104"
     assert "docs/images/seed_neuron_graph.png" in section
     picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").read_bytes()
     width, height = struct.unpack(">II", picture[16:24])  # the PNG's IHDR

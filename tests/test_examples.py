@@ -176,7 +176,7 @@ def test_two_weights_partials_are_the_closed_forms(outputs):
     partials = dict(re.findall(r"^(dE/d\w+)\s+= (\S+)   \(closed form", text, flags=re.M))
     assert num(partials["dE/dw1"]) == x and num(partials["dE/dw2"]) == x**2
     assert close(num(partials["dE/dx"]), w1 + 2 * w2 * x)
-    assert "dE/dx = sum of the 2 path products = −0.7" in text
+    assert "dE/dx = sum of the 2 path products = -0.7" in text
     assert "dE/dw1 = the path product = 3" in text and "dE/dw2 = the path product = 9" in text
     nudges = [line.split()[-3:] for line in text.splitlines() if line.lstrip().startswith(("w1 ", "w2 "))]
     for (after, change, predicted), (a, b) in zip(nudges, ((0.01, 0), (0, 0.01), (0.01, 0.01)), strict=True):

@@ -150,7 +150,7 @@ def test_each_edges_local_derivative_is_shown_and_follows_the_point():
     [path] = mg.explain(out, inputs["weight"]).paths
     on_path = {fmt(e.value) for e in path.edges}
     assert {text.removeprefix("×") for text in state["local"]} >= on_path
-    assert "×−1" in state["local"]  # ∂pred/∂weight = input = −1
+    assert "×-1" in state["local"]  # ∂pred/∂weight = input = -1
 
 
 def test_a_hand_formula_that_is_right_agrees_and_one_missing_the_input_is_diagnosed():

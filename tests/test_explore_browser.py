@@ -235,7 +235,7 @@ def test_moving_the_input_slider_shows_the_engines_grads_and_the_descent_step(se
         moved = {**START, "input": 1.0}
         E, grads, forward = engine_at(moved)
         expect(output).to_have_text("E = " + fmt(E.data))
-        expect(weight_grad).to_have_text(fmt(grads["weight"]))  # −0.6: reversed and shrunk
+        expect(weight_grad).to_have_text(fmt(grads["weight"]))  # -0.6: reversed and shrunk
         expect(page.locator(f"#n{index['input']}-data")).to_have_text("1")
         expect(total).to_have_text(fmt(grads["weight"]))
         expect(page.locator('.mgx-slider[data-name="input"] .mgx-box')).to_have_value("1")

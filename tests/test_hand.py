@@ -70,7 +70,7 @@ NEURON_WRONG = [
     ("2*(ŷ - y)*ŷ*(1 - ŷ)*x", "missing factor", "∂E/∂((ŷ − y)²) = 0.5"),  # the ½ in front dropped
     ("0.5*(ŷ - y)*ŷ*(1 - ŷ)*x", "missing factor", "2 from the square in ∂((ŷ − y)²)/∂(ŷ − y) = 2·(ŷ − y)"),
     ("(ŷ - y)*ŷ*(1 - ŷ)*x*x", "extra factor", "∂z/∂w = x"),
-    ("(y - ŷ)*ŷ*(1 - ŷ)*x", "constant", "−1"),  # a sign flipped
+    ("(y - ŷ)*ŷ*(1 - ŷ)*x", "constant", "-1"),  # a sign flipped
     ("3*(ŷ - y)*ŷ*(1 - ŷ)*x", "constant", "0.333333"),
     ("(ŷ - y)*ŷ*(1 - ŷ)*x + 0.01", "none", ""),
     ("(ŷ - y)*ŷ*(1 - ŷ)*x*w", "none", ""),  # a factor that is on no path: no guess
@@ -93,7 +93,7 @@ def test_a_flipped_sign_is_said_in_words():
     d = diagnosis_of(neuron, {"w": "-(ŷ - y)*ŷ*(1 - ŷ)"}, NEURON_AT, "w")
     assert d.factor == "∂z/∂w = x" and "and a sign is flipped" in d.text
     d = diagnosis_of(neuron, {"y": "ŷ - y"}, NEURON_AT, "y")  # dE/dy = −(ŷ − y)
-    assert d.factor == "∂(ŷ − y)/∂y = −1" and "the sign is flipped" in d.text
+    assert d.factor == "∂(ŷ − y)/∂y = -1" and "the sign is flipped" in d.text
 
 
 TWO_LAYER_WRONG = [
@@ -104,7 +104,7 @@ TWO_LAYER_WRONG = [
     ("(ŷ - y)*w2*h*(1 - h)", "missing factor", "∂z/∂w1 = x"),
     ("(ŷ - y)*w2*x", "missing factor", "∂h/∂z = σ(z)·(1−σ(z))"),
     ("(ŷ - y)*w2*w2*h*(1 - h)*x", "extra factor", "∂ŷ/∂h = w2"),
-    ("-(ŷ - y)*w2*h*(1 - h)*x", "constant", "−1"),
+    ("-(ŷ - y)*w2*h*(1 - h)*x", "constant", "-1"),
 ]
 
 
@@ -497,11 +497,11 @@ def test_a_sympy_relation_or_other_non_expression_is_a_type_error_saying_what_is
 @pytest.mark.parametrize(
     ("hand", "factor", "words"),
     [
-        ("-2*cos(w)", "−0.5", "a sign is flipped and there is an extra constant factor 2 (hand = −2 · "),
+        ("-2*cos(w)", "-0.5", "a sign is flipped and there is an extra constant factor 2 (hand = -2 · "),
         ("3*cos(w)", "0.333333", "there is an extra constant factor 3 (hand = 3 · autograd"),
         ("cos(w)/4", "4", "a constant factor 4 is missing (autograd = 4 · hand"),
-        ("-cos(w)/3", "−3", "a sign is flipped and a constant factor 3 is missing (autograd = −3 · hand"),
-        ("-cos(w)", "−1", "a sign is flipped: hand = −autograd"),
+        ("-cos(w)/3", "-3", "a sign is flipped and a constant factor 3 is missing (autograd = -3 · hand"),
+        ("-cos(w)", "-1", "a sign is flipped: hand = −autograd"),
     ],
 )
 def test_a_simple_constant_is_named_with_its_sign(hand, factor, words):

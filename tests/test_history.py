@@ -129,7 +129,7 @@ def test_boundary_cells_are_the_models_class_at_each_recorded_step(monkeypatch, 
     assert [(p.data, p.grad) for p in model.parameters()] == after  # restored
     b = data["boundary"]
     n = b["n"]
-    assert b["classes"] == ["−1", "1"] and n == (history_module._GRID if fast else history_module._GRID_PLAIN)
+    assert b["classes"] == ["-1", "1"] and n == (history_module._GRID if fast else history_module._GRID_PLAIN)
     twin = MLP(2, [4, 1], activation="tanh", seed=99)
     for step in (0, 3, 5):
         frame = b["frames"][step]

@@ -198,7 +198,7 @@ def test_seed_neuron_lines_read_as_the_hand_derivation():
         in lines
     )
     assert f"grad(w) += grad(z) · x = {fmt(dE_dyhat * local)} · 1 = {fmt(dE_dyhat * local * 1.0)}" in lines
-    assert "grad(y) += grad(ŷ − y) · (−1) = " + fmt(dE_dyhat) + " · (−1) = " + fmt(-dE_dyhat) in lines
+    assert "grad(y) += grad(ŷ − y) · (-1) = " + fmt(dE_dyhat) + " · (-1) = " + fmt(-dE_dyhat) in lines
     assert lines[0] == "Inputs: w = 0.3, x = 1, y = 1"
     # the constant 0.5 and the exponent 2 are shown but never differentiated
     forward = topological_order(E)[::-1]

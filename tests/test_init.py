@@ -1,4 +1,4 @@
-"""The initial weights and biases are Uniform(−1/√fan_in, 1/√fan_in), as PyTorch's nn.Linear: checked
+"""The initial weights and biases are Uniform(-1/√fan_in, 1/√fan_in), as PyTorch's nn.Linear: checked
 from both sides, so a bound that is too small fails as surely as one that is too large.
 
 Each check is a statistical test whose false-alarm probability is below 1e-6 for any seed (the
@@ -30,7 +30,7 @@ def assert_uniform_within(samples: list[float], fan_in: int) -> None:
     bound = 1.0 / math.sqrt(fan_in)
     n = len(samples)
     assert all(-bound <= x <= bound for x in samples), "a weight lies outside ±1/√fan_in"
-    # DKW: P(distance > ε) <= 2·exp(−2nε²)
+    # DKW: P(distance > ε) <= 2·exp(-2nε²)
     critical = math.sqrt(math.log(2 / ALPHA) / (2 * n))
     assert ks_distance(samples, bound) <= critical, f"not Uniform(±1/√{fan_in})"
     # the extremes come close to the bound: P(max |x| < (1 − δ)·bound) = (1 − δ)^n

@@ -55,7 +55,7 @@ def test_bce_value_and_gradient_closed_form():
 def test_hinge_value_and_gradient_closed_form():
     scores, labels = values([0.5, -2.0, 3.0, -0.25]), [1, -1, -1, 1]
     loss = hinge_loss(scores, labels)
-    # margins 1 − y·s: 0.5, −1 (inactive), 4, 1.25
+    # margins 1 − y·s: 0.5, -1 (inactive), 4, 1.25
     assert loss.data == pytest.approx((0.5 + 0.0 + 4.0 + 1.25) / 4, rel=1e-15)
     loss.backward()
     # d/ds relu(1 − y·s) = −y where the margin is violated, else 0
@@ -130,7 +130,7 @@ def test_bce_clamps_each_log_at_minus_100(p, t):
 
 
 def test_bce_just_above_the_clamp_keeps_the_exact_gradient():
-    p = mg.Value(1e-40)  # log p ≈ −92.1 > −100: not clamped
+    p = mg.Value(1e-40)  # log p ≈ -92.1 > -100: not clamped
     bce_loss([p], [1.0]).backward()
     assert p.grad == pytest.approx(-1e40, rel=1e-12)
 

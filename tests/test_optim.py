@@ -132,7 +132,7 @@ def test_sgd_on_a_quadratic_shrinks_by_one_minus_lr_times_curvature():
     dampening=st.floats(0.0, 1.0),
 )
 def test_sgd_momentum_with_a_constant_gradient_matches_the_geometric_sum(g, momentum, dampening):
-    # b_1 = g, b_t = μ·b_{t−1} + (1−τ)·g  =>  b_t = g·(μ^(t−1) + (1−τ)·(1 − μ^(t−1))/(1 − μ)).
+    # b_1 = g, b_t = μ·b_{t-1} + (1−τ)·g  =>  b_t = g·(μ^(t-1) + (1−τ)·(1 − μ^(t-1))/(1 − μ)).
     lr, w = 0.01, mg.Value(0.0)
     opt = SGD([w], lr=lr, momentum=momentum, dampening=dampening)
     total = 0.0
@@ -426,7 +426,7 @@ def test_adamw_with_zero_gradient_only_decays_geometrically(p0, lr, wd):
     wd=st.floats(0.0, 0.9),
 )
 def test_adamw_with_a_constant_gradient_matches_the_geometric_sum(g, lr, wd):
-    # m̂ = g and v̂ = g² (bias correction), so θ_t = q·θ_{t−1} − s with q = 1 − lr·λ and
+    # m̂ = g and v̂ = g² (bias correction), so θ_t = q·θ_{t-1} − s with q = 1 − lr·λ and
     # s = lr·g/(|g| + eps): θ_t = q^t·θ_0 − s·(1 − q^t)/(1 − q)  (or θ_0 − t·s when q = 1).
     eps, theta0, w = 1e-8, 1.0, mg.Value(1.0)
     q, s = 1 - lr * wd, lr * g / (abs(g) + eps)

@@ -74,7 +74,7 @@ def test_binary_op_value_and_both_gradients_match_pytorch(op):
 # --- closed forms at the special points ------------------------------------------------------------
 
 POWER_SPECIAL = [
-    # a, b, a**b, ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a — with the conventions of PyTorch at a zero base
+    # a, b, a**b, ∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln a — with the conventions of PyTorch at a zero base
     pytest.param(0.0, 0.0, 1.0, 0.0, 0.0, id="0**0: d/da 0 (b is 0), d/db 0 (zero base)"),
     pytest.param(0.0, 0.5, 0.0, inf, 0.0, id="0**0.5: d/da = 0.5/sqrt(0) = inf"),
     pytest.param(0.0, 1.0, 0.0, 1.0, 0.0, id="0**1: d/da = 1"),
@@ -209,7 +209,7 @@ SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 
 def formula_to_sympy(text: str, names: dict[str, object]):
-    """Read a printed formula (``b·a^(b−1)``, ``1−tanh²(a)``, ``[a > 0]``, ``3·a²``) into SymPy.
+    """Read a printed formula (``b·a^(b-1)``, ``1−tanh²(a)``, ``[a > 0]``, ``3·a²``) into SymPy.
 
     Only the notation is translated (· × − ² √ σ ln [·]); what the formula says stays as written,
     so a wrong formula reads as a wrong expression. The text is the package's own, never user input.
@@ -303,8 +303,8 @@ def test_every_formula_explain_prints_is_the_derivative_sympy_finds(name, build,
 
 @pytest.mark.parametrize(
     "text, want",
-    [("b·a^(b−1)", B * A ** (B - 1)), ("1−tanh²(a)", 1 - sympy.tanh(A) ** 2), ("−a/b²", -A / B**2),
-     ("7·a⁶", 7 * A**6), ("−1·a⁻²", -(A**-2)), ("1/(2·√a)", 1 / (2 * sympy.sqrt(A))),
+    [("b·a^(b-1)", B * A ** (B - 1)), ("1−tanh²(a)", 1 - sympy.tanh(A) ** 2), ("−a/b²", -A / B**2),
+     ("7·a⁶", 7 * A**6), ("-1·a⁻²", -(A**-2)), ("1/(2·√a)", 1 / (2 * sympy.sqrt(A))),
      ("[a > 0]", sympy.Heaviside(A, 0)), ("σ(a)·(1−σ(a))", sympy.exp(-A) / (1 + sympy.exp(-A)) ** 2)],
 )
 def test_the_formula_reader_reads_the_notation(text, want):

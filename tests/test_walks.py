@@ -73,7 +73,7 @@ def test_a_keyboard_interrupt_at_any_line_of_a_pass_leaves_nothing_behind():
     # stress run, 83,000 interrupts, is in the notes of issue 4.)
     x, w = Value(0.3, "x"), Value(-1.2, "w")
     out = (x * w).tanh() * x + w
-    sech2 = 1 - math.tanh(-0.36) ** 2  # out = tanh(x·w)·x + w at x = 0.3, w = −1.2
+    sech2 = 1 - math.tanh(-0.36) ** 2  # out = tanh(x·w)·x + w at x = 0.3, w = -1.2
     expected = {x: sech2 * -1.2 * 0.3 + math.tanh(-0.36), w: sech2 * 0.09 + 1}
     passes = [out.backward, lambda: mg.grad(out, [x, w]), lambda: mg.grad(out, [x], create_graph=True),
               lambda: mg.engine.topological_order(out)]
