@@ -16,16 +16,14 @@ import numbers
 import os
 from array import array
 from collections.abc import Iterable, Sequence
-from html import escape
 from typing import TYPE_CHECKING
 
-from microgradx._files import write_atomically
 from microgradx.engine import Value, no_grad, topological_order
 from microgradx.formatting import fmt
 
 if TYPE_CHECKING:
     from microgradx.nn import Module
-from microgradx.html import _PLACEHOLDER, _asset, _forward_values, _json_for_script, _sha256
+from microgradx.html import _forward_values, page_from_assets
 
 __all__ = ["MAX_PAGE_CELLS", "MAX_PAGE_PARAMETERS", "History"]
 
@@ -209,19 +207,7 @@ class History:
             raise TypeError(f"History.to_html(title) must be a str or None, got {type(title).__name__}")
         page = self.page_data(data=data)
         heading = title if title is not None else f"Training, {len(self)} steps"
-        style, script = _asset("history.css"), _asset("history.js")
-        parts = {
-            "TITLE": escape(heading),
-            "STYLE": style,
-            "SCRIPT": script,
-            "DATA": _json_for_script(page),
-            "STYLE_HASH": _sha256(style),
-            "SCRIPT_HASH": _sha256(script),
-        }
-        html = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("history.html"))
-        if path is not None:
-            write_atomically(path, html)
-        return html
+        return page_from_assets("history", heading, page, path)
 
     # --- the decision boundary ---------------------------------------------------------------------
 

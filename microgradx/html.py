@@ -786,19 +786,27 @@ def to_html(
     forward = topological_order(output)[::-1]
     name = data["nodes"][data["output"]]["name"]
     heading = title if title is not None else f"Backpropagation step by step: {name}"
-    style, script = _asset("stepper.css"), _asset("stepper.js")
+    return page_from_assets("stepper", heading, data, path, SVG=_svg(data, forward))
+
+
+def page_from_assets(
+    kind: str, heading: str, data: dict, path: str | os.PathLike[str] | None, **more: str
+) -> str:
+    """The page ``assets/KIND.html`` filled in with its own CSS and script, `data` as JSON and the
+    `more` parts; written atomically to `path` when given. Shared by the stepper and `History`."""
+    style, script = _asset(f"{kind}.css"), _asset(f"{kind}.js")
     parts = {
         "TITLE": escape(heading),
         "STYLE": style,
-        "SVG": _svg(data, forward),
         "SCRIPT": script,
         "DATA": _json_for_script(data),
         # Content-Security-Policy: no network at all, and only our own style and script may run.
         "STYLE_HASH": _sha256(style),
         "SCRIPT_HASH": _sha256(script),
+        **more,
     }
     # One pass over the template, so a label that reads "{{SCRIPT}}" stays a label.
-    page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("stepper.html"))
+    page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset(f"{kind}.html"))
     if path is not None:
         write_atomically(path, page)
     return page
