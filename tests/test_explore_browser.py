@@ -17,7 +17,6 @@ import json
 import os
 import pathlib
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,32 +25,15 @@ import time
 import urllib.request
 
 import pytest
+from chromium import ARGS, CHROMIUM, require
 
 import microgradx as mg
 from microgradx.engine import topological_order
 from microgradx.formatting import fmt
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = bool(os.environ.get("MICROGRADX_REQUIRE_BROWSER"))
-for module in ("playwright.sync_api", "jupyterlab", "notebook", "anywidget", "ipykernel"):
-    if not REQUIRED:
-        pytest.importorskip(module)
+require("jupyterlab", "notebook", "anywidget", "ipykernel")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-if not shutil.which(CHROMIUM):
-    if REQUIRED:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 START_TIMEOUT = 90  # seconds for the server to answer
 WAIT_MS = 60_000  # for the kernel to start and the widget to appear
 

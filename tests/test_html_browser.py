@@ -9,37 +9,19 @@ Playwright or /usr/bin/chromium is missing, unless MICROGRADX_REQUIRE_BROWSER is
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 
 import pytest
+from chromium import ARGS, CHROMIUM, require
 from conftest import seed_neuron as shared_seed_neuron
 
 import microgradx as mg
 from microgradx.engine import Value, topological_order
 from microgradx.formatting import fmt
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = bool(os.environ.get("MICROGRADX_REQUIRE_BROWSER"))
-if not REQUIRED:
-    pytest.importorskip("playwright.sync_api")
+require()
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-if not shutil.which(CHROMIUM):
-    if REQUIRED:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 DATA = re.compile(r'<script type="application/json" id="mgx-data">(.*?)</script>', re.S)
 
 

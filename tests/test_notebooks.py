@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import pathlib
 import re
-import shutil
 
 import pytest
+from chromium import ARGS, CHROMIUM, require
 
 from microgradx.engine import topological_order
 from microgradx.formatting import fmt
@@ -134,17 +133,6 @@ def test_the_notebook_extra_and_the_readme_start_jupyterlab_on_the_tour():
 
 # --- the tour exported to HTML, in a real browser ----------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 
 def tour_graph():
     """The tour's E and w, built by running the tour's first code cells here (the truth for the page)."""
@@ -156,10 +144,7 @@ def tour_graph():
 
 
 def test_the_tour_exported_to_html_steps_through_its_stepper_in_chromium(tmp_path):
-    if not os.environ.get("MICROGRADX_REQUIRE_BROWSER"):
-        pytest.importorskip("playwright.sync_api")
-        if not shutil.which(CHROMIUM):
-            pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    require()
     from nbconvert import HTMLExporter
     from playwright.sync_api import sync_playwright
 
