@@ -26,6 +26,7 @@ import urllib.request
 
 import pytest
 from chromium import ARGS, CHROMIUM, require
+from test_explore import error  # the same E as CELL runs in the kernel
 
 import microgradx as mg
 from microgradx.engine import topological_order
@@ -52,13 +53,6 @@ mg.explore(error, {"input": 8.0, "weight": 0.5, "goal": 0.8}, wrt="weight", hand
 START = {"input": 8.0, "weight": 0.5, "goal": 0.8}
 LR = 0.01
 
-
-def error(input, weight, goal):
-    pred = input * weight
-    pred.label = "pred"
-    E = (pred - goal) ** 2
-    E.label = "E"
-    return E
 
 
 def engine_at(point: dict[str, float]) -> tuple[mg.Value, dict[str, float], list[mg.Value]]:
