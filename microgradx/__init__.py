@@ -6,23 +6,10 @@ Build expressions from `Value`s, call `.backward()`, and read each input's ``.gr
 from microgradx import nn, optim
 from microgradx.check import compare, gradcheck
 from microgradx.draw import draw, to_dot, to_text
-from microgradx.engine import (
-    Value,
-    cos,
-    exp,
-    grad,
-    is_grad_enabled,
-    log,
-    no_grad,
-    relu,
-    sigmoid,
-    sin,
-    sqrt,
-    tanh,
-    zero_grad,
-)
+from microgradx.engine import Value, grad, is_grad_enabled, no_grad
 from microgradx.explain import explain
 from microgradx.explore import explore
+from microgradx.functions import cos, exp, log, relu, sigmoid, sin, sqrt, tanh, zero_grad
 from microgradx.html import to_html
 from microgradx.notebook import Stepper, stepper
 from microgradx.sym import to_sympy

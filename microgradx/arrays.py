@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from microgradx import engine
-from microgradx.realmath import elementwise, is_array, numpy_module
+from microgradx.realmath import d_power_base, d_power_exponent, elementwise, is_array, numpy_module
 
 
 def _any_array(*xs: object) -> bool:
@@ -22,7 +22,7 @@ def _any_array(*xs: object) -> bool:
 
 def _pow_local(a, b, out):
     if _any_array(a, b, out):  # the engine's rules, on each sample's floats
-        return elementwise(engine._dpow_base, a, b, out), elementwise(engine._dpow_exponent, a, b, out)
+        return elementwise(d_power_base, a, b, out), elementwise(d_power_exponent, a, b, out)
     return engine.RULES["**"].local(a, b, out)
 
 

@@ -3,8 +3,8 @@
 Why this exists: left to themselves, pickle and deepcopy follow a Value's operands one call
 level per graph level, and a 1,000-deep graph (``sum()`` of 1,000 Values) is already too deep
 for them. So a Value that has operands is saved with its graph's `_Graph` table instead of its
-operands. It also reads the format of 0.1.0 before creation numbers. The engine attaches
-`get_state`, `set_state` and `copy_node` to `Value` as ``__getstate__``, ``__setstate__`` and
+operands. It also reads the format of 0.1.0 before creation numbers. `node.Node`, Value's
+base, takes `get_state`, `set_state` and `copy_node` as ``__getstate__``, ``__setstate__`` and
 ``__copy__``; nothing here is needed to read the math.
 """
 

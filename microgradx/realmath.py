@@ -6,15 +6,33 @@ identity test). The same functions also accept NumPy arrays, for the batch repla
 correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
 the float function itself to each element (NumPy's own versions may differ in the last bit).
 An element out of the domain raises the float path's error for it. NumPy is never imported
-here unless an array arrives. The derivative rules that use these live in `engine.RULES`.
+here unless an array arrives. The derivative rules that use these live in `engine.RULES`; the
+two whose edges need branches (``**`` at a zero base, √ at zero) keep those branches at the end.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 _INF = math.inf
+
+
+def as_float(data: object, what: str) -> float:
+    """`data` as a float if it is a real number (int, float, Fraction, NumPy's); else a TypeError
+    naming `what`."""
+    if type(data) is float:
+        return data
+    if isinstance(data, numbers.Real):  # (a Value is not one)
+        return float(data)
+    raise TypeError(f"{what} must be a real number (int, float, Fraction, ...), got {type_name(data)}")
+
+
+def type_name(x: object) -> str:
+    """``str``, but ``numpy.bool`` rather than a bare ``bool`` that Python's own bool would be taken for."""
+    kind = type(x)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _fmt(x: float) -> str:
@@ -24,6 +42,11 @@ def _fmt(x: float) -> str:
 def is_array(x: object) -> bool:
     """True for a NumPy array, recognised without importing NumPy (NumPy's float64 is a float)."""
     return type(x).__name__ == "ndarray" and type(x).__module__ == "numpy"
+
+
+def is_number(x: object) -> bool:
+    """True for a real number or a NumPy array of them, False for a Value (which is neither)."""
+    return isinstance(x, numbers.Real) or is_array(x)
 
 
 _numpy = None
@@ -148,3 +171,33 @@ def relu(a: float) -> float:
     if is_array(a):
         return numpy_module().where(numpy_module().asarray(a) <= 0.0, 0.0, a)
     return 0.0 if a <= 0.0 else a
+
+
+# --- the edges of two derivative rules (engine.RULES), for floats and (create_graph) Values ----
+
+
+def _number(x):  # a number as it is, a Value's number
+    return x if type(x) is float or isinstance(x, numbers.Real) else x.data
+
+
+def d_power_base(a, b, out):
+    """∂(a^b)/∂a = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1."""
+    bd, ad = _number(b), _number(a)
+    if bd == 0.0:
+        return 0.0
+    if ad == 0.0 and bd < 1.0:
+        return _INF if bd > 0.0 else -_INF
+    return b * (power(a, b - 1.0) if a is ad else a ** (b - 1.0))  # (a is ad: a number, not a Value)
+
+
+def d_power_exponent(a, b, out):
+    """∂(a^b)/∂b = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base or a nan."""
+    ad = _number(a)
+    if ad > 0.0:
+        return out * (log(a) if a is ad else a.log())
+    return 0.0 if ad == 0.0 and _number(b) >= 0.0 else math.nan  # (0 ** nan: nan, as PyTorch)
+
+
+def d_sqrt(a, out):
+    """∂√a/∂a = 1/(2√a); ±inf at a == ±0.0 (as PyTorch: √-0.0 is -0.0)."""
+    return (0.5 / out,) if _number(out) != 0.0 else (math.copysign(_INF, _number(out)),)

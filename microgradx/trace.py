@@ -27,7 +27,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from microgradx import arrays, engine
+from microgradx import arrays, engine, node, realmath
 from microgradx.engine import RULES, Value, topological_order
 
 __all__ = [
@@ -80,7 +80,7 @@ def _refuse_no_grad() -> None:
 class _recording_guards:
     """Within this context, this thread's questions to Values' numbers are recorded into `guards`.
 
-    It listens through the engine's hook (`engine.observer`, a context variable): only code
+    It listens through the engine's hook (`node.observer`, a context variable): only code
     running in this thread (or asyncio task) is seen, and entering no_grad() is refused.
     """
 
@@ -93,12 +93,12 @@ class _recording_guards:
         self.guards.append((question, node, other, answer))
 
     def __enter__(self) -> None:
-        if engine.observer.get() is not None:
+        if node.observer.get() is not None:
             raise TraceError("trace() was called inside a traced function; trace the outer function once")
-        self._token = engine.observer.set(self.observe)
+        self._token = node.observer.set(self.observe)
 
     def __exit__(self, *exc: object) -> None:
-        engine.observer.reset(self._token)
+        node.observer.reset(self._token)
 
 
 # The rule table's forward functions; + − · and negation are the `operator` module's functions,
@@ -277,9 +277,9 @@ class Trace:
                 if not isinstance(x, Sequence) or isinstance(x, str) or len(x) != self._sizes[i]:
                     raise TypeError(f"argument {i} must be a list of {self._sizes[i]} numbers, as when "
                                     f"traced, got {type(x).__name__} {x!r}")
-                flat.extend(engine._as_float(xi, f"argument {i}[{j}]") for j, xi in enumerate(x))
+                flat.extend(realmath.as_float(xi, f"argument {i}[{j}]") for j, xi in enumerate(x))
             else:
-                flat.append(engine._as_float(x, f"argument {i}"))
+                flat.append(realmath.as_float(x, f"argument {i}"))
         return flat
 
     def _guards_hold(self, values: list[float]) -> bool:

@@ -11,6 +11,7 @@ by the order of those sums: they must agree to 1e-12 of the sum of the terms' ma
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import subprocess
 import sys
@@ -259,13 +260,13 @@ def test_a_comparison_between_two_values_is_guarded_on_both():
 
 def test_comparisons_outside_a_trace_are_not_recorded_and_the_class_is_restored():
     names = ("__lt__", "__le__", "__gt__", "__ge__", "__float__", "__bool__")
-    methods = {name: Value.__dict__[name] for name in names}
+    methods = {name: inspect.getattr_static(Value, name) for name in names}  # (Value's, or its base's)
     traced = trace(branchy, 2.0)
     assert Value(1.0) < 2.0 and len(traced.guards) == 1
-    assert {name: Value.__dict__[name] for name in methods} == methods
+    assert {name: inspect.getattr_static(Value, name) for name in methods} == methods
     with pytest.raises(ZeroDivisionError):
         trace(lambda x: x / 0.0 if x > 0 else x, 1.0)  # f fails while tracing
-    assert {name: Value.__dict__[name] for name in methods} == methods
+    assert {name: inspect.getattr_static(Value, name) for name in methods} == methods
 
 
 @settings(max_examples=60, deadline=None)
