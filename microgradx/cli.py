@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import microgradx as mg
 from microgradx._files import resolve, write_atomically
 from microgradx.engine import Value, no_grad
-from microgradx.expr import Expression, ExpressionError, check_name, parse
+from microgradx.expr import FUNCTIONS, Expression, ExpressionError, check_name, parse
 from microgradx.formatting import fmt
 
 __all__ = ["CONVERGED_GRAD", "CONVERGED_LOSS_CHANGE", "DIVERGED_FACTOR", "UsageError", "main"]
@@ -74,7 +74,7 @@ examples:
   microgradx grad "(x*w - goal)**2" --wrt w --at x=8 w=0.5 goal=0.8 --draw graph.svg
 
 EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
-  exp log sqrt tanh sigmoid relu sin cos abs (one argument each), and
+  {functions} (one argument each), and
   ';'-separated assignments 'name = expr' that name intermediate nodes. The last
   statement is the output (an assignment there names the output). Nothing else
   is accepted: the text is parsed by microgradx's own parser and never run as
@@ -151,7 +151,7 @@ def _parser() -> _Parser:
         usage="microgradx grad EXPR --wrt NAME [NAME ...] --at NAME=NUMBER [NAME=NUMBER ...]\n"
         "                [--explain] [--max-paths N] [--check] [--hand NAME=EXPR [NAME=EXPR ...]]\n"
         "                [--draw FILE] [--json]",
-        epilog=_GRAD_EXAMPLES,
+        epilog=_GRAD_EXAMPLES.replace("{functions}", " ".join(FUNCTIONS)),
         formatter_class=raw,
     )
     _common(grad)

@@ -1,12 +1,9 @@
 """The engine: `Value` and its ops, the topological order, the backward pass, `grad`, `no_grad`.
 
-Read it top to bottom in the order of the math, with `rules.py` after the ops. A `Value` is one
-node of a graph; each op makes a new node with its rule's ``forward``. The op's `Rule`, in
-`RULES`, says everything else about it once, above all its local derivatives ∂out/∂operand.
-`backward` visits the nodes in `topological_order` and applies the chain rule with them.
-Machinery lives next door, each module saying why it exists: `realmath` (domain errors,
-overflow, the edges of two rules), `node` (labels, printing, comparisons, the trace hook),
-`gradmode`, `persistence` (pickle), `walks`; `functions` has the ops as functions (``exp(x)``).
+Read it top to bottom, with `rules.py` after the ops: each op makes one node with its rule's
+``forward``; its `Rule` says the rest once, above all the local derivatives ∂out/∂operand that
+`backward` multiplies along `topological_order`. Machinery lives next door, each module saying
+why it exists: `realmath`, `node`, `gradmode`, `persistence`, `walks` (docs/how-it-works.md).
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from microgradx import walks
 from microgradx.gradmode import GradMode, is_grad_enabled, is_recording
@@ -31,6 +28,17 @@ Number = int | float
 # --- Value and its ops -------------------------------------------------------------------------
 
 
+def _method(op: str) -> Callable[[Value], Value]:
+    """The method ``x.op()`` of a function of one value: the node of its rule on x."""
+
+    def method(self: Value) -> Value:
+        return _apply(op, self)
+
+    method.__name__, method.__qualname__ = op, f"Value.{op}"
+    method.__doc__ = RULES[op].doc or f"{op}(x), as RULES[{op!r}] declares it."
+    return method
+
+
 class Value(Node):
     """A scalar that remembers how it was computed, so `backward()` can apply the chain rule.
 
@@ -44,10 +52,6 @@ class Value(Node):
     # backward pass reads them for every node. `_seq`: the creation number, which orders the
     # backward pass. `_pending`: the sum a walk is building on this node (see `walks`).
     __slots__ = ("__weakref__", "_a", "_b", "_label", "_pending", "_seq", "data", "grad", "op")
-
-    data: float
-    grad: float
-    op: str
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = data if type(data) is float else as_float(data, "Value(data)")
@@ -111,38 +115,21 @@ class Value(Node):
     def __abs__(self) -> Value:
         return _apply("abs", self)
 
-    def exp(self) -> Value:
-        """e to the power of this value."""
-        return _apply("exp", self)
-
-    def log(self) -> Value:
-        """Natural logarithm; `ValueError` for a value <= 0."""
-        return _apply("log", self)
-
-    def sqrt(self) -> Value:
-        """Square root; `ValueError` for a negative value."""
-        return _apply("sqrt", self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent (stable for any input)."""
-        return _apply("tanh", self)
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."""
-        return _apply("sigmoid", self)
+    # The functions of one value: each method is its rule's forward on this value (`_method`).
+    # They are listed for readers and type checkers; an op declared only in `rules.py` gets its
+    # method all the same, below the class: adding an op is one entry there.
+    exp = _method("exp")
+    log = _method("log")
+    sqrt = _method("sqrt")
+    tanh = _method("tanh")
+    sigmoid = _method("sigmoid")
+    sin = _method("sin")
+    cos = _method("cos")
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
         a = self.data
         return _record(0.0 if a <= 0.0 else a, "relu", self)  # RULES["relu"].forward, inline
-
-    def sin(self) -> Value:
-        """Sine (radians)."""
-        return _apply("sin", self)
-
-    def cos(self) -> Value:
-        """Cosine (radians)."""
-        return _apply("cos", self)
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
@@ -193,6 +180,11 @@ def _operand(x: object) -> Value:
     return Value(x) if type(x) in (float, int) or isinstance(x, numbers.Real) else NotImplemented
 
 
+for _op, _rule in RULES.items():  # every function of one value is a method (abs is abs(x))
+    if _rule.precedence == 9 and _op != "abs" and not hasattr(Value, _op):
+        setattr(Value, _op, _method(_op))
+
+
 # --- the rule table: `rules.py` (each op's forward, local derivatives, formulas, how it is written)
 
 # The two functions the hot paths call, in plain dicts: one lookup per node.
@@ -208,10 +200,9 @@ _by_seq = operator.attrgetter("_seq")
 def _reach(roots: tuple[Value, ...], start: float) -> list[Value]:
     """Every node the roots depend on, roots included, newest first, each marked with ``start``.
 
-    Every node is newer than its operands, so newest-first puts each node after all of its
-    consumers. Finding the nodes is one loop over a list that grows as operands are found (no
-    recursion: any depth works); ordering them is one sort by creation number, in C. The mark
-    is the walk's own start of the sums (`walks.walk` says why).
+    A node is newer than its operands, so newest-first puts it after all its consumers. One loop
+    over a list that grows as operands are found (no recursion: any depth works), then one sort
+    by creation number, in C. The mark is the walk's own start of the sums (`walks.walk`).
     """
     reached: list[Value] = []
     found = reached.append
@@ -252,10 +243,9 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
 def _backprop(root: Value, seed: float | Value, *, create_graph: bool, inputs: Iterable[Value] | None = None):
     """Chain rule over the graph of `root`, each node once, after all its consumers.
 
-    Without `inputs`, adds d root / d node into every node's ``.grad``; with them, returns
-    {x: d root / d x} for each input the graph reaches instead (floats, or Values with
-    `create_graph`). The sum for d root / d node builds up in ``node._pending`` while its
-    consumers are visited; it is complete when the node's own turn comes.
+    Adds d root / d node into every ``node.grad``; or, given `inputs`, returns {x: d root / d x}
+    for those the graph reaches (Values with `create_graph`). The sum for d root / d node builds
+    up in ``node._pending`` while its consumers are visited: complete when its own turn comes.
     """
 
     def chain_rule(start: float) -> dict:
@@ -348,10 +338,8 @@ def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = Fa
 class no_grad(GradMode):
     """Context manager (or decorator) in which operations record no graph: results are leaves.
 
-    Like ``torch.no_grad``: per thread, nestable, as a ``with`` block, as a decorator (recursive
-    functions, generators and threads included) and as one instance used again; an asyncio task,
-    or a thread started by ``asyncio.to_thread``, starts with its creator's mode (`gradmode`).
-    Use it for optimizer updates and evaluation, where nothing will be differentiated.
+    For optimizer updates and evaluation, where nothing will be differentiated. It behaves as
+    ``torch.no_grad`` does with threads, asyncio tasks, nesting, recursion and generators (`gradmode`).
     """
 
     _enabled = False

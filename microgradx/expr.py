@@ -1,7 +1,7 @@
 """The command line's expression language: parsed by a whitelist, evaluated into a microgradx graph.
 
 An expression is Python-like: numbers, names, ``+ - * / **``, unary ``-`` and ``+``, parentheses,
-calls of ``exp log sqrt tanh sigmoid relu sin cos abs`` with one argument, and ``;``-separated
+calls of the rule table's functions of one value (`FUNCTIONS`: ``exp(x)``, ``abs(x)``, ...), ``;``-separated
 ``name = expr`` statements whose names label intermediate nodes (``z = w*x; yhat = sigmoid(z);
 0.5*(yhat - y)**2``). The text goes through `ast.parse` only to be read: every node is checked
 against an explicit whitelist and copied into a small tree of our own; nothing is ever evaluated

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from microgradx.engine import Value, grad, topological_order
+from microgradx.engine import RULES, Value, grad, topological_order
 from microgradx.expr import Expression, ExpressionError, parse
 from microgradx.formatting import derivative_name, fmt
 
@@ -94,7 +94,7 @@ class Sample:
         return names
 
 
-_KINKS = ("relu", "abs")
+_KINKS = {op for op, rule in RULES.items() if rule.kink}
 """Operations whose derivative jumps where their input crosses 0: a formula may hold on one side only."""
 
 

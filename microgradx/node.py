@@ -39,6 +39,7 @@ class Node:
     __slots__ = ()
     data: float
     grad: float
+    op: str
     _label: str
 
     def __init_subclass__(cls, **kwargs: object) -> None:

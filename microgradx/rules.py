@@ -5,7 +5,7 @@ A `Rule` holds an op's forward (its operands' numbers to the result's), its loca
 derivatives are plain arithmetic, so one function serves floats in `Value.backward` and Values in
 `grad(..., create_graph=True)`, whose results can be differentiated again. Each rule sits under
 a one-line comment with its derivative. Adding an op is one entry here (a `_call` for a function
-``op(a)``), its method on `engine.Value`, and its rows in the op tables of the tests.
+``op(a)``, which `engine` makes the method ``x.op()``) and its rows in the op tables of the tests.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class Rule(NamedTuple):
     precedence: int = 9  # how tightly it binds (9: a call)
     ordered: bool = False  # pictures say which operand is which (a − b)
     sympy: Callable[..., Any] | None = None  # (the sympy module, *operands) -> the op in SymPy
+    doc: str = ""  # for a function of one value, the docstring of its method (x.exp())
+    kink: bool = False  # its derivative jumps where its operand crosses 0 (`hand` minds the side)
 
 
 def _call(op: str, forward: Callable, local: Callable, formula: str, **written: Any) -> Rule:
@@ -74,18 +76,26 @@ RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂|a|/∂a = sign(a). Here and in relu, (a > 0) * 1.0 is [a > 0] as a number (float, Value or
     # array); the derivative at the kink is 0, at nan 0 for abs and 1 for relu, as in PyTorch.
     _call("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), "sign({a})",
-          text="|{a}|", latex="\\left|{a}\\right|", glyph="|·|", sympy=lambda sp, a: sp.Abs(a)),
-    _call("exp", realmath.exp, lambda a, out: (out,), "exp({a})"),  # ∂e^a/∂a = e^a
-    _call("log", realmath.log, lambda a, out: (1.0 / a,), "1/{a}"),  # ∂ln a/∂a = 1/a
+          text="|{a}|", latex="\\left|{a}\\right|", glyph="|·|", sympy=lambda sp, a: sp.Abs(a), kink=True),
+    _call("exp", realmath.exp, lambda a, out: (out,), "exp({a})",  # ∂e^a/∂a = e^a
+          doc="e to the power of this value."),
+    _call("log", realmath.log, lambda a, out: (1.0 / a,), "1/{a}",  # ∂ln a/∂a = 1/a
+          doc="Natural logarithm; `ValueError` for a value <= 0."),
     _call("sqrt", realmath.sqrt, realmath.d_sqrt, "1/(2·√{a})",  # ∂√a/∂a = 1/(2√a), ±inf at ±0
-          text="√({a})", latex="\\sqrt{{a}}", glyph="√"),
-    _call("tanh", realmath.tanh, lambda a, out: (1.0 - out * out,), "1−tanh²({a})"),  # ∂tanh a = 1 − tanh²a
+          text="√({a})", latex="\\sqrt{{a}}", glyph="√",
+          doc="Square root; `ValueError` for a negative value."),
+    _call("tanh", realmath.tanh, lambda a, out: (1.0 - out * out,), "1−tanh²({a})",  # ∂tanh a = 1 − tanh²a
+          doc="Hyperbolic tangent (stable for any input)."),
     # ∂σ(a)/∂a = σ(a)·(1 − σ(a))
     _call("sigmoid", realmath.sigmoid, lambda a, out: (out * (1.0 - out),), "σ({a})·(1−σ({a}))",
-          text="σ({a})", latex="\\sigma({a})", glyph="σ", sympy=lambda sp, a: 1 / (1 + sp.exp(-a))),
+          text="σ({a})", latex="\\sigma({a})", glyph="σ", sympy=lambda sp, a: 1 / (1 + sp.exp(-a)),
+          doc="Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."),
     _call("relu", realmath.relu, lambda a, out: (1.0 - (a <= 0.0) * 1.0,), "[{a} > 0]",  # relu' = [a > 0]
-          latex="\\operatorname{relu}({a})", sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True))),
-    _call("sin", realmath.sin, lambda a, out: (_cos(a),), "cos({a})"),  # ∂sin a/∂a = cos a
-    _call("cos", realmath.cos, lambda a, out: (-_sin(a),), "−sin({a})"),  # ∂cos a/∂a = −sin a
+          latex="\\operatorname{relu}({a})", sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True)),
+          kink=True),
+    _call("sin", realmath.sin, lambda a, out: (_cos(a),), "cos({a})",  # ∂sin a/∂a = cos a
+          doc="Sine (radians)."),
+    _call("cos", realmath.cos, lambda a, out: (-_sin(a),), "−sin({a})",  # ∂cos a/∂a = −sin a
+          doc="Cosine (radians)."),
 )}
 """Every operation's rule, keyed by its op name (`Value.op`)."""

@@ -245,11 +245,11 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(RULES, '("-1",)', '("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
     Mutant(RULES, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
-    Mutant(RULES, '"exp({a})")', '"exp(−{a})")', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
-    Mutant(RULES, '"1/{a}")', '"-1/{a}")', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
+    Mutant(RULES, '"exp({a})",', '"exp(−{a})",', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
+    Mutant(RULES, '"1/{a}",', '"-1/{a}",', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
     Mutant(RULES, '"1/(2·√{a})",', '"1/√{a}",', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
     Mutant(
-        RULES, '"1−tanh²({a})")', '"1−tanh({a})")', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
+        RULES, '"1−tanh²({a})",', '"1−tanh({a})",', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
     ),
     Mutant(
         RULES,
@@ -259,8 +259,8 @@ MUTANTS: list[Mutant] = [
         (RULE_FORMULAS,),
     ),
     Mutant(RULES, '"[{a} > 0]",', '"[{a} < 0]",', "formula relu: [a > 0] -> [a < 0]", (RULE_FORMULAS,)),
-    Mutant(RULES, '"cos({a})")', '"−cos({a})")', "formula sin: cos -> −cos", (RULE_FORMULAS,)),
-    Mutant(RULES, '"−sin({a})")', '"sin({a})")', "formula cos: −sin -> sin", (RULE_FORMULAS,)),
+    Mutant(RULES, '"cos({a})",', '"−cos({a})",', "formula sin: cos -> −cos", (RULE_FORMULAS,)),
+    Mutant(RULES, '"−sin({a})",', '"sin({a})",', "formula cos: −sin -> sin", (RULE_FORMULAS,)),
     Mutant(
         FORMATTING,
         '        return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"',
