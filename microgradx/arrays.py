@@ -1,7 +1,7 @@
 """The derivative rules on NumPy arrays, for the batch replay (`microgradx.trace.trace_batch`).
 
 Why this exists: a batch replay calls each op's ``local`` once with an array of every sample's
-numbers. Most rules in `engine.RULES` are plain arithmetic and work on arrays as they are; the
+numbers. Most rules in `rules.RULES` are plain arithmetic and work on arrays as they are; the
 two that branch on their numbers (``**`` at a zero base, ``sqrt`` at zero) cannot, so here they
 apply the engine's own float rule to each element (or, for sqrt, its exact array equivalent),
 giving the float path's numbers. The forward functions accept arrays already (`realmath`).
@@ -39,4 +39,4 @@ LOCAL: dict[str, Callable[..., tuple]] = {
     "**": _pow_local,
     "sqrt": _sqrt_local,
 }
-"""Each op's local derivatives for floats or arrays of samples, as `engine.RULES` gives them for floats."""
+"""Each op's local derivatives for floats or arrays of samples, as `rules.RULES` gives them for floats."""

@@ -6,7 +6,7 @@ identity test). The same functions also accept NumPy arrays, for the batch repla
 correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
 the float function itself to each element (NumPy's own versions may differ in the last bit).
 An element out of the domain raises the float path's error for it. NumPy is never imported
-here unless an array arrives. The derivative rules that use these live in `engine.RULES`; the
+here unless an array arrives. The derivative rules that use these live in `rules.RULES`; the
 two whose edges need branches (``**`` at a zero base, √ at zero) keep those branches at the end.
 """
 
@@ -173,7 +173,7 @@ def relu(a: float) -> float:
     return 0.0 if a <= 0.0 else a
 
 
-# --- the edges of two derivative rules (engine.RULES), for floats and (create_graph) Values ----
+# --- the edges of two derivative rules (rules.RULES), for floats and (create_graph) Values ----
 
 
 def _number(x):  # a number as it is, a Value's number

@@ -50,3 +50,23 @@ def test_there_are_doctests_to_run():
 def test_hypothesis_is_derandomised_exactly_when_ci_is_set():
     chosen = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
     assert settings.default.derandomize is (chosen == "ci")
+
+
+def test_reading_the_engine_points_at_the_lines_it_names():
+    # docs/how-it-works.md tells a learner which lines of engine.py to read, in order; the numbers
+    # must follow the code, and the file must stay the size the page promises.
+    import inspect
+    import pathlib
+    import re
+
+    from microgradx import engine
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "how-it-works.md").read_text("utf-8")
+    rows = re.findall(r"^\| \d+ \| `(\w+)` \| (\d+)–(\d+) \|", page, re.M)
+    assert len(rows) >= 8, rows
+    for name, first, last in rows:
+        lines, start = inspect.getsourcelines(getattr(engine, name))
+        assert (int(first), int(last)) == (start, start + len(lines) - 1), name
+    assert "`microgradx/engine.py` (under 350 lines)" in page
+    assert len(inspect.getsource(engine).splitlines()) < 350
