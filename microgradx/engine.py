@@ -180,7 +180,7 @@ def _operand(x: object) -> Value:
     return Value(x) if type(x) in (float, int) or isinstance(x, numbers.Real) else NotImplemented
 
 
-for _op, _rule in RULES.items():  # every function of one value is a method (abs is abs(x))
+for _op, _rule in RULES.items():  # a function of one value declared only in rules.py (abs is abs(x))
     if _rule.precedence == 9 and _op != "abs" and not hasattr(Value, _op):
         setattr(Value, _op, _method(_op))
 

@@ -1,6 +1,7 @@
 """The engine's math against independent truths: closed forms, finite differences, SymPy, PyTorch.
 
-Saving graphs is in test_persistence.py; walks taking turns (threads, signals, forks) in test_walks.py.
+Saving graphs is in test_persistence.py; walks taking turns (threads, signals, forks) in test_walks.py;
+what a Value does besides the math (label, printing, comparisons, subclassing) in test_node.py.
 """
 
 from __future__ import annotations
@@ -203,23 +204,6 @@ def test_value_accepts_every_real_number():
         assert type(v.data) is float and v.data == expected
 
 
-def test_subclassing_value_is_refused_where_the_class_is_written():
-    with pytest.raises(TypeError, match="class Named: Value cannot be subclassed"):
-
-        class Named(Value):
-            pass
-
-
-def test_label_must_be_a_string():
-    with pytest.raises(TypeError, match="int"):
-        Value(1.0, label=3)
-    v = Value(1.0)
-    v.label = "w"
-    assert v.label == "w"
-    with pytest.raises(TypeError, match="NoneType"):
-        v.label = None
-
-
 @pytest.mark.parametrize(
     "thunk, error, words",
     [
@@ -254,23 +238,6 @@ def test_unsupported_operands_raise_type_error():
 def test_backward_seed_must_be_a_number():
     with pytest.raises(TypeError, match="str"):
         Value(1.0).backward("1")
-
-
-# --- identity, ordering, repr, float -------------------------------------------------------------
-
-
-def test_equality_and_hash_are_identity_and_ordering_compares_data():
-    a, b = Value(1.0), Value(1.0)
-    assert a != b and a == a and (Value(1.0) == 1.0) is False
-    assert len({a, b, a}) == 2 and {a: 1}[a] == 1
-    assert (a < 2) is True and (a <= b) is True and (a > 0.5) is True and (a >= Value(3.0)) is False
-    assert (0.5 < a) is True  # reflected
-
-
-def test_repr_is_short_and_float_gives_data():
-    w = Value(0.5, "w")
-    assert repr(w) == "Value(data=0.5, grad=0.0, label='w')"
-    assert float(w) == 0.5 and f"{w:.2f}" == "0.50"
 
 
 # --- backpropagation -----------------------------------------------------------------------------
