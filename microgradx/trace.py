@@ -21,6 +21,7 @@ accept arrays), with each guard asked of every sample and a per-sample fallback 
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -210,9 +211,10 @@ class Trace:
         # One step per operation: (forward function, operand slots) in forward order and, for the
         # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
         self._forward_steps = [(_FORWARD[v.op], *operands(v)) for v in ops]
-        backward = [(v.op, slot[v], *operands(v)) for v in reversed(ops) if v in in_output]
-        self._backward_steps = [(_LOCAL[op], *slots) for op, *slots in backward]
-        self._batch_steps = [(arrays.LOCAL[op], *slots) for op, *slots in backward]  # the rules on arrays
+        backward = [v for v in reversed(ops) if v in in_output]
+        self._backward_steps = [(_LOCAL[v.op], slot[v], *operands(v)) for v in backward]
+        self._backward_ops = [v.op for v in backward]  # for `_batch_steps`, made on a batch's first use
+        self.__dict__.pop("_batch_steps", None)  # (a retrace's tape needs its own)
         self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
         self._n_inputs = len(inputs)
         self._leaves = leaves
@@ -308,6 +310,12 @@ class Trace:
         )
         aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
         return Replayed(values[self._output_slot], arg_grads, aux)
+
+    @functools.cached_property
+    def _batch_steps(self) -> list:
+        """`_backward_steps` with the rules on arrays (`arrays.LOCAL`), for `trace_batch`."""
+        return [(arrays.LOCAL[op], *step[1:]) for op, step in zip(self._backward_ops, self._backward_steps,
+                                                                   strict=True)]
 
     def _chain_rule(self, values: list, seed: object, steps: list) -> list:
         """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""

@@ -556,6 +556,17 @@ def test_batch_guards_raise_with_on_guard_raise_and_no_sample_is_silently_wrong(
 
 
 @needs_numpy
+def test_a_batch_after_a_retrace_uses_the_new_branchs_rules():
+    # branchy is x² for x > 0 and -x otherwise: d/dx is 2x, then -1 once the batch has retraced
+    traced = trace_batch(branchy, 2.0)
+    assert traced([1.0, 3.0]).grads[0].tolist() == [2.0, 6.0]
+    assert traced([-1.0, -3.0]).grads[0].tolist() == [-1.0, -1.0] and traced.fallbacks == 1
+    again = traced([-2.0, -5.0])  # the batch path, on the retraced tape
+    assert again.values.tolist() == [2.0, 5.0] and again.grads[0].tolist() == [-1.0, -1.0]
+    assert traced.fallbacks == 1
+
+
+@needs_numpy
 def test_batch_shapes_mean_and_closed_over_parameters():
     w = Value(2.0, "w")
 
