@@ -4,4 +4,5 @@ import sys
 
 from microgradx.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # (importing this module, as a docs tool may, runs nothing)
+    sys.exit(main())

@@ -332,6 +332,13 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
         "build-your-own",
     ):
         assert (tmp_path / "site" / page / "index.html").is_file()
+    # The API page documents every method of Value, those made from the rule table included,
+    # with its docstring; and building it runs nothing (importing microgradx.__main__ is quiet).
+    api = (tmp_path / "site" / "api" / "index.html").read_text("utf-8")
+    for op in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "backward"):
+        assert f'id="microgradx.engine.Value.{op}"' in api, op
+    assert "e to the power of this value" in api
+    assert "invalid choice" not in result.stderr, result.stderr[-2000:]
 
 
 def test_every_page_is_in_the_nav_and_the_readme_links_the_seed_pages() -> None:
