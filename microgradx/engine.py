@@ -20,7 +20,8 @@ from microgradx.persistence import _Graph  # noqa: F401  (old pickles name micro
 from microgradx.realmath import as_float, type_name
 from microgradx.rules import RULES, Rule
 
-__all__ = ["RULES", "Rule", "Value", "grad", "is_grad_enabled", "no_grad", "topological_order"]
+__all__ = ["RULES", "Rule", "Value", "cos", "exp", "grad", "is_grad_enabled", "log", "no_grad", "relu",
+           "sigmoid", "sin", "sqrt", "tanh", "topological_order", "zero_grad"]
 
 Number = int | float
 """What a Value mixes with: any real number (bool, Fraction and numpy scalars included)."""
@@ -32,7 +33,7 @@ def _method(op: str) -> Callable[[Value], Value]:
     """The method ``x.op()`` of a function of one value: the node of its rule's forward on x."""
     forward = RULES[op].forward
 
-    def method(self: Value) -> Value:
+    def method(self) -> Value:
         return _record(forward(self.data), op, self)  # (`_apply`, less its checks: self is a Value)
 
     method.__name__, method.__qualname__ = op, f"Value.{op}"
@@ -43,7 +44,9 @@ def _method(op: str) -> Callable[[Value], Value]:
 class Value(Node):
     """A scalar that remembers how it was computed, so `backward()` can apply the chain rule.
 
-    Its label, printing, comparisons (of numbers; ``==`` is identity) and pickling: `node.Node`.
+    Its label, printing, comparisons (of numbers; ``==`` is identity) and pickling (copy, deepcopy
+    and pickle take the whole graph, without recursion): `node.Node`.
+
     >>> w = Value(0.3, "w"); E = (w * 2.0 - 1.0) ** 2; E.backward(); round(w.grad, 6)
     -1.6
     """
@@ -115,9 +118,8 @@ class Value(Node):
     def __abs__(self) -> Value:
         return _apply("abs", self)
 
-    # The functions of one value: each method is its rule's forward on this value (`_method`).
-    # They are listed for readers and type checkers; an op declared only in `rules.py` gets its
-    # method all the same, below the class: adding an op is one entry there.
+    # The functions of one value, each its rule's forward as a method (`_method`), listed for readers
+    # and type checkers: an op declared only in `rules.py` gets its method too (below the class).
     exp = _method("exp")
     log = _method("log")
     sqrt = _method("sqrt")
@@ -135,28 +137,27 @@ class Value(Node):
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
 
         The seed ``gradient`` (default 1) is d self / d self. Grads accumulate across calls, as in
-        PyTorch; call `zero_grad` between steps. Iterative: any depth works.
-        """
+        PyTorch (call `zero_grad` between steps); iterative, so any depth works."""
         _backprop(self, as_float(gradient, "backward(gradient)"), create_graph=False)
 
 
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation numbers: a node is always newer than its operands
+_UNARY = object()  # `_apply`'s b for a function of one value (None is a wrong operand, not none)
+# Each op's forward and local derivatives from the rule table (`rules.py`), one dict lookup a node
+_FORWARD = {op: rule.forward for op, rule in RULES.items()}
+_LOCAL = {op: rule.local for op, rule in RULES.items()}
 
 
-def _apply(op: str, a: Value | Number, b: Value | Number | None = None) -> Value:
+def _apply(op: str, a: Value | Number, b: object = _UNARY) -> Value:
     """The node of `op` on `a` (and `b`), by the op's forward. A number operand becomes a leaf;
-    anything else returns NotImplemented (so Python raises its TypeError)."""
-    if type(a) is not Value:  # (a reflected operator's number)
-        a = _operand(a)
-        if a is NotImplemented:
-            return NotImplemented
-    if b is None:
+    anything else (None too) returns NotImplemented, so Python raises its TypeError."""
+    if type(a) is not Value and (a := _operand(a)) is NotImplemented:  # (a reflected op's number)
+        return NotImplemented
+    if b is _UNARY:
         return _record(_FORWARD[op](a.data), op, a)
-    if type(b) is not Value:
-        b = _operand(b)
-        if b is NotImplemented:
-            return NotImplemented
+    if type(b) is not Value and (b := _operand(b)) is NotImplemented:
+        return NotImplemented
     return _record(_FORWARD[op](a.data, b.data), op, a, b)
 
 
@@ -167,7 +168,7 @@ def _record(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.grad = 0.0
     out._label = ""
     out._pending = None
-    if is_recording():  # (one statement each: a tuple assignment costs 0.8% on chains)
+    if is_recording():  # (one statement each: faster than a tuple assignment)
         out.op = op
         out._a = a
         out._b = b
@@ -179,18 +180,14 @@ def _record(data: float, op: str, a: Value, b: Value | None = None) -> Value:
 
 def _operand(x: object) -> Value:
     """A number as an unlabelled leaf (NotImplemented for anything else)."""
-    return Value(x) if type(x) in (float, int) or isinstance(x, numbers.Real) else NotImplemented
+    if type(x) is float or type(x) is int:
+        return _record(float(x), "", None)  # Value(x), less __init__'s checks: x**2, 1 - x, sum()
+    return Value(x) if isinstance(x, numbers.Real) else NotImplemented
 
 
-for _op, _rule in RULES.items():  # a function of one value declared only in rules.py (abs is abs(x))
-    if _rule.precedence == 9 and _op != "abs" and not hasattr(Value, _op):
+for _op, _rule in RULES.items():  # a function of one value declared only in rules.py gets its method
+    if _rule.precedence == 9 and _op != "abs" and not hasattr(Value, _op):  # (abs(x) calls __abs__)
         setattr(Value, _op, _method(_op))
-
-
-# --- the rule table: `rules.py` (each op's forward, local derivatives, formulas, how it is written)
-# The two functions the hot paths call, in plain dicts: one lookup per node.
-_FORWARD = {op: rule.forward for op, rule in RULES.items()}
-_LOCAL = {op: rule.local for op, rule in RULES.items()}
 
 
 # --- the topological order -----------------------------------------------------------------------
@@ -347,3 +344,6 @@ class no_grad(GradMode):
 
 class _enable_grad(GradMode):
     _enabled = True
+
+# The ops as functions live in `functions`; they are importable from here as in 0.1.0 (old pickles)
+from microgradx.functions import cos, exp, log, relu, sigmoid, sin, sqrt, tanh, zero_grad  # noqa: E402

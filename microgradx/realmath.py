@@ -177,7 +177,11 @@ def relu(a: float) -> float:
 
 
 def _number(x):  # a number as it is, a Value's number
-    return x if type(x) is float or isinstance(x, numbers.Real) else x.data
+    if type(x) is float or isinstance(x, numbers.Real):
+        return x
+    if is_array(x):
+        raise TypeError("the ** and sqrt rules take floats or Values; on arrays use microgradx.arrays.LOCAL")
+    return x.data
 
 
 def d_power_base(a, b, out):

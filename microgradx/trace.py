@@ -15,8 +15,8 @@ inputs (or raises `GuardError` with ``on_guard="raise"``), so it never returns n
 wrong branch. See ``docs/replay.md`` for the tape drawn out.
 
 `trace_batch(f, *one_sample)` replays the same tape over a whole batch of samples with NumPy
-arrays (the ``fast`` extra): one vectorised call per operation, of the same rule functions (they
-accept arrays), with each guard asked of every sample and a per-sample fallback when one flips.
+arrays (the ``fast`` extra): one vectorised call per operation, of the rules on arrays
+(`microgradx.arrays.LOCAL`), with each guard asked of every sample and a per-sample fallback when one flips.
 """
 
 from __future__ import annotations
@@ -87,18 +87,24 @@ class _recording_guards:
 
     def __init__(self, guards: list) -> None:
         self.guards = guards
+        self.open = False  # an asyncio task started while tracing keeps this observer: after, it is deaf
 
     def observe(self, question: str, node: Value, other: Any, answer: Any) -> None:
+        if not self.open:
+            return
         if question == "no_grad":
             _refuse_no_grad()
         self.guards.append((question, node, other, answer))
 
     def __enter__(self) -> None:
-        if node.observer.get() is not None:
+        listening = node.observer.get()
+        if listening is not None and getattr(listening.__self__, "open", False):
             raise TraceError("trace() was called inside a traced function; trace the outer function once")
         self._token = node.observer.set(self.observe)
+        self.open = True
 
     def __exit__(self, *exc: object) -> None:
+        self.open = False
         node.observer.reset(self._token)
 
 

@@ -607,3 +607,22 @@ def test_unary_ops_match_pytorch(name, apply, f, df, points):
         x = Value(x0)
         apply(x).backward()
         assert x.grad == pytest.approx(t.grad.item(), rel=1e-12, abs=1e-15)
+
+
+def test_none_as_an_operand_is_pythons_type_error_naming_nonetype():
+    # a function that returns None by mistake is a beginner's classic: Python's own message names it
+    x = Value(1.0)
+    for thunk in (lambda: x + None, lambda: x / None, lambda: None - x, lambda: x**None, lambda: None * x):
+        with pytest.raises(TypeError, match=r"unsupported operand.*NoneType"):
+            thunk()
+    assert x.__mul__(None) is NotImplemented and x.__sub__(None) is NotImplemented
+
+
+def test_the_functions_are_importable_from_the_engine_as_in_0_1_0():
+    import pickle
+
+    from microgradx import engine, functions
+
+    for name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "zero_grad"):
+        assert getattr(engine, name) is getattr(functions, name) and name in engine.__all__
+    assert pickle.loads(b"cmicrogradx.engine\ntanh\n.") is mg.tanh  # an old pickle names engine.tanh

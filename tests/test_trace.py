@@ -10,6 +10,7 @@ by the order of those sums: they must agree to 1e-12 of the sum of the terms' ma
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import inspect
 import math
@@ -24,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microgradx as mg
-from microgradx import Value
+from microgradx import Value, node
 from microgradx.nn import MLP, hinge_loss
 from microgradx.trace import GuardError, Replayed, TraceError, trace, trace_batch
 
@@ -267,6 +268,33 @@ def test_comparisons_outside_a_trace_are_not_recorded_and_the_class_is_restored(
     with pytest.raises(ZeroDivisionError):
         trace(lambda x: x / 0.0 if x > 0 else x, 1.0)  # f fails while tracing
     assert {name: inspect.getattr_static(Value, name) for name in methods} == methods
+    assert node.observer.get() is None  # nobody listens once the traces are over, failed or not
+
+
+def test_an_asyncio_task_started_while_tracing_is_not_listened_to_after_the_trace():
+    # A task copies its creator's context, the trace's observer included: once the trace is over,
+    # the task's comparisons are not the trace's guards and its no_grad is the ordinary one.
+    async def main():
+        later = asyncio.Event()
+        seen = []
+
+        async def task():
+            await later.wait()
+            with mg.no_grad():
+                seen.append(Value(1.0) < 2.0)
+            seen.append(trace(branchy, 1.0)(2.0).value)  # a trace of its own is allowed
+
+        def f(x):
+            main.task = asyncio.get_running_loop().create_task(task())
+            return x * x
+
+        traced = trace(f, 3.0)
+        later.set()
+        await main.task
+        return traced, seen
+
+    traced, seen = asyncio.run(main())
+    assert seen == [True, 4.0] and traced.guards == []
 
 
 @settings(max_examples=60, deadline=None)
