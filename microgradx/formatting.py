@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from microgradx.engine import RULES, Value, topological_order
+from microgradx.rules import latex_function
 
 __all__ = [
     "OP_GLYPH",
@@ -363,15 +364,6 @@ def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tup
     return _written(rule.latex, a), _ATOM
 
 
-_LATEX_WORDS = {
-    "ln": "\\ln",
-    "exp": "\\exp",
-    "log": "\\log",
-    "sin": "\\sin",
-    "cos": "\\cos",
-    "tanh": "\\tanh",
-    "sign": "\\operatorname{sign}",
-}
 
 
 def _latex_template(template: str, names: dict[str, str]) -> str:
@@ -401,9 +393,9 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
             i = match.end()
             continue
         ch = template[i]
-        word = re.match(r"[a-z]+", template[i:])
-        if word and word.group() in _LATEX_WORDS:
-            out.append(_LATEX_WORDS[word.group()])
+        word = re.match(r"[a-z]{2,}", template[i:])  # a function's name: ln, tanh, sign, ...
+        if word:
+            out.append(latex_function(word.group()))
             i += len(word.group())
             continue
         if ch == "^" and template.startswith("^(", i):

@@ -23,7 +23,7 @@ class Rule(NamedTuple):
     """Everything one operation is, declared once: every other module reads it from here."""
 
     op: str
-    forward: Callable[..., float]  # the operands' numbers -> the result's
+    forward: Callable[..., float]  # the operands' numbers -> the result's (floats, or NumPy arrays)
     local: Callable[..., tuple]  # (*operands, out) -> ∂out/∂operand for each, on floats or on Values
     formulas: tuple[str, ...]  # the same in words, over {a}, {b} (the operands) and {out}
     text: str = ""  # how it is written, over {a} and {b}
@@ -37,11 +37,21 @@ class Rule(NamedTuple):
     kink: bool = False  # its derivative jumps where its operand crosses 0 (`hand` minds the side)
 
 
+# LaTeX's own named operators (\exp, \tanh): any other function name is written \operatorname{name}.
+LATEX_OPERATORS = frozenset("arccos arcsin arctan arg cos cosh cot coth csc deg det dim exp gcd hom inf ker "
+                            "lg lim ln log max min sec sin sinh sup tan tanh".split())
+
+
+def latex_function(name: str) -> str:
+    """How LaTeX writes the function `name`: ``\\exp``, or ``\\operatorname{relu}``."""
+    return f"\\{name}" if name in LATEX_OPERATORS else f"\\operatorname{{{name}}}"
+
+
 def _call(op: str, forward: Callable, local: Callable, formula: str, **written: Any) -> Rule:
     """The rule of a function written ``op(a)``: what is not given is spelled from its name."""
     sympy = written.pop("sympy", lambda sp, a: getattr(sp, op)(a))
-    return Rule(op, forward, local, (formula,), **{"text": f"{op}({{a}})", "latex": f"\\{op}({{a}})",
-                                                   "glyph": op, "name": op, "sympy": sympy, **written})
+    spelled = {"text": f"{op}({{a}})", "latex": latex_function(op) + "({a})", "glyph": op, "name": op}
+    return Rule(op, forward, local, (formula,), **{**spelled, "sympy": sympy, **written})
 
 
 def _either(op: str) -> Callable:

@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradx"
 # The whole declaration of the new op, as a learner would add it to the table.
 SQUARE = '''    # ∂(a²)/∂a = 2·a
     _call("square", lambda a: a * a, lambda a, out: (2.0 * a,), "2·{a}",
-          latex="\\\\operatorname{square}({a})", sympy=lambda sp, a: a**2, doc="The square a²."),
+          sympy=lambda sp, a: a**2, doc="The square a²."),
 )}'''
 
 CHECKS = r'''
