@@ -36,7 +36,9 @@ def hooked_at_each_engine_line(run, act, skip_function=None):
     """Call `run()` again and again; on the k-th call, `act()` runs as the engine starts its k-th
     line (not counting `skip_function`'s). Yields each call's result, or the KeyboardInterrupt it
     raised, until a call ends before its k-th line: then every line has had its turn."""
-    engine_file = mg.engine.__file__
+    # The engine's math is in these files (the rules' lambdas, grad mode, the real-number edges);
+    # `walks` is left out: see the test below.
+    engine_files = {m.__file__ for m in (mg.engine, mg.rules, mg.gradmode, mg.realmath, mg.node)}
     k = 0
     while True:
         k += 1
@@ -45,7 +47,7 @@ def hooked_at_each_engine_line(run, act, skip_function=None):
         def hook(frame, event, arg, k=k):
             nonlocal seen
             code = frame.f_code
-            if code.co_filename == engine_file and event == "line" and code.co_name != skip_function:
+            if code.co_filename in engine_files and event == "line" and code.co_name != skip_function:
                 seen += 1
                 if seen == k:
                     sys.settrace(None)  # what `act` runs is not counted
