@@ -57,11 +57,13 @@ assert "2·w" in str(mg.explain(e, w)), str(mg.explain(e, w))
 assert "square" in mg.to_text(e) and "square" in mg.to_dot(e)
 assert "square" in mg.to_html(e)
 
-import sympy
+import numpy, sympy
 assert sympy.simplify(mg.to_sympy(e) - 2 * sympy.Symbol("w") ** 2) == 0
 
 step = mg.trace(lambda v: v.square(), 2.0)
 assert step(5.0).value == 25.0 and step(5.0).grads == (10.0,), step(5.0)
+batch = mg.trace_batch(lambda v: v.square(), 2.0)(numpy.array([1.0, -3.0]))  # the rule on arrays
+assert batch.values.tolist() == [1.0, 9.0] and batch.grads[0].tolist() == [2.0, -6.0], batch
 print("square: ok")
 '''
 
@@ -95,5 +97,11 @@ def test_a_new_rule_alone_reaches_the_command_line(package_with_square: Path) ->
                "--at", "x=3", "y=0.5", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["grads"] == {"x": 3.0}  # 2·x·y
+    for hand, ok, factor in (("2*x*y", True, None), ("x*y", False, "2")):  # right, and the 2 forgotten
+        done = run(package_with_square, "-m", "microgradx", "grad", "square(x)*y", "--wrt", "x",
+                   "--at", "x=3", "y=0.5", "--hand", f"x={hand}", "--json")
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)["hand"]["rows"]
+        assert row["ok"] is ok and (row["diagnosis"] or {}).get("factor") == factor, row
     shown = run(package_with_square, "-m", "microgradx", "grad", "--help")
     assert "sin cos square (one argument each)" in " ".join(shown.stdout.split()), shown.stdout
