@@ -186,7 +186,7 @@ def _operand(x: object) -> Value:
 
 
 for _op, _rule in RULES.items():  # a function of one value declared only in rules.py gets its method
-    if _rule.precedence == 9 and _op != "abs" and not hasattr(Value, _op):  # (abs(x) calls __abs__)
+    if _rule.is_function and _op != "abs" and not hasattr(Value, _op):  # (abs(x) calls __abs__)
         setattr(Value, _op, _method(_op))
 
 

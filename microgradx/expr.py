@@ -38,7 +38,7 @@ __all__ = [
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     rule.name: functools.partial(_apply, rule.op)
     for rule in RULES.values()
-    if len(rule.formulas) == 1 and rule.precedence == 9  # a unary op written as a call (or |a|)
+    if rule.is_function
 }
 """The functions an expression may call (SPEC §1), each with exactly one argument."""
 

@@ -364,8 +364,6 @@ def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tup
     return _written(rule.latex, a), _ATOM
 
 
-
-
 def _latex_template(template: str, names: dict[str, str]) -> str:
     """Translate one of the rule table's formula templates to LaTeX, filling in the operand names.
 

@@ -36,6 +36,11 @@ class Rule(NamedTuple):
     doc: str = ""  # for a function of one value, the docstring of its method (x.exp())
     kink: bool = False  # its derivative jumps where its operand crosses 0 (`hand` minds the side)
 
+    @property
+    def is_function(self) -> bool:
+        """True for a function of one value, written as a call ``op(a)`` (|a| included)."""
+        return self.precedence == 9 and len(self.formulas) == 1
+
 
 # LaTeX's own named operators (\exp, \tanh): any other function name is written \operatorname{name}.
 LATEX_OPERATORS = frozenset("arccos arcsin arctan arg cos cosh cot coth csc deg det dim exp gcd hom inf ker "

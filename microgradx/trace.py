@@ -97,8 +97,8 @@ class _recording_guards:
         self.guards.append((question, node, other, answer))
 
     def __enter__(self) -> None:
-        listening = node.observer.get()
-        if listening is not None and getattr(listening.__self__, "open", False):
+        listening = getattr(node.observer.get(), "__self__", None)  # a trace's `observe`, if any
+        if getattr(listening, "open", False):
             raise TraceError("trace() was called inside a traced function; trace the outer function once")
         self._token = node.observer.set(self.observe)
         self.open = True
