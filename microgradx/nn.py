@@ -340,6 +340,23 @@ class MLP(Module):
             x = layer._forward(x)
         return x[0] if len(x) == 1 else x
 
+    def to_torch(self) -> Any:
+        """This MLP as a float64 ``torch.nn.Sequential`` (needs torch): same weights, same outputs and
+        gradients (within 1e-12); neuron ``j``'s weights are row ``j`` of its layer's ``Linear.weight``.
+        See `microgradx.torch_bridge.to_torch`."""
+        from microgradx.torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> MLP:
+        """The MLP with the weights of `module`, a ``torch.nn.Sequential`` of ``Linear`` layers and
+        ``Tanh``/``ReLU``/``Sigmoid``/``Identity``; any other layer is a `ValueError` naming it.
+        See `microgradx.torch_bridge.from_torch`."""
+        from microgradx.torch_bridge import from_torch
+
+        return from_torch(cls, module)
+
     def __repr__(self) -> str:
         return (
             f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
