@@ -173,9 +173,9 @@ def _check_linear(linear: Any, where: str, before: _Read | None) -> None:
 
 
 def _numbers(tensor: Any, where: str) -> list:
-    """A weight or bias tensor as (nested lists of) Python floats, exactly; `ValueError` unless finite reals."""
+    """A weight or bias tensor as (nested lists of) Python floats, exactly; `ValueError` unless finite."""
     if not tensor.dtype.is_floating_point:
-        raise ValueError(f"{where} has dtype {tensor.dtype}; MLP.from_torch() reads real floating-point numbers")
+        raise ValueError(f"{where} has dtype {tensor.dtype}; MLP.from_torch() reads real floating point")
     numbers = tensor.detach().cpu().double().tolist()
     flat = numbers if tensor.dim() == 1 else [x for row in numbers for x in row]
     for k, x in enumerate(flat):
