@@ -1,4 +1,5 @@
-"""What several test files share: the seed question's sigmoid neuron, and an example as a module.
+"""What several test files share: the seed question's sigmoid neuron, an example as a module, and
+which docs pages need a module that is not installed.
 
 Import them as ``from conftest import seed_neuron`` (pytest puts this folder on ``sys.path``). Each
 test keeps its own independent truth (hand formulas, finite differences); only the graph is shared.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
@@ -70,3 +72,15 @@ def load_example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+NEEDS = re.compile(r"^<!-- needs (\w+) -->[ \t]*$", re.M)
+
+
+def missing_requirement(page: Path) -> str | None:
+    """Why the docs page `page` cannot run here, or None: a ``<!-- needs torch -->`` line of the page
+    names a module that is not installed. The docs and notebook tests skip such a page with this reason."""
+    for module in NEEDS.findall(page.read_text("utf-8")):
+        if importlib.util.find_spec(module) is None:
+            return f"{page.name} needs {module}, which is not installed"
+    return None
