@@ -81,6 +81,10 @@ def missing_requirement(page: Path) -> str | None:
     """Why the docs page `page` cannot run here, or None: a ``<!-- needs torch -->`` line of the page
     names a module that is not installed. The docs and notebook tests skip such a page with this reason."""
     for module in NEEDS.findall(page.read_text("utf-8")):
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # blocked: sys.modules[module] is None
+            found = False
+        if not found:
             return f"{page.name} needs {module}, which is not installed"
     return None

@@ -9,6 +9,7 @@ torch simulate its absence and run whether torch is installed or not.
 from __future__ import annotations
 
 import math
+import pathlib
 import subprocess
 import sys
 
@@ -280,8 +281,6 @@ def test_without_torch_both_directions_say_how_to_install_a_cpu_build(monkeypatc
 
 
 def test_the_install_command_is_the_readmes():
-    import pathlib
-
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     words = " ".join(readme.split())
     for command in (
@@ -295,3 +294,17 @@ def test_importing_microgradx_does_not_import_torch():
     code = "import sys, microgradx, microgradx.nn, microgradx.torch_bridge; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_page_needs_torch_and_is_skipped_without_it(tmp_path, monkeypatch):
+    from conftest import missing_requirement
+
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "to-pytorch.md"
+    assert page.read_text("utf-8").startswith("<!-- needs torch -->\n")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert missing_requirement(page) == "to-pytorch.md needs torch, which is not installed"
+    other = tmp_path / "other.md"
+    other.write_text("# A page\n\n<!-- needs no_such_module_here -->\n", "utf-8")
+    assert missing_requirement(other) == "other.md needs no_such_module_here, which is not installed"
+    other.write_text("# A page that needs nothing\n", "utf-8")
+    assert missing_requirement(other) is None
