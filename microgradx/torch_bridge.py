@@ -57,6 +57,8 @@ def to_torch(mlp: Any) -> Any:
     torch = require_torch("MLP.to_torch()")
     modules = []
     for layer in mlp.layers:
+        if layer.activation not in TORCH_ACTIVATIONS:
+            raise ValueError(f"MLP.to_torch(): {layer!r} has an activation PyTorch has no module for here")
         linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
         with torch.no_grad():
             rows = [[w.data for w in neuron.w] for neuron in layer.neurons]  # row j: neuron j's weights

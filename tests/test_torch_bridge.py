@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import microgradx as mg
 from microgradx.nn import MLP
-from microgradx.torch_bridge import INSTALL_TORCH
+from microgradx.torch_bridge import INSTALL_TORCH, TORCH_ACTIVATIONS
 
 TOL = 1e-12
 ACTIVATIONS = ["tanh", "relu", "sigmoid", None]
@@ -205,6 +205,12 @@ def test_training_side_by_side_with_sgd_and_adam_gives_the_same_numbers(torch):
             assert abs(loss.data - torch_loss.item()) <= TOL
         trained = MLP.from_torch(module).state_dict()
         assert max(abs(trained[k] - v) for k, v in mlp.state_dict().items()) <= TOL
+
+
+def test_every_activation_of_an_mlp_has_its_torch_module(torch):
+    assert set(TORCH_ACTIVATIONS) == set(mg.nn.ACTIVATIONS)
+    for name, module in TORCH_ACTIVATIONS.items():
+        assert name is None or isinstance(getattr(torch.nn, module)(), torch.nn.Module)
 
 
 # --- refusals ------------------------------------------------------------------------------------------
