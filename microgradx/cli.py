@@ -297,6 +297,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Expression, dict[str, float], li
             raise UsageError(
                 f"--wrt {name}: {name} is assigned in the expression; --wrt takes inputs given with --at"
             )
+        if name not in expression.inputs:  # its derivative would be a silent 0 (often a typo: X for x)
+            inputs = ", ".join(expression.inputs)
+            has = f"its inputs are {inputs}" if expression.inputs else "it has no inputs"
+            raise UsageError(f"--wrt {name}: the expression has no {name}; {has}")
         if name not in wrt:
             wrt.append(name)
     missing = [name for name in expression.inputs if name not in point]
@@ -593,7 +597,7 @@ def _descend(args: argparse.Namespace) -> int:
         )
     if plot_path is not None:
         written = _plot(losses, plot_path, args.expr)
-        verdict += f"\nloss plot written to {written}"
+        verdict += f"\nloss plot written to {written.resolve()}"
     print(verdict)
     return 0
 
