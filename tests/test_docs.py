@@ -325,9 +325,9 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     for page in (
-        "seeds/proportional-to-input",
-        "seeds/from-gradient-to-update",
-        "seeds/isolating-each-weight",
+        "questions/proportional-to-input",
+        "questions/from-gradient-to-update",
+        "questions/isolating-each-weight",
         "pitfalls",
         "build-your-own",
     ):
@@ -347,7 +347,7 @@ def test_every_page_is_in_the_nav_and_the_readme_links_the_seed_pages() -> None:
         assert f": {page.relative_to(DOCS).as_posix()}" in config, f"{page} is not in mkdocs.yml's nav"
     readme = (ROOT / "README.md").read_text("utf-8")
     for page in ("proportional-to-input", "from-gradient-to-update", "isolating-each-weight"):
-        assert f"docs/seeds/{page}.md" in readme
+        assert f"docs/questions/{page}.md" in readme
     for page in ("pitfalls", "build-your-own"):
         assert f"docs/{page}.md" in readme
 

@@ -560,8 +560,8 @@ def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypa
     assert "1 · 0.2445 · 1 · (-0.8511) · 0.5, is w's grad, -0.104" in " ".join(section.split())
     assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "-0.8511", "0.5"]
     assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "-0.104"
-    assert "docs/images/seed_neuron_graph.png" in section
-    picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").read_bytes()
+    assert "docs/images/neuron_graph.png" in section
+    picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/neuron_graph.png").read_bytes()
     width, height = struct.unpack(">II", picture[16:24])  # the PNG's IHDR
     assert width <= 830 and height <= 1200  # read at its own size in a README column, labels legible
 

@@ -28,9 +28,9 @@ ROOT = HERE.parents[1]
 DOCS = ROOT / "docs"
 PAGES = [
     DOCS / "tour.md",
-    DOCS / "seeds" / "proportional-to-input.md",
-    DOCS / "seeds" / "from-gradient-to-update.md",
-    DOCS / "seeds" / "isolating-each-weight.md",
+    DOCS / "questions" / "proportional-to-input.md",
+    DOCS / "questions" / "from-gradient-to-update.md",
+    DOCS / "questions" / "isolating-each-weight.md",
     DOCS / "pitfalls.md",
     DOCS / "build-your-own.md",
 ]
