@@ -445,13 +445,13 @@ def test_main_returns_the_exit_status_in_process(capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-# --- the README's "Command line" section shows real runs -------------------------------------------
+# --- the CLI page's "Command line in short" section (once the README's) shows real runs -------------------------------------------
 
 
 def readme_sessions() -> list[tuple[list[str], str]]:
-    """Each ``$ microgradx ...`` command of the README's Command line section and its printed lines."""
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    """Each ``$ microgradx ...`` command of docs/cli.md's "Command line in short" and its printed lines."""
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = page.split("\n## Command line in short\n", 1)[1].split("\n## ", 1)[0]
     sessions: list[tuple[list[str], str]] = []
     for block in section.split("```console\n")[1:]:
         lines = block.split("\n```", 1)[0].splitlines()
