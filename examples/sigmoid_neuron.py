@@ -190,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = train(history=history, w=w)
     print_training(rows)
     if history is not None:
-        history.to_html(args.html, title="The sigmoid neuron: w ← w − μ·dE/dw, one sample (x = 0, then x = 1) per step")
+        title = "The sigmoid neuron: w ← w − μ·dE/dw, one sample (x = 0, then x = 1) per step"
+        history.to_html(args.html, title=title)
         print(f"wrote {args.html}")
     if args.out:
         out = pathlib.Path(args.out)

@@ -445,7 +445,7 @@ def test_main_returns_the_exit_status_in_process(capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-# --- the CLI page's "Command line in short" section (once the README's) shows real runs -------------------------------------------
+# --- the CLI page's "Command line in short" section (once the README's) shows real runs ---------------
 
 
 def readme_sessions() -> list[tuple[list[str], str]]:

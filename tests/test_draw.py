@@ -541,7 +541,7 @@ def test_dot_is_preferred_when_installed():
     assert D.find_renderer("png") == DOT and D.find_renderer("pdf") == DOT
 
 
-# --- the API page's "Drawing graphs" section (once the README's) shows a real run ------------------------------------------
+# --- the API page's "Drawing graphs" section (once the README's) shows a real run --------------------
 
 
 def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypatch, capsys):
