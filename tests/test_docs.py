@@ -388,3 +388,17 @@ if __name__ == "__main__":
         sys.exit("usage: python tests/test_docs.py --update [PAGE.md ...]")
     chosen = [pathlib.Path(p).resolve() for p in sys.argv[2:]] or PAGES
     print(f"{update(chosen)} output(s) refreshed")
+
+
+def test_no_page_says_seed_to_a_learner() -> None:
+    """The learners' questions are "the questions", the neuron is "the sigmoid neuron": "seed" was
+    project jargon. Only code may say it, as the name of a random seed (``seed=3``, ``--seed``)."""
+    said = []
+    for page in [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]:
+        prose = re.sub(r"(?ms)^```.*?^```", "", page.read_text("utf-8"))  # code blocks
+        prose = re.sub(r"`[^`\n]*`", "", prose)  # code spans
+        said += [f"{page.name}: {m.group(0)}" for m in re.finditer(r"(?i).{0,30}\bseed.{0,30}", prose)]
+    for page in sorted(DOCS.rglob("*.html")):
+        titles = re.findall(r"<title>(.*?)</title>", page.read_text("utf-8"))
+        said += [f"{page.name}: {title}" for title in titles if "seed" in title.lower()]
+    assert not said, said
