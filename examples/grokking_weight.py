@@ -1,4 +1,4 @@
-"""Seed 000: why is Grokking's weight update proportional to the input?
+"""Why is Grokking's weight update proportional to the input?
 
 Grokking Deep Learning trains one weight with ``weight -= (pred - goal) * input``. That number is
 half of dE/dweight for the error E = (input·weight − goal)², so microgradx can show where the input

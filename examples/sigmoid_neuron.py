@@ -1,4 +1,4 @@
-"""Seed 001: from dE/dw to a weight update, for a sigmoid neuron learning the identity on x ∈ {0, 1}.
+"""From dE/dw to a weight update, for a sigmoid neuron learning the identity on x ∈ {0, 1}.
 
 The network is ŷ = σ(w·x) with error E = ½(ŷ − y)² and target y = x. The hand derivation gives
 dE/dw = (ŷ − y)·x·σ(w·x)·(1 − σ(w·x)); microgradx computes the same number by backpropagation,
@@ -42,7 +42,7 @@ def neuron_error(w: mg.Value, x: float, y: float) -> mg.Value:
 
 
 def hand_dE_dw(w: float, x: float, y: float) -> float:
-    """The seed's hand derivation, (ŷ − y)·x·σ(1 − σ), in plain floats (no microgradx involved)."""
+    """The hand derivation, (ŷ − y)·x·σ(1 − σ), in plain floats (no microgradx involved)."""
     s = 1.0 / (1.0 + math.exp(-w * x))
     return (s - y) * x * s * (1.0 - s)
 
@@ -190,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = train(history=history, w=w)
     print_training(rows)
     if history is not None:
-        history.to_html(args.html, title="Seed 001: w ← w − μ·dE/dw, one sample (x = 0, then x = 1) per step")
+        title = "The sigmoid neuron: w ← w − μ·dE/dw, one sample (x = 0, then x = 1) per step"
+        history.to_html(args.html, title=title)
         print(f"wrote {args.html}")
     if args.out:
         out = pathlib.Path(args.out)

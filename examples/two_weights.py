@@ -1,4 +1,4 @@
-"""Seed 002: how backpropagation isolates each weight, for E = w1·x + w2·x².
+"""How backpropagation isolates each weight, for E = w1·x + w2·x².
 
 Each partial derivative dE/dwi says how E changes when wi alone moves and every other weight stays
 put: nudging one weight changes E by that partial times the nudge, nudging both adds the two

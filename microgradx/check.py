@@ -7,6 +7,7 @@ agrees, and a row that is not ok says which column is off and by how much.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import sys
@@ -311,6 +312,48 @@ def _call(f: Callable[..., Any], args: dict[str, Any], positional: bool) -> Any:
     return f(*args.values()) if positional else f(**args)
 
 
+def _check_takes_inputs(
+    who: str, func: Callable[..., Any], point: Mapping[str, float], positional: bool
+) -> None:
+    """Refuse, before any call, a function that cannot take every input as `compare` passes them.
+
+    `f` and each hand function get all the inputs (by name, or by position for a list `at`), so a
+    forgotten parameter would be a raw TypeError deep inside; this names the parameter instead.
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or C function without a signature: just call it
+        return
+    inputs = ", ".join(point)
+    try:
+        if positional:
+            signature.bind(*point.values())
+        else:
+            signature.bind(**point)
+    except TypeError:
+        pass
+    else:
+        return
+    params = signature.parameters
+    rest = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    if positional:
+        how = f"with the {len(point)} input{'s' * (len(point) != 1)} in order ({inputs})"
+        raise TypeError(f"{who} cannot be called {how}: its parameters are {signature}")
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        untaken = [name for name in point if name not in params]
+        if untaken:
+            missing = ", ".join(untaken)
+            raise TypeError(
+                f"{who} does not take the input{'s' * (len(untaken) != 1)} {missing}: it is called with "
+                f"every input of at by name ({inputs}); add {missing} to its parameters, even where "
+                "the formula does not use it (or end them with **rest)"
+            )
+    extra = [n for n, p in params.items() if p.default is p.empty and p.kind not in rest and n not in point]
+    needs = f"; it needs {', '.join(extra)}, which at does not give" if extra else ""
+    how = f"with the inputs by name ({inputs}){needs}"
+    raise TypeError(f"{who} cannot be called {how}: its parameters are {signature}")
+
+
 def _evaluate(f: Callable[..., Value], point: dict[str, float], positional: bool) -> float:
     """f at `point` as a float, recording no graph (for the finite differences)."""
     with no_grad():
@@ -397,6 +440,10 @@ def _check(
             raise TypeError(f"f must return a Value, got {type(out).__name__}")
         return Sample.of(out, inputs, at)
 
+    _check_takes_inputs("f", f, point, positional)
+    for name, formula in hand.items():
+        if callable(formula) and not isinstance(formula, str) and "sympy" not in type(formula).__module__:
+            _check_takes_inputs(f"hand[{name!r}]", formula, point, positional)
     given = build(point)
     samples = [given]
     formulas = {}

@@ -2,7 +2,7 @@
 
 ``microgradx grad EXPR ...`` evaluates an expression (see `microgradx.expr`, our own safe parser)
 as a graph of Values and prints its derivatives; ``descend`` runs gradient descent on it;
-``demo`` walks through the sigmoid neuron of the seed questions. Every user error (a bad
+``demo`` walks through the sigmoid neuron of the docs' questions. Every user error (a bad
 expression, a missing value, a domain error, an unwritable file, a bad option) prints exactly one
 line on stderr and exits with status 2; no file is ever left half-written.
 """
@@ -126,7 +126,7 @@ The exit status is 0 in all three cases. --plot needs matplotlib
 (pip install 'microgradx[plot]')."""
 
 _DEMO_TEXT = """\
-The sigmoid neuron E = ½(σ(w·x) − y)² of the seed questions, step by step: the
+The sigmoid neuron E = ½(σ(w·x) − y)² of the questions pages, step by step: the
 automatic derivative dE/dw next to the hand derivation (ŷ−y)·σ(1−σ)·x, the chain
 rule path by path, the finite-difference check, a few SGD steps, and the graph
 written to DIR/microgradx-demo.svg (or .dot where no Graphviz renderer exists), and
@@ -297,6 +297,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Expression, dict[str, float], li
             raise UsageError(
                 f"--wrt {name}: {name} is assigned in the expression; --wrt takes inputs given with --at"
             )
+        if name not in expression.inputs:  # its derivative would be a silent 0 (often a typo: X for x)
+            inputs = ", ".join(expression.inputs)
+            has = f"its inputs are {inputs}" if expression.inputs else "it has no inputs"
+            raise UsageError(f"--wrt {name}: the expression has no {name}; {has}")
         if name not in wrt:
             wrt.append(name)
     missing = [name for name in expression.inputs if name not in point]
@@ -593,7 +597,7 @@ def _descend(args: argparse.Namespace) -> int:
         )
     if plot_path is not None:
         written = _plot(losses, plot_path, args.expr)
-        verdict += f"\nloss plot written to {written}"
+        verdict += f"\nloss plot written to {written.resolve()}"
     print(verdict)
     return 0
 
@@ -710,7 +714,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"5. The graph (with every node's grad) is in {written}")
     if note:
         print(note, file=sys.stderr)
-    mg.to_html(E, page, highlight=fresh["w"], lr=1.0, title="The seed neuron  E = ½(σ(w·x) − y)²")
+    mg.to_html(E, page, highlight=fresh["w"], lr=1.0, title="The sigmoid neuron  E = ½(σ(w·x) − y)²")
     print(f"   Step through its forward and backward pass in a browser: {page}")
     print()
     print('Try your own: microgradx grad "z = w*x; ŷ = sigmoid(z); E = 0.5*(ŷ - y)**2" --wrt w \\')

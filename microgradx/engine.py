@@ -136,7 +136,7 @@ class Value(Node):
     def backward(self, gradient: Number = 1.0) -> None:
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
 
-        The seed ``gradient`` (default 1) is d self / d self. Grads accumulate across calls, as in
+        The starting ``gradient`` (default 1) is d self / d self. Grads accumulate across calls, as in
         PyTorch (call `zero_grad` between steps); iterative, so any depth works."""
         _backprop(self, as_float(gradient, "backward(gradient)"), create_graph=False)
 

@@ -437,7 +437,7 @@ def explore(
 
     `f` and `at` are as in `compare`: `f` takes the inputs as Values and returns the output, `at`
     gives the starting numbers. Each input gets a slider (range ``ranges[name] = (low, high)`` or
-    ``(low, high, step)``, else ±2·max(1, |x|) around its start). Beside the graph: d(output)/d(each
+    ``(low, high, step)``, else ±2·max(1, |x|) around its start). Below the graph: d(output)/d(each
     `wrt` input, default all) with `explain`'s path products, the finite-difference check, and with
     `hand` (as in `compare`; a lone formula when there is one `wrt`) the hand value and whether it
     agrees. A button takes a gradient-descent step ``w ← w − lr·dE/dw`` on the `wrt` inputs.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import keyword
 import math
 import re
@@ -43,6 +44,13 @@ FUNCTIONS: dict[str, Callable[[Value], Value]] = {
 """The functions an expression may call (SPEC §1), each with exactly one argument."""
 
 _LONG_DIGITS = re.compile(r"\d{4000,}")  # longer than Python's parser takes as one int literal
+
+_MATH_SIGNS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "−": "-"})
+"""The docs' notation read as the language's operators: ``w·x`` and ``w×x`` are ``w*x``, ``a − b`` is
+``a - b``. Python would read ``w·x`` as one name (``·`` may continue an identifier); one character
+for one, so every column stays where it was."""
+
+_TOKEN = re.compile(r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[^\W\d]\w*)|(?P<other>\S)")
 
 MAX_LENGTH = 10_000
 """The longest expression accepted, in characters (a guard against resource exhaustion)."""
@@ -230,7 +238,7 @@ def parse(text: str) -> Expression:
         raise TypeError(f"parse() needs a str, got {type(text).__name__}")
     _precheck(text)
     indent = len(text) - len(text.lstrip(" \t"))
-    source = text[indent:]
+    source = text[indent:].translate(_MATH_SIGNS)
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error line says it all
             warnings.simplefilter("ignore")
@@ -245,7 +253,10 @@ def parse(text: str) -> Expression:
             ) from None
         column = indent + (e.offset or 1)
         reason = (e.msg or "invalid syntax").split(" (<unknown>")[0]
-        raise ParseError(f"{reason}", max(column, 1)) from None
+        hint = _syntax_hint(source)
+        if hint:  # ours replaces Python's own guess ("Perhaps you forgot a comma?")
+            reason = reason.split(". Perhaps")[0]
+        raise ParseError(f"{reason}{hint}", max(column, 1)) from None
     except (RecursionError, MemoryError):
         # Brackets are limited above, so this is a long run of operators: Python's parser reads
         # ``a + b + …`` as a tree as deep as its terms, and stops near 3,000 of them.
@@ -258,6 +269,28 @@ def parse(text: str) -> Expression:
     except ValueError as e:  # e.g. characters that cannot be encoded
         raise ExpressionError(f"the expression cannot be read: {e}") from None
     return _Reader(source, indent).program(module, text)
+
+
+def _syntax_hint(source: str) -> str:
+    """What a learner most likely meant by text Python cannot parse, as ``"; write …"``, or ``""``.
+
+    Two things side by side with nothing between them are the usual cause: a product written as in
+    maths (``2x``, ``w x``) needs ``*``, and a function's argument needs brackets (``tanh x``).
+    """
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(source)]
+    for (kind, left), (next_kind, right) in itertools.pairwise(tokens):
+        if (kind == "other" and left != ")") or next_kind not in ("name", "number"):
+            continue
+        if keyword.iskeyword(left) or keyword.iskeyword(right):
+            continue
+        if left in FUNCTIONS:
+            last = (next_kind, right) == tokens[-1]
+            return f"; a function's argument goes in brackets: write {left}({right if last else '...'})"
+        if left == ")":
+            return f"; a product needs '*': write ...)*{right}"
+        if kind == "name" or next_kind == "name":
+            return f"; a product needs '*': write {left}*{right}"
+    return ""
 
 
 class _Reader:

@@ -436,7 +436,10 @@ def _find(
             if constant is not None and holds(autograds, hands, (constant,) * n):
                 return "constant", fmt(constant, 6), _constant_text(constant, where)
     ratios = ", ".join(fmt(a / h, 4) if h else "∞" for a, h in zip(autograds, hands, strict=True))
-    return "none", "", f"no simple relation found: autograd/hand is {ratios} at the {n} points checked"
+    return "none", "", (
+        f"no simple relation found: autograd/hand is {ratios} at the {n} points checked; "
+        f"mg.explain(output, {name}) writes out the chain rule factor by factor to compare with yours"
+    )
 
 
 SIMPLE = 12

@@ -34,6 +34,13 @@ __all__ = [
     "softmax",
 ]
 
+
+
+def __dir__() -> list[str]:
+    """What ``dir(mg.nn)`` and tab completion show: the models and losses, not this file's imports."""
+    return sorted(__all__)
+
+
 Number = int | float
 Input = Sequence[Value | Number]
 
@@ -224,12 +231,19 @@ def _inputs(x: Input, nin: int, who: str) -> list[Value]:
 
 
 def _relabel(module: Module, prefix: str) -> None:
+    """Put `prefix` (a place such as ``L1.``) before the labels of `module`'s parameters and nodes."""
     for p in module.parameters():
         p.label = prefix + p.label
+    for neuron in module.neurons if isinstance(module, Layer) else [module]:
+        neuron._place = prefix + neuron._place
 
 
 class Neuron(Module):
     """One neuron: ``activation(w·x + b)``, with parameters labelled ``w1 … wn`` and ``b``.
+
+    Its output graph names the weighted sum ``z`` (its partial sums ``z[:1]`` …) and the activation's
+    result ``out``; inside a `Layer` or an `MLP` each name carries the neuron's place (``L1.n3.w1``,
+    ``L1.n3.z``, ``L1.n3.out``), so a drawing or an explanation says where each node sits.
 
     Weights and bias start uniform in ``±1/√nin``, as PyTorch's ``nn.Linear``. `seed` (a number, or
     a `random.Random` to draw from) makes that start reproducible.
@@ -238,6 +252,8 @@ class Neuron(Module):
     >>> n([1.0, 3.0]).data
     -0.5
     """
+
+    _place = ""  # "L1.n3." once a Layer or MLP holds the neuron (a class default: old pickles lack it)
 
     def __init__(self, nin: int, activation: str | None = "tanh", seed: int | random.Random | None = None):
         self.nin = _count(nin, "Neuron(nin)")
@@ -253,9 +269,18 @@ class Neuron(Module):
         return self._forward(x)
 
     def _forward(self, x: list[Value]) -> Value:
-        # Start the sum from the bias: n multiplications and n additions, no extra nodes.
-        act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
-        return self._act(act) if self._act else act
+        # Start the sum from the bias: n multiplications and n additions, no extra nodes. The partial
+        # sums are labelled as softmax's are: z[:1] = b + w1·x1, …, and the whole sum z.
+        z = self.b
+        for k, (wi, xi) in enumerate(zip(self.w, x, strict=True), start=1):
+            z = z + wi * xi
+            z.label = f"{self._place}z[:{k}]"
+        z.label = f"{self._place}z"
+        if not self._act:
+            return z
+        out = self._act(z)
+        out.label = f"{self._place}out"
+        return out
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"

@@ -273,3 +273,47 @@ SMOOTH = [
 def test_smooth_functions_pass_gradcheck_at_random_points(f, a, b):
     report = mg.gradcheck(f, {"a": a, "b": b}, rtol=1e-5, atol=1e-7)
     assert report, str(report)
+
+
+def product_error(w1, w2):
+    return (w1 * w2 - 1.0) ** 2
+
+
+@pytest.mark.parametrize(
+    ("hand", "at", "words"),
+    [
+        (
+            lambda w1: 2 * w1,
+            {"w1": 0.5, "w2": 2.0},
+            "hand['w1'] does not take the input w2: it is called with every input",
+        ),
+        (
+            lambda w1, w2, z: z,
+            {"w1": 0.5, "w2": 2.0},
+            "hand['w1'] cannot be called with the inputs by name (w1, w2); it needs z",
+        ),
+    ],
+)
+def test_a_hand_function_not_taking_every_input_is_an_error_naming_the_parameter(hand, at, words):
+    with pytest.raises(TypeError) as caught:
+        mg.compare(product_error, {"w1": hand}, at)
+    assert str(caught.value).startswith(words)
+
+
+def test_a_hand_function_taking_the_rest_by_keyword_is_fine():
+    def by_hand(w1, **rest):  # d/dw1 (w1·w2 − 1)² = 2(w1·w2 − 1)·w2
+        return 2 * (w1 * rest["w2"] - 1) * rest["w2"]
+
+    assert mg.compare(product_error, {"w1": by_hand}, {"w1": 0.5, "w2": 2.0})
+
+
+def test_f_not_taking_every_input_is_an_error_naming_it():
+    with pytest.raises(TypeError, match=r"^f does not take the input x: "):
+        mg.gradcheck(lambda w: w * 2, {"w": 1.0, "x": 3.0})
+
+
+def test_positional_inputs_and_a_hand_function_of_too_few_say_so():
+    with pytest.raises(
+        TypeError, match=r"hand\['x0'\] cannot be called with the 2 inputs in order \(x0, x1\)"
+    ):
+        mg.compare(product_error, {"x0": lambda a: a}, [0.5, 2.0])

@@ -203,7 +203,12 @@ ERRORS = [
     (["grad", "w*w +", "--wrt", "w", "--at", "w=1"], ["column 6", "invalid syntax"]),
     (["grad", "z = 2*w; z", "--wrt", "w", "--at", "w=1", "z=2"], ["z", "keep one"]),
     (["grad", "z = 2*w; z", "--wrt", "z", "--at", "w=1"], ["--wrt z", "assigned"]),
-    (["grad", "w", "--wrt", "q", "--at", "w=1"], ["no value for q"]),
+    (["grad", "w", "--wrt", "q", "--at", "w=1"], ["--wrt q: the expression has no q", "its inputs are w"]),
+    (["grad", "x**2", "--wrt", "X", "--at", "x=1", "X=2"], ["--wrt X: the expression has no X", "are x"]),
+    (["grad", "2", "--wrt", "x", "--at", "x=1"], ["the expression has no x", "it has no inputs"]),
+    (["grad", "2x", "--wrt", "x", "--at", "x=1"], ["column 1", "a product needs '*': write 2*x"]),
+    (["grad", "w x", "--wrt", "x", "--at", "x=1", "w=2"], ["a product needs '*': write w*x"]),
+    (["grad", "tanh x", "--wrt", "x", "--at", "x=1"], ["brackets: write tanh(x)"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "q=1"], ["--hand q", "not among the --wrt"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "w=v"], ["--hand w", "no value for v"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "w=x.y"], ["--hand w", "attribute access"]),
@@ -249,7 +254,7 @@ ATTACKS = [
     ("exp(i for i in x)", "comprehensions"),
     ("import os", "import"),
     ("(x := 3)", "walrus"),
-    ("10**10**10", "overflows"),
+    ("x + 10**10**10", "overflows"),
     ("(" * 10_000 + "x" + ")" * 10_000, "limit"),
     ("(" * 1_000 + "x" + ")" * 1_000, "nested deeper"),
     ("x+" * 20_000 + "x", "limit"),
@@ -358,6 +363,19 @@ def test_descend_over_two_parameters_and_a_zero_start_loss():
     assert rows[-1][2] == pytest.approx(1.0, abs=1e-4) and rows[-1][3] == pytest.approx(-2.0, abs=1e-4)
 
 
+def test_the_docs_product_dot_is_multiplication_on_the_command_line():
+    result = run("grad", "w·x + b", "--wrt", "w", "b", "--at", "w=0.5", "x=2", "b=1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["grads"] == {"w": 2.0, "b": 1.0}  # d(wx + b)/dw = x, d/db = 1
+
+
+def test_descend_plot_says_where_it_wrote_the_file(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run(*GROKKING, "--lr", "0.001", "--steps", "3", "--plot", "loss.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"loss plot written to {(tmp_path / 'loss.png').resolve()}"
+
+
 def test_descend_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "loss.png"
@@ -427,13 +445,13 @@ def test_main_returns_the_exit_status_in_process(capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-# --- the README's "Command line" section shows real runs -------------------------------------------
+# --- the CLI page's "Command line in short" section (once the README's) shows real runs ---------------
 
 
 def readme_sessions() -> list[tuple[list[str], str]]:
-    """Each ``$ microgradx ...`` command of the README's Command line section and its printed lines."""
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    """Each ``$ microgradx ...`` command of docs/cli.md's "Command line in short" and its printed lines."""
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = page.split("\n## Command line in short\n", 1)[1].split("\n## ", 1)[0]
     sessions: list[tuple[list[str], str]] = []
     for block in section.split("```console\n")[1:]:
         lines = block.split("\n```", 1)[0].splitlines()

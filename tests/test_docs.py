@@ -328,9 +328,9 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     for page in (
-        "seeds/proportional-to-input",
-        "seeds/from-gradient-to-update",
-        "seeds/isolating-each-weight",
+        "questions/proportional-to-input",
+        "questions/from-gradient-to-update",
+        "questions/isolating-each-weight",
         "pitfalls",
         "build-your-own",
     ):
@@ -350,7 +350,7 @@ def test_every_page_is_in_the_nav_and_the_readme_links_the_seed_pages() -> None:
         assert f": {page.relative_to(DOCS).as_posix()}" in config, f"{page} is not in mkdocs.yml's nav"
     readme = (ROOT / "README.md").read_text("utf-8")
     for page in ("proportional-to-input", "from-gradient-to-update", "isolating-each-weight"):
-        assert f"docs/seeds/{page}.md" in readme
+        assert f"docs/questions/{page}.md" in readme
     for page in ("pitfalls", "build-your-own"):
         assert f"docs/{page}.md" in readme
 
@@ -391,3 +391,17 @@ if __name__ == "__main__":
         sys.exit("usage: python tests/test_docs.py --update [PAGE.md ...]")
     chosen = [pathlib.Path(p).resolve() for p in sys.argv[2:]] or PAGES
     print(f"{update(chosen)} output(s) refreshed")
+
+
+def test_no_page_says_seed_to_a_learner() -> None:
+    """The learners' questions are "the questions", the neuron is "the sigmoid neuron": "seed" was
+    project jargon. Only code may say it, as the name of a random seed (``seed=3``, ``--seed``)."""
+    said = []
+    for page in [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]:
+        prose = re.sub(r"(?ms)^```.*?^```", "", page.read_text("utf-8"))  # code blocks
+        prose = re.sub(r"`[^`\n]*`", "", prose)  # code spans
+        said += [f"{page.name}: {m.group(0)}" for m in re.finditer(r"(?i).{0,30}\bseed.{0,30}", prose)]
+    for page in sorted(DOCS.rglob("*.html")):
+        titles = re.findall(r"<title>(.*?)</title>", page.read_text("utf-8"))
+        said += [f"{page.name}: {title}" for title in titles if "seed" in title.lower()]
+    assert not said, said

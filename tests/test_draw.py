@@ -541,17 +541,17 @@ def test_dot_is_preferred_when_installed():
     assert D.find_renderer("png") == DOT and D.find_renderer("pdf") == DOT
 
 
-# --- the README's "Drawing graphs" section shows a real run ------------------------------------------
+# --- the API page's "Drawing graphs" section (once the README's) shows a real run --------------------
 
 
 def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypatch, capsys):
     import pathlib
 
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Drawing graphs", 1)[1].split("\n## ", 1)[0]
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = page.split("## Drawing graphs", 1)[1].split("\n## ", 1)[0]
     code, shown = re.findall(r"```python\n(.*?)```\n\n```text title=\"Output\"\n(.*?)```", section, re.S)[0]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
+    exec(compile(code, "docs/api.md", "exec"), {"__name__": "__readme__"})
     assert capsys.readouterr().out == shown
     assert (tmp_path / "neuron.png").read_bytes().startswith(PNG)
     # The product along the orange path is w's grad, by the hand derivation (ŷ − y)·σ(1 − σ)·x.
@@ -560,10 +560,10 @@ def test_readme_drawing_section_runs_and_prints_what_it_shows(tmp_path, monkeypa
     assert "1 · 0.2445 · 1 · (-0.8511) · 0.5, is w's grad, -0.104" in " ".join(section.split())
     assert [fmt(f) for f in factors] == ["1", "0.2445", "1", "-0.8511", "0.5"]
     assert fmt(math.prod(factors)) == fmt((s - 1) * s * (1 - s)) == "-0.104"
-    assert "docs/images/seed_neuron_graph.png" in section
-    picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/seed_neuron_graph.png").read_bytes()
+    assert "](images/neuron_graph.png)" in section
+    picture = (pathlib.Path(__file__).resolve().parents[1] / "docs/images/neuron_graph.png").read_bytes()
     width, height = struct.unpack(">II", picture[16:24])  # the PNG's IHDR
-    assert width <= 830 and height <= 1200  # read at its own size in a README column, labels legible
+    assert width <= 830 and height <= 1200  # read at its own size in a page column, labels legible
 
 
 def test_to_text_keeps_a_label_with_a_newline_on_one_line():

@@ -347,20 +347,20 @@ def test_bad_arguments_raise(call, error):
         call()
 
 
-# --- the README's "Checking a hand derivation" shows a real run ------------------------------------
+# --- the API page's "Checking and explaining derivatives" (once the README's) shows a real run -------
 
 
 def test_readme_section_output_is_what_the_code_prints():
-    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start = text.index("## Checking a hand derivation")
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "api.md"
+    text = page.read_text(encoding="utf-8")
+    start = text.index("## Checking and explaining derivatives")
     end = text.find("\n## ", start + 1)
     section = text[start : end if end != -1 else len(text)]
-    blocks = re.findall(r"```(python|text)\n(.*?)```", section, flags=re.S)
+    blocks = re.findall(r"```(python|text)[^\n]*\n(.*?)```", section, flags=re.S)
     assert [kind for kind, _ in blocks] == ["python", "text"] * 3
     namespace: dict = {}
     for (_, code), (_, shown) in zip(blocks[::2], blocks[1::2], strict=True):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            exec(compile(code, "README.md", "exec"), namespace)
+            exec(compile(code, "docs/api.md", "exec"), namespace)
         assert printed.getvalue() == shown

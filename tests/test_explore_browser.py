@@ -51,6 +51,20 @@ def error(input, weight, goal):
 mg.explore(error, {"input": 8.0, "weight": 0.5, "goal": 0.8}, wrt="weight", hand="2*(pred - goal)*input")
 """
 START = {"input": 8.0, "weight": 0.5, "goal": 0.8}
+
+TWO_LAYERS = """\
+import microgradx as mg
+
+def net(x1, x2, w11, w12, w21, w22, v1, v2, y):
+    h1 = (w11 * x1 + w12 * x2).tanh(); h1.label = "h1"
+    h2 = (w21 * x1 + w22 * x2).tanh(); h2.label = "h2"
+    yhat = v1 * h1 + v2 * h2; yhat.label = "ŷ"
+    E = (yhat - y) ** 2; E.label = "E"
+    return E
+
+mg.explore(net, {"x1": 1.0, "x2": -0.5, "w11": 0.3, "w12": -0.2, "w21": 0.5, "w22": 0.1,
+                 "v1": -0.4, "v2": 0.7, "y": 1.0}, wrt="w11")
+"""
 LR = 0.01
 
 
@@ -86,6 +100,8 @@ def server(tmp_path_factory):
         "nbformat_minor": 5,
     }
     (root / "explore.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    notebook["cells"][0] = {**notebook["cells"][0], "id": "two-layers", "source": TWO_LAYERS}
+    (root / "two_layers.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     config = home / "config"
     (config / "labconfig").mkdir(parents=True)
     # No news or update checks: this machine has no network, and they are not under test.
@@ -150,13 +166,13 @@ def browser():
         browser.close()
 
 
-def wait_for_idle_kernel(base: str, token: str) -> None:
+def wait_for_idle_kernel(base: str, token: str, notebook: str = "explore.ipynb") -> None:
     """Until the notebook's kernel has started and is idle (asked through the server's REST API)."""
     deadline = time.monotonic() + WAIT_MS / 1000
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as answer:
             sessions = json.load(answer)
-        states = [s["kernel"]["execution_state"] for s in sessions if s["path"].endswith("explore.ipynb")]
+        states = [s["kernel"]["execution_state"] for s in sessions if s["path"].endswith(notebook)]
         if states and all(state == "idle" for state in states):
             return
         time.sleep(0.3)
@@ -231,5 +247,61 @@ def test_moving_the_input_slider_shows_the_engines_grads_and_the_descent_step(se
     except Exception:
         page.screenshot(path=str(tmp_path / "failure.png"))
         raise
+    finally:
+        page.close()
+
+
+MEASURE = """(stage) => {
+  const svg = stage.querySelector("svg");
+  const box = svg.getBoundingClientRect();
+  const scale = box.width / svg.viewBox.baseVal.width;
+  const shown = Array.from(svg.querySelectorAll("text")).filter(
+    (t) => getComputedStyle(t).display !== "none" && t.textContent.trim() !== "");
+  return {
+    smallest: Math.min(...shown.map((t) => parseFloat(getComputedStyle(t).fontSize) * scale)),
+    width: box.width, height: box.height, ratio: svg.viewBox.baseVal.height / svg.viewBox.baseVal.width,
+    room: stage.clientWidth, scrollWidth: stage.scrollWidth, scrollHeight: stage.scrollHeight,
+    clientHeight: stage.clientHeight,
+  };
+}"""
+
+
+def open_and_run(page, base: str, token: str, notebook: str) -> None:
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")  # reset: no tab of another test
+    editor = page.locator(".jp-Cell .jp-InputArea-editor").first
+    editor.wait_for(timeout=WAIT_MS)
+    wait_for_idle_kernel(base, token, notebook)
+    editor.click()
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator(".mgx-output")).to_contain_text("E = ", timeout=WAIT_MS)
+
+
+def test_a_two_layer_graph_fits_its_view_with_text_of_12_px_or_more(server, browser, tmp_path):
+    """At 1400×900, and in a notebook column 900 px wide: every word of the graph ≥ 12 px, the
+    picture's proportions kept, nothing cut off (what does not fit the width scrolls sideways),
+    and a number box shows -0.3983324 whole."""
+    base, token = server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        open_and_run(page, base, token, "two_layers.ipynb")
+        widget = page.locator(".mgx")
+        shoot(page, "explore-two-layers-1400", tmp_path)
+        views = {"1400x900": page.locator(".mgx-stage").evaluate(MEASURE)}
+        column = widget.bounding_box()["width"]
+        page.set_viewport_size({"width": round(1400 - (column - 900)), "height": 900})
+        page.wait_for_timeout(500)  # the ResizeObserver refits the graph
+        assert abs(widget.bounding_box()["width"] - 900) <= 2
+        shoot(page, "explore-two-layers-900", tmp_path)
+        views["900-px column"] = page.locator(".mgx-stage").evaluate(MEASURE)
+        for view, m in views.items():
+            assert m["smallest"] >= 12 - 1e-9, (view, m)
+            assert abs(m["height"] / m["width"] - m["ratio"]) < 0.01, (view, m)  # not squeezed
+            assert m["scrollHeight"] <= m["clientHeight"] + 1, (view, m)  # nothing cut off below
+            assert m["scrollWidth"] >= m["width"], (view, m)  # the whole width can be scrolled to
+            if m["width"] > m["room"] + 1:  # wider than the view only at the smallest readable size
+                assert m["smallest"] < 12.5, (view, m)
+        box = page.locator('.mgx-slider[data-name="w11"] .mgx-box')
+        box.fill("-0.3983324")
+        assert box.evaluate("(b) => b.scrollWidth <= b.clientWidth"), "the number box cuts -0.3983324"
     finally:
         page.close()

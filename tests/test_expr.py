@@ -342,3 +342,34 @@ def test_random_valid_expressions_evaluate_like_plain_math(case, a, b, c):
         return
     if expected is not None:
         assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("2x", "a product needs '*': write 2*x"),
+        ("x**2 + 3x", "write 3*x"),
+        ("1.5e2w", "write 1.5e2*w"),
+        ("w x", "write w*x"),
+        ("(w x)", "write w*x"),
+        ("sin(x) cos(x)", "write ...)*cos"),
+        ("tanh x", "a function's argument goes in brackets: write tanh(x)"),
+        ("exp 2*x", "write exp(...)"),
+    ],
+)
+def test_side_by_side_names_get_a_hint_instead_of_pythons_bare_syntax_error(text, hint):
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert str(caught.value).endswith(hint) and "Perhaps" not in str(caught.value)
+
+
+def test_a_syntax_error_without_side_by_side_names_gets_no_hint():
+    with pytest.raises(ParseError, match=r"^column 4: invalid syntax$"):
+        parse("x +")
+
+
+@pytest.mark.parametrize("text", ["w·x - y", "w⋅x - y", "w×x − y", "w * x - y"])
+def test_the_docs_notation_for_times_and_minus_reads_as_the_operators(text):
+    expression = parse(text)
+    assert expression.inputs == ("w", "x", "y")
+    assert expression.evaluate({"w": 0.5, "x": 4.0, "y": 1.5}).data == 0.5  # 0.5·4 − 1.5

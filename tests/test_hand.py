@@ -85,6 +85,9 @@ def test_a_wrong_derivation_of_the_seed_neuron_is_diagnosed(hand, relation, fact
     assert not d.coincidence
     if relation == "none":
         assert d.text.startswith("no simple relation found")
+        assert d.text.endswith(
+            "mg.explain(output, w) writes out the chain rule factor by factor to compare with yours"
+        )
 
 
 def test_a_flipped_sign_is_said_in_words():

@@ -331,7 +331,7 @@ def test_non_finite_numbers_are_embedded_as_strings():
 
 
 def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
-    page = (Path(__file__).parent.parent / "docs" / "seed_neuron.html").read_text(encoding="utf-8")
+    page = (Path(__file__).parent.parent / "docs" / "sigmoid_neuron.html").read_text(encoding="utf-8")
     data = embedded(page)
     E, w, *_ = seed_neuron()
     E.backward()
@@ -342,9 +342,9 @@ def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
             assert info["grad"] == pytest.approx(node.grad, rel=1e-12)
     (update,) = [s for s in data["steps"] if s["phase"] == "update"]
     assert update["value"] == pytest.approx(0.3 - 0.5 * w.grad)  # w ← w − lr·grad
-    # and it is the page today's to_html writes (the README's own call), not a stale copy
+    # and it is the page today's to_html writes (the API page's own call), not a stale copy
     fresh, w_fresh, *_ = seed_neuron()
-    assert page == to_html(fresh, highlight=w_fresh, lr=0.5, title="The seed neuron  E = ½(σ(w·x) − y)²")
+    assert page == to_html(fresh, highlight=w_fresh, lr=0.5, title="The sigmoid neuron  E = ½(σ(w·x) − y)²")
 
 
 def test_making_the_page_leaves_every_grad_and_value_untouched():

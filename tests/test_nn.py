@@ -84,6 +84,43 @@ def test_labels_are_readable_and_unique_in_an_mlp():
     assert labels[0] == "L1.n1.w1" and labels[-1] == "L3.n1.b"
 
 
+def test_an_mlps_inner_nodes_are_named_by_their_place():
+    model = MLP(2, [2, 1], seed=0)
+    out = model([1.0, 2.0])
+    named = {}
+    stack = [out]
+    while stack:  # every node of the graph, by label
+        node = stack.pop()
+        named.setdefault(node.label, node)
+        stack.extend(node.parents)
+    assert out.label == "L2.n1.z"  # the last layer is linear: its output is its weighted sum
+    for j in (1, 2):
+        z, act = named[f"L1.n{j}.z"], named[f"L1.n{j}.out"]
+        neuron = model.layers[0].neurons[j - 1]
+        by_hand = neuron.b.data + neuron.w[0].data * 1.0 + neuron.w[1].data * 2.0
+        assert z.data == pytest.approx(by_hand, abs=1e-15)
+        assert act.op == "tanh" and act.parents == (z,) and act.data == pytest.approx(math.tanh(by_hand))
+        assert named[f"L1.n{j}.z[:1]"].data == pytest.approx(neuron.b.data + neuron.w[0].data)
+    assert named["L2.n1.z[:1]"].data == pytest.approx(
+        model.layers[1].neurons[0].b.data + model.layers[1].neurons[0].w[0].data * named["L1.n1.out"].data
+    )
+    text = mg.to_text(out)
+    assert "add" not in text and "tanh(" not in text
+    lone = Neuron(2, activation="sigmoid", seed=0)([1.0, 2.0])
+    assert lone.label == "out" and lone.parents[0].label == "z"
+
+
+def test_dir_of_nn_lists_only_what_a_learner_uses():
+    listed = dir(mg.nn)
+    assert {"MLP", "Neuron", "Layer", "Module", "mse_loss", "cross_entropy", "softmax", "History"} <= set(
+        listed
+    )
+    for name in listed:
+        assert not name.startswith("_")
+        assert getattr(mg.nn, name).__module__.startswith("microgradx")
+    assert not {"Any", "json", "math", "os", "random", "numbers", "Callable"} & set(listed)
+
+
 def test_custom_module_finds_parameters_in_attribute_order():
     class Affine(Module):
         def __init__(self):
@@ -401,6 +438,7 @@ def test_loading_a_missing_file_raises_file_not_found(tmp_path):
 
 
 # --- the two-moons example -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def moons():

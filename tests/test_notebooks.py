@@ -120,7 +120,7 @@ def test_markdown_cells_read_as_in_a_notebook():
         assert (make.HERE / target.split("#")[0]).exists(), target  # every relative link resolves
 
 
-def test_the_notebook_extra_and_the_readme_start_jupyterlab_on_the_tour():
+def test_the_notebook_extra_and_the_readme_start_jupyterlab_on_the_tour_which_lists_every_notebook():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["optional-dependencies"]
     assert any(dep.startswith("jupyterlab") for dep in extras["notebook"])
@@ -132,8 +132,10 @@ def test_the_notebook_extra_and_the_readme_start_jupyterlab_on_the_tour():
         "pip install -e '.[notebook]' && jupyter trust examples/notebooks/*.ipynb && "
         "jupyter lab examples/notebooks/tour.ipynb"
     ) in readme
+    assert "jupyter lab --allow-root" in readme  # as root, JupyterLab refuses to start without it
+    tour = (ROOT / "docs" / "tour.md").read_text("utf-8")  # the tour lists every notebook
     for page in PAGES:
-        assert f"examples/notebooks/{page.stem}.ipynb" in readme
+        assert f"examples/notebooks/{page.stem}.ipynb" in tour
 
 
 # --- the tour exported to HTML, in a real browser ----------------------------------------------------

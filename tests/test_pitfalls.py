@@ -216,3 +216,14 @@ def test_a_summarised_drawing_also_carries_the_note():
     assert "showing a summary" in source and NO_BACKWARD_NOTE in source
     out.backward()
     assert NO_BACKWARD_NOTE not in mg.to_dot(out, max_nodes=50)
+
+
+def test_math_tanh_on_a_value_is_a_plain_float_outside_the_graph():
+    w, x = mg.Value(0.5, "w"), mg.Value(2.0, "x")
+    o = math.tanh(w * x)
+    assert type(o) is float and o == math.tanh(1.0)  # the same number, but no node
+    with pytest.raises(AttributeError, match="backward"):
+        o.backward()
+    node = (w * x).tanh()
+    node.backward()
+    assert w.grad == pytest.approx((1 - math.tanh(1.0) ** 2) * 2.0, rel=1e-15)  # hand: (1 − tanh²)·x

@@ -1,4 +1,4 @@
-"""The numeric claims of docs/seeds/isolating-each-weight.md (seed 002), asserted independently.
+"""The numeric claims of docs/questions/isolating-each-weight.md (seed 002), asserted independently.
 
 The page answers "why is dE/dwᵢ a good amount when several weights influence the error?" with the
 two-layer network h = σ(w₁·x), ŷ = w₂·h, E = ½(ŷ − y)². Each claim is checked here against a

@@ -1,13 +1,13 @@
 """Make the notebooks in this folder from the documentation pages they come from, and run them.
 
-Each notebook is one page of ``docs/`` (the tour and the three seed questions), so there is one
-text to keep: the page. Its prose becomes Markdown cells (admonitions as quotes, links and images
-pointing where they point from here), each ```` ```python ```` block a code cell, and the
-``Output`` block shown after it on the page is left out: the notebook shows the real output of
-running the cell. ``python examples/notebooks/make.py`` rewrites every notebook and runs it top to
-bottom in a fresh kernel, so that what is committed carries its outputs; the tests
-(``tests/test_notebooks.py``) check that the committed notebooks are what this makes of today's
-pages and that running them again gives the same outputs.
+Each notebook is one page of ``docs/`` (the tour, the three question pages, the pitfalls and
+build-your-own), so there is one text to keep: the page. Its prose becomes Markdown cells
+(admonitions as quotes, links and images pointing where they point from here), each
+```` ```python ```` block a code cell, and the ``Output`` block shown after it on the page is left
+out: the notebook shows the real output of running the cell. ``python examples/notebooks/make.py``
+rewrites every notebook and runs it top to bottom in a fresh kernel, so that what is committed
+carries its outputs; the tests (``tests/test_notebooks.py``) check that the committed notebooks
+are what this makes of today's pages and that running them again gives the same outputs.
 
 Needs the ``notebook`` extra (or ``test``): nbformat, nbclient and ipykernel.
 """
@@ -28,9 +28,9 @@ ROOT = HERE.parents[1]
 DOCS = ROOT / "docs"
 PAGES = [
     DOCS / "tour.md",
-    DOCS / "seeds" / "proportional-to-input.md",
-    DOCS / "seeds" / "from-gradient-to-update.md",
-    DOCS / "seeds" / "isolating-each-weight.md",
+    DOCS / "questions" / "proportional-to-input.md",
+    DOCS / "questions" / "from-gradient-to-update.md",
+    DOCS / "questions" / "isolating-each-weight.md",
     DOCS / "pitfalls.md",
     DOCS / "build-your-own.md",
     DOCS / "to-pytorch.md",

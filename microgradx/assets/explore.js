@@ -4,6 +4,8 @@
 // that the stepper's stylesheet and the graph's element ids stay inside the widget.
 
 const SEND_EVERY_MS = 40; // while dragging, at most one recomputation request per this many ms
+const MIN_TEXT_PX = 12; // the graph is never drawn so small that its smallest text is below this
+const MAX_HEIGHT_SHARE = 0.75; // of the window's height, at most, so the inputs stay in reach
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -38,8 +40,9 @@ function render({ model, el }) {
   const error = element("div", "mgx-error");
   const body = element("div", "mgx-body");
   const stage = element("div", "mgx-stage");
+  const wideHint = element("div", "mgx-wide-hint", "the graph is wider than this view: scroll it sideways");
   const side = element("div", "mgx-side");
-  body.append(stage, side);
+  body.append(stage, wideHint, side);
   root.append(head, error, body);
   // Keys typed into a slider or a number box are the widget's: JupyterLab and Notebook 7 would
   // take the arrow keys, Backspace and digits as notebook shortcuts. Lumino skips its shortcuts
@@ -143,12 +146,34 @@ function render({ model, el }) {
       }
     });
   }
+  // The graph's size: as wide as the stage (never wider than its natural size), as tall as fits the
+  // window, but never so small that its smallest text is under MIN_TEXT_PX: a wide graph then keeps
+  // that size and the stage scrolls sideways (the hint says so), nothing is cut off.
+  let smallest = 0; // the smallest font size of the graph's text, in the SVG's own units
+  function fit() {
+    const graph = stage.querySelector("svg");
+    const room = stage.clientWidth - 2 * 6; // the stage's padding
+    if (!graph || room <= 0) { return; }
+    const box = graph.viewBox.baseVal;
+    if (!smallest) {
+      const sizes = Array.from(graph.querySelectorAll("text"), (t) => parseFloat(getComputedStyle(t).fontSize));
+      smallest = Math.min(...sizes.filter((x) => x > 0), 22);
+    }
+    const tallest = Math.max(240, window.innerHeight * MAX_HEIGHT_SHARE);
+    const least = MIN_TEXT_PX / smallest;
+    const scale = Math.max(least, Math.min(1, room / box.width, tallest / box.height));
+    graph.style.width = Math.ceil(box.width * scale) + "px";
+    graph.style.height = Math.ceil(box.height * scale) + "px";
+    root.classList.toggle("wide", box.width * scale > room + 1);
+  }
   function showSvg() {
     stage.innerHTML = model.get("svg");
-    const graph = stage.querySelector("svg");
-    if (graph) { graph.style.minWidth = Math.round(graph.viewBox.baseVal.width * 0.45) + "px"; }
+    smallest = 0;
+    fit();
     showState();
   }
+  const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => fit()) : null;
+  if (resized) { resized.observe(stage); }
   function showLr() { lr.value = String(model.get("lr")); }
 
   function showDerivative(d) {
@@ -240,6 +265,7 @@ function render({ model, el }) {
   return () => {
     Object.entries(handlers).forEach(([event, handler]) => model.off(event, handler));
     if (timer !== null) { clearTimeout(timer); }
+    if (resized) { resized.disconnect(); }
   };
 }
 
