@@ -25,6 +25,7 @@ from microgradx.engine import Value, grad, topological_order
 from microgradx.explain import local_values
 from microgradx.formatting import derivative_name, fmt, local_formula, node_names
 from microgradx.hand import Sample, diagnose, hand_function, nearby
+from microgradx.html import page_data, stepper_page
 
 __all__ = [
     "ATOL",
@@ -171,21 +172,35 @@ _TEMPLATES: dict[int, tuple[_Template, ...]] = {
     1: (
         _Template(_neuron, _leaves("x", "w", "b"), "a neuron a = {act}(w·x + b)"),
         _Template(_neuron2, _leaves("x1", "x2", "w1", "w2", "b"), "a neuron a = {act}(w1·x1 + w2·x2 + b)"),
-        _Template(_neuron_loss, _leaves("x", "w", "b", "y"), "a neuron a = {act}(w·x + b) with the loss L = (a − y)²"),
+        _Template(
+            _neuron_loss,
+            _leaves("x", "w", "b", "y"),
+            "a neuron a = {act}(w·x + b) with the loss L = (a − y)²",
+        ),
     ),
     2: (
-        _Template(_layers, _leaves("x", "w1", "b1", "w2", "b2", "y"),
-                  "two layers h = {act}(w1·x + b1), o = w2·h + b2, with the loss L = (o − y)²"),
+        _Template(
+            _layers,
+            _leaves("x", "w1", "b1", "w2", "b2", "y"),
+            "two layers h = {act}(w1·x + b1), o = w2·h + b2, with the loss L = (o − y)²",
+        ),
         _Template(_twice, _leaves("x", "w", "b"), "f = {act}(w·x + b)·x, where x is used twice"),
     ),
     3: (
-        _Template(_hidden2, _leaves("x", "w1", "w2", "v1", "v2", "y"),
-                  "two hidden units h1 = {act}(w1·x), h2 = {act}(w2·x), o = v1·h1 + v2·h2, "
-                  "with the loss L = (o − y)²"),
-        _Template(_skip, _leaves("x", "w", "b", "v", "y"),
-                  "a skip connection h = {act}(w·x + b), o = v·h + x, with the loss L = (o − y)²"),
-        _Template(_shared, _leaves("x", "w", "v", "b", "y"),
-                  "h = {act}(w·x) used twice: g = v·h + b, L = g·h − y"),
+        _Template(
+            _hidden2,
+            _leaves("x", "w1", "w2", "v1", "v2", "y"),
+            "two hidden units h1 = {act}(w1·x), h2 = {act}(w2·x), o = v1·h1 + v2·h2, "
+            "with the loss L = (o − y)²",
+        ),
+        _Template(
+            _skip,
+            _leaves("x", "w", "b", "v", "y"),
+            "a skip connection h = {act}(w·x + b), o = v·h + x, with the loss L = (o − y)²",
+        ),
+        _Template(
+            _shared, _leaves("x", "w", "v", "b", "y"), "h = {act}(w·x) used twice: g = v·h + b, L = g·h − y"
+        ),
     ),
 }
 
@@ -242,42 +257,63 @@ class Candidate:
     note: str
 
 
-def candidates(node: Value, name: str, output_name: str, expected: float, used: list[Use],
-               names: Mapping[Value, str]) -> list[Candidate]:
+def candidates(
+    node: Value, name: str, output_name: str, expected: float, used: list[Use], names: Mapping[Value, str]
+) -> list[Candidate]:
     """The likely slips for d output/d `node` = sum of `used`'s contributions (`expected`), best first.
 
     Candidates that equal the right answer (to rounding) are left out: they are right.
     """
     d_out, d_node = derivative_name(output_name), derivative_name(name)
-    found = [Candidate(-expected, "sign", f"the sign is flipped: d{d_out}/d{d_node} is {'negative' if expected < 0 else 'positive'} here")]
+    found = [
+        Candidate(
+            -expected,
+            "sign",
+            f"the sign is flipped: d{d_out}/d{d_node} is {'negative' if expected < 0 else 'positive'} here",
+        )
+    ]
     if len(used) > 1:
         count = "twice" if len(used) == 2 else f"{len(used)} times"
         for size in range(1, len(used)):
             for chosen in itertools.combinations(range(len(used)), size):
                 through = ", ".join(names[used[i].consumer] for i in chosen)
-                found.append(Candidate(
-                    sum(used[i].contribution for i in chosen), "paths",
-                    f"that is the path through {through} only: {name} is used {count}, and the "
-                    f"gradient sums one term per use (grad({name}) += grad of each node that uses it · its local derivative)",
-                ))
+                found.append(
+                    Candidate(
+                        sum(used[i].contribution for i in chosen),
+                        "paths",
+                        f"that is the path through {through} only: {name} is used {count}, and the "
+                        f"gradient sums one term per use (grad({name}) += the user's grad · its local "
+                        "derivative)",
+                    )
+                )
     for i, use in enumerate(used):
         rest = sum(u.contribution for j, u in enumerate(used) if j != i)
         source = names[use.consumer]
         local = f"∂{derivative_name(source)}/∂{d_node} = {use.formula}"
-        found.append(Candidate(
-            rest + use.upstream, "upstream",
-            f"that is the upstream gradient grad({source}) alone: the chain rule multiplies it by the "
-            f"local derivative {local}",
-        ))
-        found.append(Candidate(
-            rest + use.local, "local",
-            f"that is the local derivative {local} alone: the chain rule multiplies it by the upstream "
-            f"gradient grad({source}) = d{d_out}/d{derivative_name(source)}",
-        ))
-    found.append(Candidate(
-        node.data, "forward",
-        f"that is {name}'s forward value (its data); the question asks for its gradient d{d_out}/d{d_node}",
-    ))
+        found.append(
+            Candidate(
+                rest + use.upstream,
+                "upstream",
+                f"that is the upstream gradient grad({source}) alone: the chain rule multiplies it by the "
+                f"local derivative {local}",
+            )
+        )
+        found.append(
+            Candidate(
+                rest + use.local,
+                "local",
+                f"that is the local derivative {local} alone: the chain rule multiplies it by the upstream "
+                f"gradient grad({source}) = d{d_out}/d{derivative_name(source)}",
+            )
+        )
+    found.append(
+        Candidate(
+            node.data,
+            "forward",
+            f"that is {name}'s forward value (its data); the question asks for its gradient "
+            f"d{d_out}/d{d_node}",
+        )
+    )
     return [c for c in found if not close(c.value, expected)]
 
 
@@ -340,7 +376,9 @@ class PracticeReport:
         table = [["node", "right", "given", "", "note"]] + [[*self._cells(r), r.note] for r in self.rows]
         widths = [max(len(cells[i]) for cells in table) for i in range(4)]
         for cells in table:
-            lines.append("  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[4]]).rstrip())
+            lines.append(
+                "  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[4]]).rstrip()
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -348,20 +386,30 @@ class PracticeReport:
         for row in self.rows:
             name, right, given, verdict = self._cells(row)
             colour = notebook.OK_COLOUR if row.ok else notebook.BAD_COLOUR
-            rows.append([
-                notebook.cell(notebook.text(f"d{derivative_name(self.output_name)}/d{derivative_name(name)}")),
-                notebook.cell(notebook.text(right), kind="number"),
-                notebook.cell(notebook.text(given), kind="number"),
-                notebook.cell(f"<b>{verdict}</b> {notebook.text(row.note)}", kind="note", colour=colour),
-            ])
+            rows.append(
+                [
+                    notebook.cell(
+                        notebook.text(f"d{derivative_name(self.output_name)}/d{derivative_name(name)}")
+                    ),
+                    notebook.cell(notebook.text(right), kind="number"),
+                    notebook.cell(notebook.text(given), kind="number"),
+                    notebook.cell(f"<b>{verdict}</b> {notebook.text(row.note)}", kind="note", colour=colour),
+                ]
+            )
         colour = notebook.OK_COLOUR if self else notebook.BAD_COLOUR
+        headline = notebook.text(self._headline())
         return notebook.block(
-            f'<p style="margin:0.3em 0;font-weight:bold;color:{colour}">{notebook.text(self._headline())}</p>',
+            f'<p style="margin:0.3em 0;font-weight:bold;color:{colour}">{headline}</p>',
             notebook.table(["gradient", "right", "given", "verdict"], rows),
         )
 
     def _repr_markdown_(self) -> str:
-        lines = [f"**{notebook.md(self._headline())}**", "", "| gradient | right | given | verdict |", "|---|---|---|---|"]
+        lines = [
+            f"**{notebook.md(self._headline())}**",
+            "",
+            "| gradient | right | given | verdict |",
+            "|---|---|---|---|",
+        ]
         for row in self.rows:
             name, right, given, verdict = self._cells(row)
             shown = verdict if not row.note else f"**{verdict}**: {notebook.md(row.note)}"
@@ -385,7 +433,9 @@ class Exercise:
     a wrong one most likely is. `to_html` is its quiz page; Jupyter shows the question.
     """
 
-    def __init__(self, seed: int | None, level: int, template: _Template, act: str, point: dict[str, float]) -> None:
+    def __init__(
+        self, seed: int | None, level: int, template: _Template, act: str, point: dict[str, float]
+    ) -> None:
         self.seed = seed
         self.level = level
         self.point = dict(point)
@@ -414,7 +464,8 @@ class Exercise:
             f"Take {what}, at {given}. The forward pass gives "
             + ", ".join(f"{n.label} = {fmt(n.data)}" for n in reversed(self.order) if n.parents and n.label)
             + f". Find the gradient d{derivative_name(out)}/d(node) of every node: "
-            + ", ".join(self.labels) + "."
+            + ", ".join(self.labels)
+            + "."
         )
 
     def answers(self) -> dict[str, float]:
@@ -431,7 +482,9 @@ class Exercise:
         expected = self.answers()
         unknown = [str(k) for k in answers if k not in expected]
         if unknown:
-            raise ValueError(f"check(answers): no node labelled {', '.join(unknown)} (the nodes: {', '.join(expected)})")
+            raise ValueError(
+                f"check(answers): no node labelled {', '.join(unknown)} (the nodes: {', '.join(expected)})"
+            )
         all_uses = uses(self.output)
         node_of = {node.label: node for node in self.order if node.label}
         out = self.output.label
@@ -441,8 +494,15 @@ class Exercise:
                 continue
             node = node_of[label]
             given = self._number(label, answers[label])
-            ok, note = diagnosis(given, right, candidates(node, label, out, right, all_uses[node], self.names))
-            if not ok and isinstance(answers[label], str) and label in self.inputs and note.startswith("no usual"):
+            ok, note = diagnosis(
+                given, right, candidates(node, label, out, right, all_uses[node], self.names)
+            )
+            if (
+                not ok
+                and isinstance(answers[label], str)
+                and label in self.inputs
+                and note.startswith("no usual")
+            ):
                 note = self._formula_note(label, answers[label]) or note
             rows.append(PracticeRow(label, right, given, ok, note))
         missing = [label for label in expected if label not in answers]
@@ -461,7 +521,9 @@ class Exercise:
             formula = hand_function(label, answer, lambda f, point: f(**point), self._sample(self.point))
             return formula(self._sample(self.point))
         if isinstance(answer, bool) or not isinstance(answer, int | float):
-            raise TypeError(f"check(answers[{label!r}]) must be a number or a formula string, got {type(answer).__name__}")
+            raise TypeError(
+                f"check(answers[{label!r}]) must be a number or a formula string, got {type(answer).__name__}"
+            )
         return float(answer)
 
     def _formula_note(self, label: str, formula: str) -> str:
@@ -479,7 +541,9 @@ class Exercise:
         return page
 
     def _title(self) -> str:
-        return f"level {self.level}, questions {self.seed}" if self.seed is not None else f"level {self.level}"
+        return (
+            f"level {self.level}, questions {self.seed}" if self.seed is not None else f"level {self.level}"
+        )
 
     def __repr__(self) -> str:
         return f"<Exercise level {self.level}: {self.question}>"
@@ -545,14 +609,13 @@ def quiz_data(output: Value, data: dict) -> dict:
     return data
 
 
-def quiz(output: Value, *, highlight: Value | Iterable[Value] | None = None,
-         title: str | None = None) -> notebook.Stepper:
+def quiz(
+    output: Value, *, highlight: Value | Iterable[Value] | None = None, title: str | None = None
+) -> notebook.Stepper:
     """The step-through page of `output` in quiz mode: at each backward step it asks for the gradient
     before showing it, accepts a right one (to rounding), answers a wrong one with a note on what it
     most likely is, and offers "show me". Same object as `stepper`: inline in Jupyter, ``str()`` is
     the page, ``.save(path)`` writes it. Offline, keyboard-usable, the stepper's CSP."""
-    from microgradx.html import page_data, stepper_page
-
     if title is not None and type(title) is not str:
         raise TypeError(f"quiz(title) must be a str or None, got {type(title).__name__}")
     data = quiz_data(output, page_data(output, highlight=highlight))
