@@ -30,7 +30,7 @@ from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
 
-__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "stepper_page", "to_html"]
+__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "static_svg", "stepper_page", "to_html"]
 
 
 MAX_PAGE_NODES = 5000
@@ -787,6 +787,33 @@ def to_html(
     name = data["nodes"][data["output"]]["name"]
     heading = title if title is not None else f"Backpropagation step by step: {name}"
     return page_from_assets("stepper", heading, data, path, SVG=_svg(data, forward))
+
+
+_FIELD = re.compile(
+    r'<text id="n(\d+)-(data|grad)" class="[^"]*" x="([\d.]+)" y="([\d.]+)" data-room="(\d+)"></text>'
+)
+_EDGE_LABEL = re.compile(r'<text id="l\d+" class="elabel"[^>]*>[^<]*</text>')
+
+
+def static_svg(output: Value, *, grads: bool) -> str:
+    """The step-through page's picture of `output` with its numbers written in, for paper: every
+    forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
+    The edges' local derivatives are left out (a worksheet asks for them)."""
+    data = page_data(output)
+    svg = _EDGE_LABEL.sub("", _svg(data, topological_order(output)[::-1]))
+
+    def fill(match: re.Match[str]) -> str:
+        i, field, x, y, room = match.groups()
+        value = data["nodes"][int(i)][field]
+        if field == "grad" and not grads:
+            return (
+                f'<rect class="blank" x="{float(x) - float(room):.1f}" y="{float(y) - 15:.1f}" '
+                f'width="{room}" height="30" rx="4"/>'
+            )
+        shown = fmt(value) if isinstance(value, float) else escape(str(value))
+        return f'<text id="n{i}-{field}" class="val {field}" x="{x}" y="{y}">{shown}</text>'
+
+    return _FIELD.sub(fill, svg)
 
 
 def stepper_page(

@@ -79,8 +79,8 @@
     if (grad) { grad.textContent = "?"; }
     var rows = byId("line").children;
     for (var r = 1; r < rows.length; r++) { rows[r].hidden = true; }
-    byId("note").textContent = "Your turn: what is " + target(step) + " after this step? " +
-      "The upstream gradient is on the card it comes from; the local derivative is in the formula.";
+    byId("note").textContent = "Your turn: what is " + target(step) + " now? " +
+      "(The upstream gradient times the local derivative, added to what it had.)";
     label.textContent = target(step) + " =";
     if (lastNote[k]) { say(lastNote[k], "wrong"); } else { say("", ""); }
     input.value = "";
