@@ -763,7 +763,9 @@ def _worksheet_parser(sub: Any) -> None:
         description=_WORKSHEET_TEXT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--count", type=_whole("--count"), required=True, metavar="N", help="how many exercises")
+    parser.add_argument(
+        "--count", type=_whole("--count"), required=True, metavar="N", help="how many exercises"
+    )
     parser.add_argument("--seed", type=_whole("--seed"), metavar="S", help="the questions' number")
     parser.add_argument("--level", type=int, choices=(1, 2, 3), default=1, metavar="L", help="1, 2 or 3")
     parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write to")

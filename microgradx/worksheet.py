@@ -36,7 +36,7 @@ def _page(title: str, body: str) -> str:
     digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'\">\n"
         '<meta name="generator" content="microgradx">\n'
         f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
@@ -61,24 +61,29 @@ def _definition(ex: Exercise, node: object) -> str:
 def _head(title: str, seed: int | None, level: int, count: int, key: bool) -> str:
     what = "Answers" if key else "Worksheet"
     made = f"questions {seed}, level {level}" if seed is not None else f"level {level}"
-    lines = [f'<header><h1>{escape(title)}: {what}</h1><p class="made">{count} exercises · {escape(made)}</p>']
+    lines = [
+        f'<header><h1>{escape(title)}: {what}</h1><p class="made">{count} exercises · {escape(made)}</p>'
+    ]
     if not key:
-        lines.append('<p class="who">Name: <span class="line"></span> Date: <span class="short line"></span></p>')
+        lines.append(
+            '<p class="who">Name: <span class="line"></span> Date: <span class="short line"></span></p>'
+        )
     lines.append(
-        "<p class=\"how\">Each box is a node of the graph: its name, its value (data) from the forward "
+        '<p class="how">Each box is a node of the graph: its name, its value (data) from the forward '
         "pass, and an empty box for its gradient, the derivative of the output with respect to that node. "
         "Work backwards from the output, whose gradient is 1: each node's gradient is the sum, over the "
         "nodes that use it, of their gradient times the local derivative.</p></header>"
         if not key
-        else "<p class=\"how\">Every gradient, with the chain rule behind it: for each use of a node, the "
+        else '<p class="how">Every gradient, with the chain rule behind it: for each use of a node, the '
         "upstream gradient (of the node that uses it) times the local derivative, summed over the uses.</p>"
         "</header>"
     )
     return "\n".join(lines) + "\n"
 
 
-def worksheet_html(exercises: Sequence[Exercise], *, title: str = "Backpropagation practice",
-                   seed: int | None = None) -> str:
+def worksheet_html(
+    exercises: Sequence[Exercise], *, title: str = "Backpropagation practice", seed: int | None = None
+) -> str:
     """The printable worksheet: each exercise's graph with forward values and blanks, no answers."""
     level = exercises[0].level if exercises else 1
     parts = [_head(title, seed, level, len(exercises), key=False)]
@@ -89,8 +94,8 @@ def worksheet_html(exercises: Sequence[Exercise], *, title: str = "Backpropagati
             if not node.label:
                 continue
             rows.append(
-                f"<tr><td class=\"node-name\">{escape(node.label)}</td><td>{escape(_definition(ex, node))}</td>"
-                f"<td class=\"num\">{fmt(node.data)}</td><td class=\"blank-cell\"></td></tr>"
+                f'<tr><td class="node-name">{escape(node.label)}</td><td>{escape(_definition(ex, node))}</td>'
+                f'<td class="num">{fmt(node.data)}</td><td class="blank-cell"></td></tr>'
             )
         parts.append(
             f'<section class="exercise"><h2>Exercise {number}</h2>'
@@ -118,8 +123,9 @@ def _paren(text: str) -> str:
     return f"({text})" if text.startswith("-") or any(op in text for op in (" + ", " − ", " - ")) else text
 
 
-def answers_html(exercises: Sequence[Exercise], *, title: str = "Backpropagation practice",
-                 seed: int | None = None) -> str:
+def answers_html(
+    exercises: Sequence[Exercise], *, title: str = "Backpropagation practice", seed: int | None = None
+) -> str:
     """The answer key: each graph with every gradient, and the chain-rule products behind each."""
     level = exercises[0].level if exercises else 1
     parts = [_head(title, seed, level, len(exercises), key=True)]
@@ -132,9 +138,9 @@ def answers_html(exercises: Sequence[Exercise], *, title: str = "Backpropagation
             if not node.label:
                 continue
             rows.append(
-                f"<tr><td class=\"node-name\">{escape(node.label)}</td><td class=\"num\">{fmt(node.data)}</td>"
-                f"<td class=\"num answer\">{fmt(answers[node.label])}</td>"
-                f"<td class=\"chain\">{escape(_chain(node.label, all_uses[node], ex))}</td></tr>"
+                f'<tr><td class="node-name">{escape(node.label)}</td><td class="num">{fmt(node.data)}</td>'
+                f'<td class="num answer">{fmt(answers[node.label])}</td>'
+                f'<td class="chain">{escape(_chain(node.label, all_uses[node], ex))}</td></tr>'
             )
         parts.append(
             f'<section class="exercise"><h2>Exercise {number}</h2>'
