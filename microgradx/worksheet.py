@@ -114,13 +114,17 @@ def _chain(name: str, used: list[Use], ex: Exercise) -> str:
     d = derivative_name(name)
     terms = [f"grad({ex.names[u.consumer]})·∂{derivative_name(ex.names[u.consumer])}/∂{d}" for u in used]
     formulas = [f"grad({ex.names[u.consumer]})·{_paren(u.formula)}" for u in used]
-    numbers = [f"{fmt(u.upstream)}·{_paren(fmt(u.local))}" for u in used]
+    numbers = [
+        f"{fmt(u.upstream) if i == 0 else _paren(fmt(u.upstream))}·{_paren(fmt(u.local))}"
+        for i, u in enumerate(used)
+    ]
     total = sum(u.contribution for u in used)
     return " = ".join([" + ".join(terms), " + ".join(formulas), " + ".join(numbers), fmt(total)])
 
 
 def _paren(text: str) -> str:
-    return f"({text})" if text.startswith("-") or any(op in text for op in (" + ", " − ", " - ")) else text
+    """A factor of a product, parenthesised where it has a sign or a sum in it: ``(1−tanh²(p))``."""
+    return f"({text})" if any(c in text for c in "+−-") else text
 
 
 def answers_html(
