@@ -30,7 +30,7 @@ def _css() -> str:
     return resources.files("microgradx").joinpath("assets", "worksheet.css").read_text(encoding="utf-8")
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, kind: str) -> str:
     """A self-contained page: one stylesheet, allowed by its hash, and nothing else (no script)."""
     style = _css()
     digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
@@ -39,7 +39,8 @@ def _page(title: str, body: str) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'\">\n"
         '<meta name="generator" content="microgradx">\n'
-        f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+        f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
+        f'<body class="{kind}">\n{body}</body>\n</html>\n'
     )
 
 
@@ -100,11 +101,20 @@ def worksheet_html(
         parts.append(
             f'<section class="exercise"><h2>Exercise {number}</h2>'
             f"<p>{escape(ex.question)}</p>{_picture(ex, number, grads=False)}"
-            f"<table><thead><tr><th>node</th><th>is</th><th>value</th>"
-            f"<th>d{escape(derivative_name(out))}/d(node)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "</section>\n"
+            + _tables(["node", "is", "value", f"d{derivative_name(out)}/d(node)"], rows, split=True)
+            + "</section>\n"
         )
-    return _page(f"{title}: worksheet", "".join(parts))
+    return _page(f"{title}: worksheet", "".join(parts), "worksheet")
+
+
+def _tables(header: list[str], rows: list[str], *, split: bool) -> str:
+    """The rows as one table, or (`split`) as two side by side, so a long exercise fits its page."""
+    head = "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>"
+    halves = (
+        [rows[: (len(rows) + 1) // 2], rows[(len(rows) + 1) // 2 :]] if split and len(rows) > 6 else [rows]
+    )
+    tables = "".join(f"<table>{head}<tbody>{''.join(half)}</tbody></table>" for half in halves if half)
+    return f'<div class="tables">{tables}</div>'
 
 
 def _chain(name: str, used: list[Use], ex: Exercise) -> str:
@@ -149,8 +159,11 @@ def answers_html(
         parts.append(
             f'<section class="exercise"><h2>Exercise {number}</h2>'
             f"<p>{escape(ex.question)}</p>{_picture(ex, number, grads=True)}"
-            f"<table><thead><tr><th>node</th><th>value</th><th>d{escape(derivative_name(out))}/d(node)</th>"
-            f"<th>the chain rule, in backward order</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "</section>\n"
+            + _tables(
+                ["node", "value", f"d{derivative_name(out)}/d(node)", "the chain rule, in backward order"],
+                rows,
+                split=False,
+            )
+            + "</section>\n"
         )
-    return _page(f"{title}: answers", "".join(parts))
+    return _page(f"{title}: answers", "".join(parts), "answers")

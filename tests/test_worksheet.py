@@ -24,7 +24,7 @@ NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])")
 
 def visible_numbers(page: str) -> list[str]:
     """The numbers a reader sees: the page's text, without its stylesheet and its tags' attributes."""
-    body = page.split("<body>", 1)[1]
+    body = page.split("<body", 1)[1]
     return NUMBER.findall(re.sub(r"<[^>]*>", " ", body))
 
 
