@@ -7,6 +7,7 @@ its input from a pipe, ended by end of input as Ctrl-D would.
 from __future__ import annotations
 
 import io
+import pathlib
 import re
 import subprocess
 import sys
@@ -151,3 +152,24 @@ def test_practice_ends_cleanly_at_end_of_input():
         timeout=60,
     )
     assert done.returncode == 0 and "Stopped: 0 right, 0 shown." in done.stdout and not done.stderr
+
+
+def test_the_docs_transcript_is_a_real_session(monkeypatch, capsys):
+    page = (pathlib.Path(__file__).parent.parent / "docs" / "practice.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"```text\n\$ microgradx practice --seed 3 --level 2\n\.\.\.\n(.*?)```", page, re.S
+    ).group(1)
+    lines = block.splitlines()
+    prompt = re.compile(r"^(d\w+/d\w+) =(?: (.*))?$")
+    typed, expected = [], []
+    for line in lines:
+        match = prompt.match(line)
+        if match and not line.startswith("dL/dL"):
+            typed.append(match.group(2) or "")
+            expected.append(f"{match.group(1)} = ")  # the terminal echoes what is typed; a pipe does not
+        elif expected and expected[-1].endswith(" = "):
+            expected[-1] += line if line.startswith("  ") else "\n" + line
+        else:
+            expected.append(line)
+    out = practice(monkeypatch, capsys, "".join(f"{t}\n" for t in typed[:-1]), "--seed", "3", "--level", "2")
+    assert out.endswith("\n".join(expected) + "\n")
