@@ -766,8 +766,7 @@ def _worksheet_parser(sub: Any) -> None:
     parser.add_argument(
         "--count", type=_whole("--count"), required=True, metavar="N", help="how many exercises"
     )
-    parser.add_argument("--seed", type=_whole("--seed"), metavar="S", help="the questions' number")
-    parser.add_argument("--level", type=int, choices=(1, 2, 3), default=1, metavar="L", help="1, 2 or 3")
+    _seed_and_level(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write to")
     parser.set_defaults(run=_worksheet)
 
@@ -780,9 +779,13 @@ def _practice_parser(sub: Any) -> None:
         description=_PRACTICE_TEXT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seed", type=_whole("--seed"), metavar="S", help="the questions' number")
-    parser.add_argument("--level", type=int, choices=(1, 2, 3), default=1, metavar="L", help="1, 2 or 3")
+    _seed_and_level(parser)
     parser.set_defaults(run=_practice)
+
+
+def _seed_and_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=_whole("--seed"), metavar="S", help="the same S, the same exercises")
+    parser.add_argument("--level", type=int, choices=(1, 2, 3), default=1, metavar="L", help="1, 2 or 3 (1)")
 
 
 def _whole(option: str) -> Callable[[str], int]:
@@ -826,8 +829,10 @@ def _worksheet(args: argparse.Namespace) -> int:
     for name, page in pages.items():
         write_atomically(folder / name, page)
     print(f"{args.count} exercises (questions {seed}, level {args.level}):")
-    print(f"  {folder / 'worksheet.html'}   to print and hand out (no answers in it)")
-    print(f"  {folder / 'answers.html'}   the key: every gradient and the chain rule behind it")
+    sheet, key = str(folder / "worksheet.html"), str(folder / "answers.html")
+    width = max(len(sheet), len(key))
+    print(f"  {sheet:<{width}}  to print and hand out (no answers in it)")
+    print(f"  {key:<{width}}  the key: every gradient and the chain rule behind it")
     if args.seed is None:
         print(f"  the same sheets again: --seed {seed} --level {args.level}")
     return 0
