@@ -258,11 +258,20 @@ class Candidate:
 
 
 def candidates(
-    node: Value, name: str, output_name: str, expected: float, used: list[Use], names: Mapping[Value, str]
+    node: Value,
+    name: str,
+    output_name: str,
+    expected: float,
+    used: list[Use],
+    names: Mapping[Value, str],
+    *,
+    uses_in_all: int | None = None,
 ) -> list[Candidate]:
     """The likely slips for d output/d `node` = sum of `used`'s contributions (`expected`), best first.
 
-    Candidates that equal the right answer (to rounding) are left out: they are right.
+    `used` are the uses summed so far (a quiz asks after each), `uses_in_all` how many the node has
+    (default: as many). Candidates that equal the right answer (to rounding) are left out: they are
+    right; of two with the same number, the first is kept.
     """
     d_out, d_node = derivative_name(output_name), derivative_name(name)
     found = [
@@ -273,37 +282,39 @@ def candidates(
         )
     ]
     if len(used) > 1:
-        count = "twice" if len(used) == 2 else f"{len(used)} times"
+        total = len(used) if uses_in_all is None else uses_in_all
+        count = "twice" if total == 2 else f"{total} times"
         for size in range(1, len(used)):
             for chosen in itertools.combinations(range(len(used)), size):
-                through = ", ".join(names[used[i].consumer] for i in chosen)
+                through = ", ".join(_through(used, i, names) for i in chosen)
+                one = "the path" if size == 1 else "the paths"
                 found.append(
                     Candidate(
                         sum(used[i].contribution for i in chosen),
                         "paths",
-                        f"that is the path through {through} only: {name} is used {count}, and the "
-                        f"gradient sums one term per use (grad({name}) += the user's grad · its local "
-                        "derivative)",
+                        f"that is {one} through {through} only: {name} is used {count}, and its "
+                        f"gradient sums one term per use (the user's gradient · its local derivative)",
                     )
                 )
     for i, use in enumerate(used):
         rest = sum(u.contribution for j, u in enumerate(used) if j != i)
         source = names[use.consumer]
         local = f"∂{derivative_name(source)}/∂{d_node} = {use.formula}"
+        term = f" in the term through {_through(used, i, names)}" if len(used) > 1 else ""
         found.append(
             Candidate(
                 rest + use.upstream,
                 "upstream",
-                f"that is the upstream gradient grad({source}) alone: the chain rule multiplies it by the "
-                f"local derivative {local}",
+                f"that is the upstream gradient grad({source}) alone{term}: the chain rule multiplies it "
+                f"by the local derivative {local}",
             )
         )
         found.append(
             Candidate(
                 rest + use.local,
                 "local",
-                f"that is the local derivative {local} alone: the chain rule multiplies it by the upstream "
-                f"gradient grad({source}) = d{d_out}/d{derivative_name(source)}",
+                f"that is the local derivative {local} alone{term}: the chain rule multiplies it by the "
+                f"upstream gradient grad({source}) = d{d_out}/d{derivative_name(source)}",
             )
         )
     found.append(
@@ -314,7 +325,19 @@ def candidates(
             f"d{d_out}/d{d_node}",
         )
     )
-    return [c for c in found if not close(c.value, expected)]
+    kept: list[Candidate] = []
+    for c in found:
+        if not close(c.value, expected) and not any(close(c.value, k.value) for k in kept):
+            kept.append(c)
+    return kept
+
+
+def _through(used: list[Use], i: int, names: Mapping[Value, str]) -> str:
+    """A use's node by name, and which operand where that node uses the same value twice (x·x)."""
+    consumer = used[i].consumer
+    if sum(u.consumer is consumer for u in used) > 1:
+        return f"{names[consumer]} (as its operand {'ab'[used[i].index]})"
+    return names[consumer]
 
 
 def diagnosis(given: float, expected: float, found: list[Candidate]) -> tuple[bool, str]:
@@ -600,7 +623,9 @@ def quiz_data(output: Value, data: dict) -> dict:
         done.add((forward[step["from"]], data["edges"][step["edges"][0]]["index"]))
         used = [use for use in all_uses[node] if (use.consumer, use.index) in done]
         expected = float(step["after"])
-        found = candidates(node, names[node], out_name, expected, used, names)
+        found = candidates(
+            node, names[node], out_name, expected, used, names, uses_in_all=len(all_uses[node])
+        )
         step["ask"] = {
             "answer": expected,
             "notes": [[c.value, c.note] for c in found if math.isfinite(c.value)],

@@ -104,6 +104,22 @@ def test_one_path_of_an_input_used_twice_is_named(given, through):
     assert not ok and f"path through {through} only" in note and "used twice" in note
 
 
+def test_a_value_used_twice_by_one_node_names_the_operand():
+    x = Value(3.0, "x")
+    f = x * x  # df/dx = 2x = 6; one operand's term alone is x = 3
+    f.label = "f"
+    ok, note = note_for(f, x, 3.0)
+    assert not ok and "path through f (as its operand a) only" in note and "used twice" in note
+
+
+def test_one_factor_alone_in_one_term_of_a_sum_is_named():
+    f, x = twice()  # df/dx = 1·z + grad(p)·w = 7 + 3·2 = 13
+    ok, note = note_for(f, x, 7.0 + 3.0)  # the term through p without its local w = 2
+    assert not ok and "upstream gradient grad(p) alone in the term through p" in note
+    ok, note = note_for(f, x, 7.0 + 2.0)  # the term through p without its upstream 3
+    assert not ok and "local derivative ∂p/∂x = w alone in the term through p" in note
+
+
 def test_a_number_matching_no_slip_says_so():
     L, w, *_ = neuron_loss()
     ok, note = note_for(L, w, 123.0)
