@@ -12,6 +12,7 @@ from microgradx.explore import explore
 from microgradx.functions import cos, exp, log, relu, sigmoid, sin, sqrt, tanh, zero_grad
 from microgradx.html import to_html
 from microgradx.notebook import Stepper, stepper
+from microgradx.practice import Exercise, exercise, quiz
 from microgradx.sym import to_sympy
 from microgradx.trace import (
     BatchReplayed,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchReplayed",
     "BatchTrace",
+    "Exercise",
     "GuardError",
     "Replayed",
     "Stepper",
@@ -39,6 +41,7 @@ __all__ = [
     "compare",
     "cos",
     "draw",
+    "exercise",
     "exp",
     "explain",
     "explore",
@@ -49,6 +52,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "quiz",
     "relu",
     "sigmoid",
     "sin",

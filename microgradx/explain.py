@@ -28,7 +28,7 @@ from microgradx.formatting import (
 )
 from microgradx.notebook import md as _md
 
-__all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
+__all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain", "local_values"]
 
 MAX_ROWS = 120
 """How many nodes of a backward accumulation the text shows before eliding the middle."""
@@ -372,7 +372,7 @@ def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
         key = (child, index)
         if key not in edges:
             parent = child.parents[index]
-            value = _local_values(child)[index]
+            value = local_values(child)[index]
             formula = local_formula(child, index, names)
             edges[key] = Edge(parent, child, index, formula, value, names[parent], names[child])
         return edges[key]
@@ -389,7 +389,7 @@ def _accumulate(grads: dict[Value, float], wrt: Value, names: dict[Value, str]) 
     for node, upstream in grads.items():
         if node is wrt or not node.parents:
             continue  # paths end at wrt: what wrt is made of is not on them
-        local = _local_values(node)
+        local = local_values(node)
         for index, parent in enumerate(node.parents):
             if parent in uses:
                 uses[parent].append((node, index, upstream, local[index]))
@@ -443,7 +443,7 @@ def _enumerate_paths(output: Value, wrt: Value, counts: dict[Value, int], edge: 
     return found
 
 
-def _local_values(node: Value) -> tuple[float, ...]:
+def local_values(node: Value) -> tuple[float, ...]:
     """The local derivatives ∂node/∂operand at the graph's numbers, by the engine's own rule."""
     args = [parent.data for parent in node.parents]
     return tuple(float(d) for d in RULES[node.op].local(*args, node.data))

@@ -505,7 +505,7 @@ def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[
     edges' formulas with the constants multiplied out. Factors that are 1 at every point say
     nothing and are left out. Best first: stretches between labelled nodes, then shorter ones.
     """
-    from microgradx.explain import _local_values
+    from microgradx.explain import local_values
 
     position = {node: i for i, node in enumerate(given.order)}
     cache: dict[tuple[int, int], tuple[float, ...]] = {}
@@ -513,7 +513,7 @@ def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[
     def edge_values(edge: Any) -> tuple[float, ...]:
         key = (position[edge.child], edge.index)
         if key not in cache:
-            cache[key] = tuple(_local_values(s.order[key[0]])[edge.index] for s in samples)
+            cache[key] = tuple(local_values(s.order[key[0]])[edge.index] for s in samples)
         return cache[key]
 
     found: dict[tuple, _Candidate] = {}
@@ -604,7 +604,7 @@ def _paths(
     When every path has the same product (w·w: two paths w → w·w), which ones the hand has
     cannot be told: the relation is the constant, with why the paths read alike.
     """
-    from microgradx.explain import _local_values
+    from microgradx.explain import local_values
 
     position = {node: i for i, node in enumerate(given.order)}
     paths = explanation.paths
@@ -614,7 +614,7 @@ def _paths(
         for edge in path.edges:
             key = position[edge.child]
             values = [
-                v * _local_values(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)
+                v * local_values(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)
             ]
         products.append(values)
     count = len(paths)

@@ -30,7 +30,7 @@ from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
 
-__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "to_html"]
+__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "static_svg", "stepper_page", "to_html"]
 
 
 MAX_PAGE_NODES = 5000
@@ -789,12 +789,59 @@ def to_html(
     return page_from_assets("stepper", heading, data, path, SVG=_svg(data, forward))
 
 
+_FIELD = re.compile(
+    r'<text id="n(\d+)-(data|grad)" class="[^"]*" x="([\d.]+)" y="([\d.]+)" data-room="(\d+)"></text>'
+)
+_EDGE_LABEL = re.compile(r'<text id="l\d+" class="elabel"[^>]*>[^<]*</text>')
+
+
+def static_svg(output: Value, *, grads: bool) -> str:
+    """The step-through page's picture of `output` with its numbers written in, for paper: every
+    forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
+    The edges' local derivatives are left out (a worksheet asks for them)."""
+    data = page_data(output)
+    svg = _EDGE_LABEL.sub("", _svg(data, topological_order(output)[::-1]))
+
+    def fill(match: re.Match[str]) -> str:
+        i, field, x, y, room = match.groups()
+        value = data["nodes"][int(i)][field]
+        if field == "grad" and not grads:
+            return (
+                f'<rect class="blank" x="{float(x) - float(room):.1f}" y="{float(y) - 15:.1f}" '
+                f'width="{room}" height="30" rx="4"/>'
+            )
+        shown = fmt(value) if isinstance(value, float) else escape(str(value))
+        return f'<text id="n{i}-{field}" class="val {field}" x="{x}" y="{y}">{shown}</text>'
+
+    return _FIELD.sub(fill, svg)
+
+
+def stepper_page(
+    output: Value, data: dict, heading: str, path: str | os.PathLike[str] | None = None, *, quiz: bool = False
+) -> str:
+    """The step-through page of `data` (from `page_data`); with `quiz`, the quiz's own style and
+    script (``assets/quiz.*``, reading ``data["quiz"]`` and each step's ``ask``) join the stepper's."""
+    forward = topological_order(output)[::-1]
+    return page_from_assets(
+        "stepper", heading, data, path, extra="quiz" if quiz else None, SVG=_svg(data, forward)
+    )
+
+
 def page_from_assets(
-    kind: str, heading: str, data: dict, path: str | os.PathLike[str] | None, **more: str
+    kind: str,
+    heading: str,
+    data: dict,
+    path: str | os.PathLike[str] | None,
+    *,
+    extra: str | None = None,
+    **more: str,
 ) -> str:
     """The page ``assets/KIND.html`` filled in with its own CSS and script, `data` as JSON and the
-    `more` parts; written atomically to `path` when given. Shared by the stepper and `History`."""
+    `more` parts; written atomically to `path` when given. Shared by the stepper and `History`.
+    `extra` names assets whose CSS and script follow KIND's (the quiz's, after the stepper's)."""
     style, script = _asset(f"{kind}.css"), _asset(f"{kind}.js")
+    if extra is not None:
+        style, script = style + _asset(f"{extra}.css"), script + _asset(f"{extra}.js")
     parts = {
         "TITLE": escape(heading),
         "STYLE": style,

@@ -33,6 +33,7 @@ PAGES = [
     DOCS / "questions" / "isolating-each-weight.md",
     DOCS / "pitfalls.md",
     DOCS / "build-your-own.md",
+    DOCS / "practice.md",
     DOCS / "to-pytorch.md",
 ]
 """The pages that are notebooks; each becomes ``<its name>.ipynb`` in this folder."""

@@ -7,6 +7,9 @@
   var PHASES = { start: "Start", forward: "Forward pass", backward: "Backward pass", update: "Update" };
   var DELAY = 1100;
   var current = 0, timer = null;
+  // Hooks another script may set (the quiz's, see quiz.js): gate(from, to) returns the furthest step
+  // a move may reach; shown(k, step) runs after step k is drawn.
+  var gate = null, shown = null;
 
   function byId(id) { return document.getElementById(id); }
   var nodeEls = nodes.map(function (_, i) { return byId("n" + i); });
@@ -123,6 +126,7 @@
   }
 
   function show(k) {
+    if (gate !== null && k > current) { k = gate(current, k); }
     current = Math.max(0, Math.min(steps.length - 1, k));
     var step = steps[current];
     var state = stateAt(current);
@@ -176,6 +180,7 @@
     byId("back").disabled = current === 0;
     byId("reset").disabled = current === 0;
     byId("next").disabled = current === steps.length - 1;
+    if (shown !== null) { shown(current, step); }
   }
 
   // Keep the current node in view when the graph is larger than the stage.
@@ -209,6 +214,7 @@
   byId("zoom-fit").addEventListener("click", function () { zoom = null; applyZoom(); follow(); });
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (event.target instanceof HTMLInputElement) { return; }  // typing an answer: keys are text
     var key = event.key;
     if (key === "ArrowRight" || key === "PageDown") { stop(); show(current + 1); }
     else if (key === "ArrowLeft" || key === "PageUp") { stop(); show(current - 1); }
@@ -223,4 +229,11 @@
   });
   applyZoom();
   show(0);
+  window.microgradxStepper = {
+    data: data,
+    show: function (k) { stop(); show(k); },
+    current: function () { return current; },
+    stop: stop,
+    hook: function (newGate, newShown) { gate = newGate; shown = newShown; show(current); }
+  };
 }());
