@@ -156,38 +156,45 @@ def _checked_state(state: object, named: Mapping[str, Value], model: Module) -> 
         problems.append("unknown " + _listing(unknown))
     values = {}
     for name in named:
-        if name not in state:
-            continue
-        x = state[name]
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            problems.append(f"{name!r} is not a number (got {type(x).__name__} {_short(x)})")
-            continue
-        try:
-            number = float(x)
-        except OverflowError:  # an int of hundreds of digits
-            problems.append(f"{name!r} is too large for a float (got {_short(x)})")
-            continue
-        if not math.isfinite(number):
-            problems.append(f"{name!r} is not finite (got {_short(x)})")
-        else:
-            values[name] = number
+        if name in state:
+            try:
+                values[name] = finite_number(state[name])
+            except ValueError as e:
+                problems.append(f"{name!r} {e}")
     if problems:
         shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
         raise ValueError(f"{what} rejected, model unchanged: " + "; ".join(shown))
     return values
 
 
-def _short(x: object, limit: int = 60) -> str:
+def finite_number(x: object) -> float:
+    """`x` as a finite float, or `ValueError` saying why not in a message of bounded length.
+
+    For numbers read back from a saved state: a ``bool`` is not a number here, and a string, an
+    int of 500 digits, inf and nan are each named (shortened: a file can hold a 50 MB string).
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"is not a number (got {type(x).__name__} {short_repr(x)})")
+    try:
+        number = float(x)
+    except OverflowError:  # an int of hundreds of digits
+        raise ValueError(f"is too large for a float (got {short_repr(x)})") from None
+    if not math.isfinite(number):
+        raise ValueError(f"is not finite (got {short_repr(x)})")
+    return number
+
+
+def short_repr(x: object, limit: int = 60) -> str:
     """`repr(x)` cut to `limit` characters (a state file can hold a megabyte string or a 5,000-digit int)."""
     if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
         return f"an integer of about {int(x.bit_length() * 0.30103):,} digits"  # repr() itself may refuse
-    text = repr(x) if not isinstance(x, list | dict) else f"a {type(x).__name__} of {len(x):,} items"
+    text = repr(x) if not isinstance(x, list | tuple | dict) else f"a {type(x).__name__} of {len(x):,} items"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _listing(names: list[str], most: int = 5) -> str:
     """The first `most` names (each shortened), and how many more there are."""
-    shown = ", ".join(_short(name, 40) for name in names[:most])
+    shown = ", ".join(short_repr(name, 40) for name in names[:most])
     return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
