@@ -496,7 +496,7 @@ def _find(
 
     n = len(samples)
     where = f"at all {n} points checked"
-    explanation = explain(given.output, given.inputs[name], max_paths=max_paths)
+    explanation = explain(given.output, given.inputs[name], max_paths=max_paths, max_edges=None)
     candidates = [] if explanation.truncated else _candidates(explanation, given, samples)
     flipped = [-h for h in hands]
     for sign, sign_text in ((hands, ""), (flipped, " and a sign is flipped")):
