@@ -497,8 +497,8 @@ def softmax(values: Sequence[Value | Number]) -> list[Value]:
     Computed as ``exp(z[j] − max) / Σ exp(z − max)``, which is the same number without overflow:
     logits of ±1000 give 1 and 0. Each result is labelled ``softmax[j]``.
 
-    >>> [round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])]
-    [0.09, 0.2447, 0.6652]
+    >>> print(*[round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])])
+    0.09 0.2447 0.6652
     """
     _, exps, total = _shifted_exps(_logits(values, "softmax(values)"))
     probs = []
@@ -516,8 +516,8 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
     stays finite where ``log(softmax)`` would reach ``log(0)`` (logits ±1000 apart, and far more).
     Each result is labelled ``log softmax[j]``.
 
-    >>> [round(p.data, 4) for p in log_softmax([1000.0, 0.0])]
-    [0.0, -1000.0]
+    >>> print(*[round(p.data, 4) for p in log_softmax([1000.0, 0.0])])
+    0.0 -1000.0
     """
     shifted, _, total = _shifted_exps(_logits(values, "log_softmax(values)"))
     log_sum = _log_sum(total)
