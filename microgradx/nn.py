@@ -530,7 +530,8 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
 
 
 def _class_index(target: object, classes: int, what: str) -> int:
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+    """A class index: an int, or a bool as the number it is (True is class 1), as everywhere in a graph."""
+    if not isinstance(target, numbers.Integral):
         raise TypeError(f"{what} must be a class index (an int), got {type(target).__name__} {target!r}")
     if not 0 <= target < classes:
         raise ValueError(f"{what} = {target} is out of range for {classes} classes (0 to {classes - 1})")
@@ -562,7 +563,8 @@ def cross_entropy(
     loss is their mean. Numerically stable: it is ``log Σ exp(z − max) − (z[target] − max)``, finite
     for logits of ±1000, and its gradient is ``softmax(z) − onehot(target)`` (divided by the batch
     size). The graph's nodes are labelled (``max``, ``z[j] − max``, ``Σ exp``, ``log Σ exp``,
-    ``cross-entropy``) so that `explain` and `draw` read like the derivation.
+    ``cross-entropy``) so that `explain` and `draw` read like the derivation. A bool is the
+    number it stands for, as in a Value: True is the logit 1 or the class 1.
 
     >>> round(cross_entropy([2.0, 1.0, 0.1], 0).data, 6)
     0.41703
@@ -577,20 +579,23 @@ def cross_entropy(
             )
         return _one_cross_entropy(logits, target, "cross_entropy")
     batch = logits
-    if not _is_row(target):
-        raise TypeError(
-            f"cross_entropy: a batch of {len(batch)} samples needs a list of {len(batch)} targets, "
-            f"got {type(target).__name__}"
-        )
-    if len(batch) != len(target):
-        raise ValueError(f"cross_entropy: {len(batch)} samples of logits but {len(target)} targets")
-    for i, row in enumerate(batch):
+    for i, row in enumerate(batch):  # the logits first: [[]] is an empty sample, whatever the target
         if not _is_row(row):
             raise TypeError(f"cross_entropy(logits)[{i}] must be a list of logits, got {type(row).__name__}")
+        if not row:
+            raise ValueError(f"cross_entropy(logits)[{i}] is empty: there must be at least one class")
         if len(row) != len(batch[0]):
             raise ValueError(
                 f"cross_entropy: logits[{i}] has {len(row)} classes but logits[0] has {len(batch[0])}"
             )
+    samples = f"{len(batch)} sample{'s' * (len(batch) != 1)}"
+    if not _is_row(target):
+        raise TypeError(
+            f"cross_entropy: a batch of {samples} needs a list of {len(batch)} "
+            f"target{'s' * (len(batch) != 1)}, got {type(target).__name__}"
+        )
+    if len(batch) != len(target):
+        raise ValueError(f"cross_entropy: {samples} of logits but {len(target)} targets")
     terms = [
         _one_cross_entropy(row, t, "cross_entropy", f"[{i}]")
         for i, (row, t) in enumerate(zip(batch, target, strict=True))
