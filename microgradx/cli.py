@@ -498,7 +498,7 @@ def _compare_hands(
         prefix = "".join(f"{n} = {aliases[n]}; " for n in hand.inputs if n in aliases)
         texts[name] = prefix + hand.text
         try:  # a formula that overflows (9**9**9) is said to overflow, not shown as a hand value of inf
-            hand.evaluate({n: names[n].data for n in hand.inputs})
+            hand.evaluate({n: names[n].data if n in names else point[n] for n in hand.inputs})
         except ExpressionError as e:
             if "overflows" in str(e):
                 raise UsageError(f"--hand {name}: the formula overflows at the --at point: {e}") from None
