@@ -168,7 +168,10 @@
     var bsvg = byId("boundary");
     bsvg.setAttribute("viewBox", "0 0 " + n + " " + n);
     bsvg.setAttribute("preserveAspectRatio", "none");
-    cellsGroup = el("g", { id: "cells", "shape-rendering": "crispEdges" }, bsvg);
+    // The grid's cells, softened by a blur of under a cell: the boundary reads as a line, not as steps.
+    var soft = el("filter", { id: "soft", x: 0, y: 0, width: 1, height: 1 }, el("defs", {}, bsvg));
+    el("feGaussianBlur", { stdDeviation: 0.6, edgeMode: "duplicate" }, soft);
+    cellsGroup = el("g", { id: "cells", "shape-rendering": "crispEdges", filter: "url(#soft)" }, bsvg);
     var px = scale(boundary.x[0], boundary.x[1], 0, n), py = scale(boundary.y[0], boundary.y[1], n, 0);
     var pts = el("g", { id: "points" }, bsvg);
     boundary.points.forEach(function (p) {
