@@ -471,7 +471,7 @@ def test_bad_logits_or_targets_raise_a_clear_error(call, error, message):
 
 
 def test_a_bool_is_the_number_it_stands_for_everywhere_in_a_graph():
-    # one rule (docs/pitfalls.md): True is 1 and False is 0 as a Value, a logit and a class target
+    # one rule (docs/api.md): True is 1 and False is 0 as a Value, a logit and a class target
     assert mg.Value(True).data == 1.0 and mg.Value(False).data == 0.0
     for target in (True, False):
         assert (
