@@ -9,8 +9,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
+
+try:
+    import fcntl  # POSIX: a writer locks its temporary file, so a later write can tell a dead one
+except ImportError:  # Windows: stale temporary files are left alone
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["resolve", "write_atomically"]
 
@@ -24,7 +31,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
     existing file keeps its permission bits; a new one gets the usual ones (0o666 less the umask,
     as `open` would give it). The temporary file is named ``.NAME.partial-XXXXXXXXXXXX~``, so one left
     by a killed process is never taken for the file itself; on any failure it is removed, the old
-    file is left as it was, and the error is raised.
+    file is left as it was, and the error is raised. One left by a process killed mid-write (a
+    kill -9 during fsync) is removed by the next write of the same file (`clean_stale`).
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -41,6 +49,10 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as e:  # name the file the user asked for, not our temporary one
         raise _naming(e, path) from None
+    if fcntl is not None:  # held until the file is closed, or the process dies: then it is stale
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    clean_stale(target)
     try:
         with os.fdopen(handle, "wb") as file:
             if mode is not None:
@@ -66,6 +78,37 @@ def resolve(path: str | os.PathLike[str]) -> str:
     if os.path.islink(target):  # realpath stops at a link only when the links loop
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path))
     return target
+
+
+STALE_SECONDS = 2.0
+"""A temporary file untouched this long and locked by no writer was left by a killed process."""
+
+
+def clean_stale(target: str) -> None:
+    """Remove the temporary files of `target` that killed writers left behind, best effort.
+
+    One is stale when no process holds its lock (a writer holds it until it closes the file, and
+    a killed process lets it go) and it is older than STALE_SECONDS (which covers the instant
+    between another writer creating its file and locking it). Without POSIX locks, nothing is
+    removed: a live writer's file is never taken for a dead one's.
+    """
+    if fcntl is None:
+        return
+    folder, name = os.path.split(_temporary_name(target))
+    pattern = re.compile(re.escape(name[: -len("XXXXXXXXXXXX~")]) + r"[0-9a-f]{12}~")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder or "."):
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                    continue
+                fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: a live writer holds it
+                    os.unlink(entry.path)
+                finally:
+                    os.close(fd)
 
 
 def _temporary_name(target: str) -> str:

@@ -503,6 +503,11 @@ def _compare_hands(
     for name, hand in hands.items():
         prefix = "".join(f"{n} = {aliases[n]}; " for n in hand.inputs if n in aliases)
         texts[name] = prefix + hand.text
+        try:  # a formula that overflows (9**9**9) is said to overflow, not shown as a hand value of inf
+            hand.evaluate({n: names[n].data if n in names else point[n] for n in hand.inputs})
+        except ExpressionError as e:
+            if "overflows" in str(e):
+                raise UsageError(f"--hand {name}: the formula overflows at the --at point: {e}") from None
 
     def f(**inputs: Value) -> Value:
         return expression.evaluate(inputs, overflow=True)
@@ -516,7 +521,8 @@ def _run_check(run: Callable[[], Any], option: str) -> Any:
     try:
         return run()
     except (ValueError, ArithmeticError) as e:
-        raise UsageError(f"{option}: {e}") from None
+        said = re.sub(r"^hand\['(.*?)'\]", r"--hand \1", str(e))  # compare names the formula: once
+        raise UsageError(said if said != str(e) else f"{option}: {e}") from None
 
 
 def _grad_text(

@@ -9,6 +9,7 @@ graph with 2^40 paths is recognised at once and explained by its backward accumu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,14 @@ MAX_COUNT = 10**100
 
 MAX_TERMS = 4
 """How many uses of one node the accumulation text writes out before eliding the rest."""
+
+MAX_EDGES = 1000
+"""The most edges `explain` lists by default, over all paths together: a longer chain (10^6 ops)
+is explained by its backward accumulation, as a graph with too many paths is."""
+
+MAX_TEXT = 90_000
+"""The longest text (``str``, `to_markdown`, `to_latex`) in characters, as `draw.to_text`'s ~88 KB:
+past it the text stops at a line and says how many lines were left out."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,14 +122,20 @@ class Explanation:
         max_paths: int,
         grads: dict[Value, float],
         names: dict[Value, str] | None = None,
+        edge_count: int = 0,
+        max_edges: int | None = None,
     ) -> None:
         self.output = output
         self.wrt = wrt
         self.paths = paths
         self.path_count = path_count
         self.max_paths = max_paths
+        self.edge_count = edge_count
+        """How many edges the paths have in all (counted, not listed; 0 when there are too many paths)."""
+        self.max_edges = max_edges
         self.total = grads.get(wrt, 0.0)
-        self.truncated = path_count > max_paths
+        self.too_long = path_count <= max_paths and max_edges is not None and edge_count > max_edges
+        self.truncated = path_count > max_paths or self.too_long
         self._grads = grads  # d output / d node for every node on a path, in backward order
         self._names = names
         self._accumulation: list[NodeGrad] | None = None
@@ -131,6 +146,15 @@ class Explanation:
         if self._names is None:
             self._names = node_names(self.output)
         return self._names
+
+    def _shown_accumulation(self) -> list[NodeGrad | None]:
+        """The rows a text shows (`_elide`), built alone when the whole accumulation is not built yet."""
+        if self._accumulation is not None or len(self._grads) <= MAX_ROWS:
+            return _elide(self.accumulation)
+        nodes = list(self._grads)
+        head, tail = nodes[: MAX_ROWS - _TAIL], nodes[-_TAIL:]
+        rows = _accumulate(self._grads, self.wrt, self.names, head + tail)
+        return [*rows[: len(head)], None, *rows[len(head) :]]
 
     @property
     def accumulation(self) -> list[NodeGrad]:
@@ -162,6 +186,12 @@ class Explanation:
         route = f"from {self._wrt_name} to {self._output_name}"
         if n == 0:
             return f"{self._gradient} = 0: {self._output_name} does not depend on {self._wrt_name} (no path)"
+        if self.too_long:
+            are = "path is" if n == 1 else f"{n} paths are"
+            return (
+                f"{self._gradient}: the {are} too long to list: {_count_text(self.edge_count)} edges "
+                f"{route} (max_edges = {self.max_edges})"
+            )
         if self.truncated:
             return (
                 f"{self._gradient}: too many paths to list: {_count_text(n)} paths {route} "
@@ -189,7 +219,9 @@ class Explanation:
             ]
         if self.path_count:
             lines += ["", self._ending()]
-        return "\n".join(lines)
+        return _bounded(
+            lines, "\n", lambda n: f"… {n:,} more lines left out (the text stops at {MAX_TEXT:,} characters)"
+        )
 
     def to_markdown(self) -> str:
         """The explanation as Markdown: a table of edges per path, or of the backward accumulation."""
@@ -210,14 +242,16 @@ class Explanation:
         if self.truncated:
             o = self._output_name
             lines += ["", f"| node | d{_md(o)}/d(node) | summed from its uses |", "|---|---|---|"]
-            for row in _elide(self.accumulation):
+            for row in self._shown_accumulation():
                 if row is None:
                     lines.append("| … | | |")
                     continue
                 lines.append(f"| {_md(row.name)} | {_md(fmt(row.grad))} | {_md(_terms_text(row))} |")
         if self.path_count:
             lines += ["", f"**{_md(self._ending())}**"]
-        return "\n".join(lines)
+        return _bounded(
+            lines, "\n", lambda n: f"\n… {n:,} more lines left out (at most {MAX_TEXT:,} characters)"
+        )
 
     def to_latex(self) -> str:
         """The explanation as a LaTeX ``aligned`` block (needs amsmath); labels are escaped."""
@@ -233,7 +267,7 @@ class Explanation:
                 f"{gradient} &= {latex_number(self.total)} && "
                 f"\\text{{({_count_text(self.path_count)} paths: too many paths to list)}}"
             )
-            for row in _elide(self.accumulation):
+            for row in self._shown_accumulation():
                 if row is None:
                     rows.append("&\\;\\;\\vdots")
                     continue
@@ -254,7 +288,10 @@ class Explanation:
                     numbers = " \\cdot ".join(_tex_factor(e.value) for e in path.edges)
                     rows.append(f"&= {numbers} = {latex_number(path.product)}")
             rows.append(f"{gradient} &= {latex_number(self.total)}")
-        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+        body = _bounded(
+            rows, " \\\\\n", lambda n: f"&\\;\\;\\vdots\\quad \\text{{({n:,} more rows left out)}}"
+        )
+        return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
 
     def _repr_html_(self) -> str:
         """The explanation as HTML for Jupyter: a table of edges per path (or of the accumulation)."""
@@ -282,9 +319,9 @@ class Explanation:
         if self.truncated:
             o = self._output_name
             rows = []
-            for row in _elide(self.accumulation):
+            for row in self._shown_accumulation():
                 if row is None:
-                    more = len(self.accumulation) - MAX_ROWS
+                    more = len(self._grads) - MAX_ROWS
                     rows.append(
                         [notebook.cell(f"… {more:,} more nodes …"), notebook.cell(""), notebook.cell("")]
                     )
@@ -340,12 +377,14 @@ class Explanation:
         return result
 
 
-def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
+def explain(output: Value, wrt: Value, max_paths: int = 64, max_edges: int | None = MAX_EDGES) -> Explanation:
     """Explain ``d output / d wrt`` as the chain rule's sum over paths of products of local derivatives.
 
-    Paths are counted without enumerating them; when there are more than `max_paths`, ``.paths``
-    is empty, ``.truncated`` is True and the text shows the backward accumulation node by node.
-    Everything is iterative, so deep and wide graphs work.
+    Paths are counted without enumerating them; when there are more than `max_paths`, or their
+    edges number more than `max_edges` in all (None: no limit), ``.paths`` is empty,
+    ``.truncated`` is True and the text shows the backward accumulation node by node, its middle
+    left out past MAX_ROWS nodes. Every text stops at MAX_TEXT characters, saying what it left
+    out. Everything is iterative, so deep and wide graphs work.
 
     >>> w = Value(0.5, "w"); x = Value(1.5, "x"); print(explain(w * x, w).paths[0].edges[0].formula)
     x
@@ -356,14 +395,22 @@ def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
         raise TypeError(f"explain(wrt) must be a Value, got {type(wrt).__name__}")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"max_paths must be a whole number >= 0, got {max_paths!r}")
+    if max_edges is not None and (
+        isinstance(max_edges, bool) or not isinstance(max_edges, int) or max_edges < 0
+    ):
+        raise ValueError(f"max_edges must be a whole number >= 0 or None, got {max_edges!r}")
 
     backward = topological_order(output)
     counts = _count_paths(backward, wrt)
     path_count = counts.get(output, 0)
     on_paths = [node for node in backward if node in counts]  # nodes on some path, backward order
     grads = dict(zip(on_paths, map(float, grad(output, on_paths)), strict=True)) if on_paths else {}
-    if not 0 < path_count <= max_paths:
-        return Explanation(output, wrt, paths=[], path_count=path_count, max_paths=max_paths, grads=grads)
+    edge_count = _count_edges(on_paths, counts) if 0 < path_count <= max_paths else 0
+    if not 0 < path_count <= max_paths or (max_edges is not None and edge_count > max_edges):
+        return Explanation(
+            output, wrt, paths=[], path_count=path_count, max_paths=max_paths, grads=grads,
+            edge_count=edge_count, max_edges=max_edges,
+        )  # fmt: skip
 
     names = node_names(output)
     edges: dict[tuple[Value, int], Edge] = {}
@@ -379,21 +426,26 @@ def explain(output: Value, wrt: Value, max_paths: int = 64) -> Explanation:
 
     paths = [Path(tuple(e), _product(e)) for e in _enumerate_paths(output, wrt, counts, edge)]
     return Explanation(
-        output, wrt, paths=paths, path_count=path_count, max_paths=max_paths, grads=grads, names=names
-    )
+        output, wrt, paths=paths, path_count=path_count, max_paths=max_paths, grads=grads, names=names,
+        edge_count=edge_count, max_edges=max_edges,
+    )  # fmt: skip
 
 
-def _accumulate(grads: dict[Value, float], wrt: Value, names: dict[Value, str]) -> list[NodeGrad]:
-    """Each on-path node's gradient with the uses it is summed from (`grads` is in backward order)."""
-    uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in grads}
+def _accumulate(
+    grads: dict[Value, float], wrt: Value, names: dict[Value, str], only: list[Value] | None = None
+) -> list[NodeGrad]:
+    """Each on-path node's gradient with the uses it is summed from (`grads` is in backward order);
+    with `only`, just those nodes' rows (a text shows MAX_ROWS of a million)."""
+    rows = list(grads) if only is None else only
+    uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in rows}
     for node, upstream in grads.items():
-        if node is wrt or not node.parents:
+        if node is wrt or not node.parents or not any(p in uses for p in node.parents):
             continue  # paths end at wrt: what wrt is made of is not on them
         local = local_values(node)
         for index, parent in enumerate(node.parents):
             if parent in uses:
                 uses[parent].append((node, index, upstream, local[index]))
-    return [NodeGrad(node, names[node], g, tuple(uses[node])) for node, g in grads.items()]
+    return [NodeGrad(node, names[node], grads[node], tuple(uses[node])) for node in rows]
 
 
 # --- counting and enumerating paths ---------------------------------------------------------------
@@ -416,6 +468,19 @@ def _count_paths(backward: list[Value], wrt: Value) -> dict[Value, int]:
         if n:
             counts[node] = n if n < MAX_COUNT else MAX_COUNT
     return counts
+
+
+def _count_edges(on_paths: list[Value], counts: dict[Value, int]) -> int:
+    """The number of edges of all paths together, by dynamic programming (`on_paths` in backward order):
+    the paths into a node are those into each operand, each one edge longer."""
+    edges: dict[Value, int] = {}
+    for node in reversed(on_paths):
+        n = 0
+        for parent in node.parents:
+            if parent in edges:
+                n += edges[parent] + counts[parent]
+        edges[node] = min(n, MAX_COUNT)
+    return edges[on_paths[0]]
 
 
 def _enumerate_paths(output: Value, wrt: Value, counts: dict[Value, int], edge: Any) -> list[list[Edge]]:
@@ -517,22 +582,35 @@ def _terms_text(row: NodeGrad) -> str:
     return " + ".join(shown)
 
 
+_TAIL = 20
+"""How many of the last rows of a long accumulation a text shows (the rest of MAX_ROWS are the first)."""
+
+
 def _elide(rows: list[NodeGrad]) -> list[NodeGrad | None]:
     """At most MAX_ROWS rows: the start and the end of the accumulation, None where rows are left out."""
     if len(rows) <= MAX_ROWS:
         return list(rows)
-    tail = 20
-    return [*rows[: MAX_ROWS - tail], None, *rows[-tail:]]
+    return [*rows[: MAX_ROWS - _TAIL], None, *rows[-_TAIL:]]
+
+
+def _bounded(parts: list[str], sep: str, left_out: Callable[[int], str]) -> str:
+    """`parts` joined by `sep`, stopping before MAX_TEXT characters with `left_out` of how many were not."""
+    size = 0
+    for i, part in enumerate(parts):
+        size += len(part) + len(sep)
+        if size > MAX_TEXT:
+            return sep.join([*parts[:i], left_out(len(parts) - i)])
+    return sep.join(parts)
 
 
 def _accumulation_lines(explanation: Explanation, output_name: str) -> list[str]:
-    rows = _elide(explanation.accumulation)
+    rows = explanation._shown_accumulation()
     lefts = [f"d{output_name}/d{derivative_name(row.name)}" if row else "" for row in rows]
     width = max(map(len, lefts))
     lines = []
     for row, left in zip(rows, lefts, strict=True):
         if row is None:
-            lines.append(f"  … {len(explanation.accumulation) - MAX_ROWS} more nodes …")
+            lines.append(f"  … {len(explanation._grads) - MAX_ROWS:,} more nodes …")
         elif not row.terms:
             lines.append(f"  {left.ljust(width)} = {fmt(row.grad)}")
         else:

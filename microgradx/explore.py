@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -36,10 +37,19 @@ NOTEBOOK_INSTALL = "pip install 'microgradx[notebook]'"
 MAX_SHOWN_PATHS = 12
 """Up to this many chain-rule paths per input are listed; past it, only their count and sum."""
 
+DETAILED_INPUTS = 12
+"""A move recomputes the path products (`explain`) and the finite-difference and hand checks
+(`compare`) of the first this many `wrt` inputs only; every other input gets its derivative from
+the one backward pass and its path count. So a move costs about 2·DETAILED_INPUTS + 2 builds
+of f's graph, however many inputs f has: linear in the graph's size (1,000 inputs took minutes
+per move when every input was checked)."""
+
 DEFAULT_LR = 0.01
 """The descent button's learning rate until the learner changes it."""
 
 _STEPS_PER_SLIDER = 100  # a default slider range is cut into about this many steps
+
+_LARGEST = sys.float_info.max
 
 
 # --- the arguments ------------------------------------------------------------------------------
@@ -56,6 +66,9 @@ def _slider(name: str, x: float, given: object) -> dict[str, Any]:
     """One slider: [min, max] from `given` ((lo, hi) or (lo, hi, step)) or ±2·max(1, |x|) around x."""
     if given is None:
         span = 2.0 * max(1.0, abs(x))
+        if not math.isfinite(abs(x) + span):  # near the largest float: the range stops at it
+            lo, hi = max(x - span, -_LARGEST), min(x + span, _LARGEST)
+            return {"name": name, "min": lo, "max": hi, "step": 2 * _nice_step(hi / 2 - lo / 2)}
         step = _nice_step(2 * span)
         lo, hi = math.floor((x - span) / step) * step, math.ceil((x + span) / step) * step
         return {"name": name, "min": round(lo, 12), "max": round(hi, 12), "step": step}
@@ -108,9 +121,30 @@ def _hand_formulas(hand: object, wrt: list[str]) -> dict[str, HandFormula]:
     return {wrt[0]: hand}
 
 
+def _point(at: object) -> tuple[dict[str, float], bool]:
+    """`at` as compare reads it, with a number no float holds (10**400) a ValueError naming it."""
+    try:
+        return _validate_point(at)
+    except OverflowError:
+        items = at.items() if isinstance(at, Mapping) else enumerate(at)  # type: ignore[arg-type]
+        name = next(f"{n!r}" if isinstance(at, Mapping) else f"'x{n}'" for n, x in items if _too_large(x))
+        raise ValueError(f"explore(at[{name}]) is too large for a float") from None
+
+
+def _too_large(x: object) -> bool:
+    try:
+        float(x)  # type: ignore[arg-type]
+    except OverflowError:
+        return True
+    except (TypeError, ValueError):
+        pass
+    return False
+
+
 def _number(where: str, x: object) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
-        raise ValueError(f"{where} must be a finite number, got {x!r}")
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or _too_large(x) or not math.isfinite(x):
+        shown = "a number too large for a float" if _too_large(x) else repr(x)
+        raise ValueError(f"{where} must be a finite number, got {shown}")
     return float(x)
 
 
@@ -136,7 +170,7 @@ class Exploration:
         if not callable(f):
             raise TypeError(f"explore(f) must be a function returning a Value, got {type(f).__name__}")
         self.f = f
-        self.point, self.positional = _validate_point(at)
+        self.point, self.positional = _point(at)
         if ranges is not None and not isinstance(ranges, Mapping):
             raise TypeError(
                 f"explore(ranges) must be a dict name -> (low, high), got {type(ranges).__name__}"
@@ -176,10 +210,14 @@ class Exploration:
         self.kinds = [node["kind"] for node in data["nodes"]]
 
     def state(self, point: dict[str, float]) -> dict[str, Any]:
-        """Everything the view shows at `point`, JSON-ready; ``error`` says why f failed there."""
+        """Everything the view shows at `point`, JSON-ready; ``error`` says why f failed there.
+
+        Any exception of f (a KeyError, a RuntimeError, not only a math error) becomes the error,
+        so the view never shows the last point's numbers as this point's.
+        """
         try:
             return self._state(point)
-        except (ValueError, ArithmeticError, TypeError) as error:
+        except Exception as error:  # f is the learner's code: whatever it raises is its answer here
             return {"values": dict(point), "error": f"{type(error).__name__}: {error}"}
 
     def _state(self, point: dict[str, float]) -> dict[str, Any]:
@@ -201,8 +239,10 @@ class Exploration:
         for k, (child, i) in enumerate(self.edges):
             node = forward[child]
             local[k] = RULES[node.op].local(*(p.data for p in node.parents), node.data)[i]
-        report = compare(self.f, self.hand, point)
-        rows = {row.name: row for row in report.rows}
+        detailed = self.wrt[:DETAILED_INPUTS]
+        rows = {row.name: row for row in self._compare(point, detailed).rows}
+        of_input = dict(zip(forward, grads, strict=True))
+        counts = _path_counts(backward) if len(self.wrt) > len(detailed) else {}
         return {
             "values": dict(point),
             "error": "",
@@ -211,14 +251,47 @@ class Exploration:
             "grad": [None if kind == "const" else fmt(g) for kind, g in zip(self.kinds, grads, strict=True)],
             "local": [f"×{fmt(local[k])}" for k in range(len(self.edges))],
             "derivatives": [
-                self._derivative(out, inputs[name], names, rows[name]) for name in self.wrt
+                self._derivative(out, name, inputs[name], names, rows[name])
+                if name in rows
+                else _undetailed(
+                    out, name, names, of_input.get(inputs[name], 0.0), counts.get(inputs[name], 0)
+                )
+                for name in self.wrt
             ],
         }
 
-    def _derivative(self, out: Value, leaf: Value, names: dict[Value, str], row: Any) -> dict[str, Any]:
-        """d out/d leaf with its path products (from `explain`) and compare's numeric and hand columns."""
+    def _compare(self, point: dict[str, float], detailed: list[str]) -> Any:
+        """`compare` at `point` for the `detailed` inputs only, the others held at their numbers."""
+        if len(point) <= DETAILED_INPUTS:  # every input varies in compare's diagnosis
+            return compare(self.f, self.hand, point)
+        fixed = {name: x for name, x in point.items() if name not in detailed}
+        positional = self.positional
+
+        def part(**given: Value) -> Value:  # f of the detailed inputs; the others are labelled leaves
+            inputs = {name: given[name] if name in given else Value(fixed[name], name) for name in point}
+            return _call(self.f, inputs, positional)
+
+        def whole(formula: Callable[..., Any]) -> Callable[..., Any]:  # a hand callable takes every input
+            return lambda **given: _call(
+                formula, {name: given.get(name, fixed.get(name)) for name in point}, positional
+            )
+
+        hand = {
+            n: whole(h) if callable(h) and not isinstance(h, str) and not _is_sympy(h) else h
+            for n, h in self.hand.items()
+            if n in detailed
+        }
+        return compare(part, hand, {name: point[name] for name in detailed})
+
+    def _derivative(
+        self, out: Value, name: str, leaf: Value, names: dict[Value, str], row: Any
+    ) -> dict[str, Any]:
+        """d out/d leaf with its path products (from `explain`) and compare's numeric and hand columns.
+
+        `name` is the input's name in `at` (f may have relabelled its Value).
+        """
         explanation = explain(out, leaf, max_paths=MAX_SHOWN_PATHS)
-        o, w = derivative_name(names[out]), derivative_name(leaf.label)
+        o, w = derivative_name(names[out]), derivative_name(name)
         paths = []
         for path in explanation.paths:
             paths.append(
@@ -230,7 +303,7 @@ class Exploration:
                 }
             )
         result: dict[str, Any] = {
-            "name": leaf.label,
+            "name": name,
             "symbol": f"d{o}/d{w}",
             "value": json_number(explanation.total),
             "text": fmt(explanation.total),
@@ -242,7 +315,7 @@ class Exploration:
         if row.hand is not None:
             agrees = abs(row.hand - row.autograd) <= row_tolerance(row.autograd)
             note = row.diagnosis.text if row.diagnosis is not None else ("" if row.ok else row.note)
-            formula = self.hand[leaf.label]
+            formula = self.hand[name]
             written = formula if isinstance(formula, str) else ""
             result["hand"] = {"formula": written, "text": fmt(row.hand), "agrees": agrees, "note": note}
         return result
@@ -264,9 +337,7 @@ class Exploration:
             if not math.isfinite(new):
                 return point, {"error": f"no step: {name} would become {fmt(new)} (lower the learning rate)"}
             moved[name] = new
-            updates.append(
-                f"{name} ← {fmt(point[name])} − {fmt(lr)} · {_paren(fmt(g))} = {fmt(new)}"
-            )
+            updates.append(f"{name} ← {fmt(point[name])} − {fmt(lr)} · {_paren(fmt(g))} = {fmt(new)}")
         after = self.state(moved)
         if after["error"]:
             return point, {"error": f"no step: after it, {after['error']}"}
@@ -279,6 +350,36 @@ class Exploration:
             "text": f"{output}: {before['output']['text']} → {after['output']['text']}",
             "updates": updates,
         }
+
+
+def _is_sympy(formula: object) -> bool:
+    sympy = sys.modules.get("sympy")  # a SymPy expression can only exist once SymPy is imported
+    return sympy is not None and isinstance(formula, sympy.Basic)
+
+
+def _path_counts(backward: list[Value]) -> dict[Value, int]:
+    """How many paths lead from each node to the output (`backward[0]`), in one pass (at most 2^53)."""
+    counts = {backward[0]: 1}
+    for node in backward:
+        n = counts.get(node, 0)
+        for parent in node.parents:
+            counts[parent] = min(counts.get(parent, 0) + n, 2**53)
+    return counts
+
+
+def _undetailed(out: Value, name: str, names: dict[Value, str], g: float, count: int) -> dict[str, Any]:
+    """d out/d `name` from the backward pass alone, for an input past DETAILED_INPUTS: no path
+    products listed and no finite-difference check (see DETAILED_INPUTS)."""
+    return {
+        "name": name,
+        "symbol": f"d{derivative_name(names[out])}/d{derivative_name(name)}",
+        "value": json_number(g),
+        "text": fmt(g),
+        "path_count": count,
+        "paths": [],
+        "numeric": f"— (checked for the first {DETAILED_INPUTS} inputs only)",
+        "hand": None,
+    }
 
 
 def row_tolerance(autograd: float, rtol: float = 1e-5, atol: float = 1e-8) -> float:
@@ -317,7 +418,7 @@ def static_html(state: dict[str, Any]) -> str:
             hand = d["hand"]
             written = f"{hand['formula']} = " if hand["formula"] else ""
             lines.append(f"  by hand: {written}{hand['text']} ({verdict}) {hand['note']}".rstrip())
-    return f"<div class=\"mgx-explore-static\">{note}<pre>{escape(chr(10).join(lines))}</pre></div>"
+    return f'<div class="mgx-explore-static">{note}<pre>{escape(chr(10).join(lines))}</pre></div>'
 
 
 # --- the widget ------------------------------------------------------------------------------------
@@ -375,7 +476,10 @@ def _widget_class() -> type:
             names = [s["name"] for s in self.sliders] if self.sliders else list(self.model.point)
             if not isinstance(given, Mapping) or set(given) != set(names):
                 raise traitlets.TraitError(f"values must give a number for each of {', '.join(names)}")
-            return {name: _number(f"values[{name!r}]", given[name]) for name in names}
+            try:
+                return {name: _number(f"values[{name!r}]", given[name]) for name in names}
+            except ValueError as e:  # nan, inf: the inputs keep their numbers
+                raise traitlets.TraitError(f"{e}; the inputs keep their numbers") from None
 
         @traitlets.validate("lr")
         def _valid_lr(self, proposal: Any) -> float:
@@ -441,6 +545,9 @@ def explore(
     `wrt` input, default all) with `explain`'s path products, the finite-difference check, and with
     `hand` (as in `compare`; a lone formula when there is one `wrt`) the hand value and whether it
     agrees. A button takes a gradient-descent step ``w ← w − lr·dE/dw`` on the `wrt` inputs.
+    With more than DETAILED_INPUTS (12) inputs, the path products and the checks are those of the
+    first 12 `wrt` inputs, the others show their derivative and path count: a move's time grows
+    linearly with f's graph. Whatever `f` raises at a point is shown as that point's error.
 
     Needs the notebook extra (``pip install 'microgradx[notebook]'``); raises ImportError without it.
     """

@@ -3,8 +3,11 @@
 `compare` takes a learner's derivative three ways: a Python function of the inputs, a formula
 string in the command line's expression language (`microgradx.expr`, never run as Python), or a
 SymPy expression. `hand_function` turns each into the same thing, a function of a `Sample` (one
-point with the graph `f` builds there), so one code path evaluates all three. A formula may name
-the inputs and every node that `f` labels (``ŷ``, ``z``): their values come from that graph.
+point with the graph `f` builds there), so one code path evaluates all three: a SymPy expression
+is written as SymPy prints it and read as that string (`sympy_text`), so it gives the same
+numbers and the same domain errors (``1/(w-1)`` at w = 1 divides by zero), and an operation the
+expression language lacks (floor, Product) is refused at once. A formula may name the inputs and
+every node that `f` labels (``ŷ``, ``z``): their values come from that graph.
 
 When a hand derivative is wrong, `diagnose` looks for the mistake: it compares autograd with the
 hand value at the point and at a few random points near it, and names the ratio when it is a
@@ -26,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from microgradx.engine import RULES, Value, grad, topological_order
-from microgradx.expr import Expression, ExpressionError, parse
+from microgradx.expr import FUNCTIONS, Expression, ExpressionError, check_name, parse
 from microgradx.formatting import derivative_name, fmt
 
-__all__ = ["Diagnosis", "Sample", "check_names", "diagnose", "hand_function", "nearby"]
+__all__ = ["Diagnosis", "Sample", "check_names", "diagnose", "hand_function", "nearby", "sympy_text"]
 
 SAMPLES = 4
 """How many random points near the given one a diagnosis checks (points where f raises are skipped)."""
@@ -159,6 +162,14 @@ def hand_function(
     """
     where = f"hand[{name!r}]"
     sympy = sys.modules.get("sympy")  # a SymPy expression can only exist once SymPy is imported
+    if sympy is not None and isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.Expr):
+        side = " (for an equation, its .rhs)" if isinstance(formula, sympy.Equality) else ""
+        raise TypeError(
+            f"{where} is a SymPy {type(formula).__name__}, {formula}, not an expression: give the "
+            f"derivative itself as an expression{side}, e.g. (ŷ - y)*x"
+        )
+    if sympy is not None and isinstance(formula, sympy.Basic):
+        formula = sympy_text(where, formula, sympy)  # then read as a string is
     if isinstance(formula, str):
         try:
             expression = parse(formula)
@@ -167,16 +178,6 @@ def hand_function(
             raise e from None
         check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
         return lambda sample: _formula_value(where, expression, expression.inputs, sample)
-    if sympy is not None and isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.Expr):
-        side = " (for an equation, its .rhs)" if isinstance(formula, sympy.Equality) else ""
-        raise TypeError(
-            f"{where} is a SymPy {type(formula).__name__}, {formula}, not an expression: give the "
-            f"derivative itself as an expression{side}, e.g. (ŷ - y)*x"
-        )
-    if sympy is not None and isinstance(formula, sympy.Basic):
-        symbols = {unicodedata.normalize("NFKC", s.name): s for s in formula.free_symbols}
-        check_names(where, tuple(symbols), (), given.names(), _MAY)
-        return lambda sample: _sympy_value(where, formula, symbols, tuple(symbols), sample)
     if callable(formula):
         return lambda sample: _number(where, call(formula, dict(sample.point)))
     raise TypeError(
@@ -231,15 +232,94 @@ def _formula_value(where: str, expression: Expression, variables: tuple[str, ...
         raise ExpressionError(f"{where}: {e}") from None
 
 
-def _sympy_value(
-    where: str, formula: Any, symbols: dict[str, Any], variables: tuple[str, ...], sample: Sample
-) -> float:
-    values = _values(where, variables, sample)
-    result = formula.evalf(subs={symbol: values[n] for n, symbol in symbols.items()})
+def sympy_text(where: str, formula: Any, sympy: Any) -> str:
+    """A SymPy expression as a formula string, for the string path to read: same numbers, same errors.
+
+    The expression is written as SymPy prints it (``1/(w - 1)``, ``x/2``, ``sqrt(w)``), with each
+    float, pi or E as its shortest float text, so ``1/(w-1)`` at w = 1 divides by zero as the string
+    does; SymPy evaluates nothing. Anything the expression language has no operation for (floor,
+    Product, Piecewise, I), a name it cannot read, or a number no float holds is a ValueError now,
+    before any point is evaluated.
+    """
+    functions = _sympy_functions(sympy)
+    todo = [formula]
+    while todo:  # no recursion: a SymPy tree may be deep
+        node = todo.pop()
+        if isinstance(node, sympy.Symbol):
+            try:
+                check_name(node.name)
+            except ExpressionError as e:
+                raise ValueError(f"{where}: the symbol {e}") from None
+        elif isinstance(node, sympy.Rational):
+            _float_of(where, int(node.p)), _float_of(where, int(node.q))
+        elif isinstance(node, sympy.Number | sympy.NumberSymbol) and node.is_real and node.is_finite:
+            _float_of(where, node)  # a Float, pi, E
+        elif isinstance(node, sympy.Add | sympy.Mul | sympy.Pow) or type(node) in functions:
+            todo += node.args
+        else:
+            what = "a number that is not real and finite" if isinstance(node, sympy.Number) else None
+            what = what or ("not a real number" if node.is_number and node.is_real is False else None)
+            raise ValueError(
+                f"{where} uses {_short(node)} ({what or type(node).__name__}), which a hand formula "
+                f"cannot use: write it with numbers, + - * / ** and {', '.join(FUNCTIONS)}"
+            )
+    return _printer(sympy).doprint(formula)
+
+
+@functools.cache
+def _sympy_functions(sympy: Any) -> dict[type, str]:
+    """SymPy's classes for the expression language's functions (Abs: abs, exp: exp, ...), read from
+    the rule table: a rule's SymPy form of a symbol, when it is one SymPy function of it."""
+    a = sympy.Symbol("a")
+    found = {}
+    for rule in RULES.values():
+        form = rule.sympy(sympy, a) if rule.is_function and rule.sympy else None
+        if isinstance(form, sympy.Function) and form.args == (a,):
+            found[type(form)] = rule.name
+    return found
+
+
+@functools.cache
+def _printer(sympy: Any) -> Any:
+    """SymPy's text printer, writing a float, pi or E as the float the string path reads, and each
+    function by its name in the expression language (abs, not Abs)."""
+    functions = _sympy_functions(sympy)
+
+    def number(self: Any, node: Any) -> str:
+        text = repr(float(node))
+        return f"({text})" if text.startswith("-") else text
+
+    def function(self: Any, node: Any) -> str:
+        return f"{functions[type(node)]}({self._print(node.args[0])})"
+
+    methods = {"_print_Float": number, "_print_NumberSymbol": number, "_print_Pi": number}
+    methods |= {"_print_Exp1": number, "_print_GoldenRatio": number, "_print_TribonacciConstant": number}
+    methods |= {f"_print_{cls.__name__}": function for cls in functions}
+    return type("FloatPrinter", (sympy.printing.str.StrPrinter,), methods)()
+
+
+def _short(node: Any) -> str:
+    """A SymPy node's text, cut to a line (a huge integer has no text in Python: its type stands in)."""
     try:
-        return float(result)
-    except TypeError:  # complex, or not a number at all
-        raise ValueError(f"{where} is {result} here, not a real number") from None
+        text = str(node)
+    except ValueError:
+        return type(node).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _float_of(where: str, number: Any) -> float:
+    """A SymPy or Python number as a float, or a ValueError when no float holds it (as the parser says)."""
+    try:
+        x = float(number)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        if isinstance(number, int):
+            size = f"an integer of about {int(number.bit_length() * math.log10(2)) + 1:,} digits"
+        else:
+            size = _short(number)
+        raise ValueError(f"{where} holds {size}, which is too large for a float")
+    return x
 
 
 def _number(where: str, result: object) -> float:
@@ -416,7 +496,7 @@ def _find(
 
     n = len(samples)
     where = f"at all {n} points checked"
-    explanation = explain(given.output, given.inputs[name], max_paths=max_paths)
+    explanation = explain(given.output, given.inputs[name], max_paths=max_paths, max_edges=None)
     candidates = [] if explanation.truncated else _candidates(explanation, given, samples)
     flipped = [-h for h in hands]
     for sign, sign_text in ((hands, ""), (flipped, " and a sign is flipped")):

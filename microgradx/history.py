@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -25,21 +26,28 @@ if TYPE_CHECKING:
     from microgradx.nn import Module
 from microgradx.html import _forward_values, page_from_assets
 
-__all__ = ["MAX_PAGE_CELLS", "MAX_PAGE_PARAMETERS", "History"]
+__all__ = ["MAX_CURVE_FRAMES", "MAX_PAGE_CELLS", "MAX_PAGE_PARAMETERS", "MAX_PAGE_STEPS", "History"]
 
 MAX_PAGE_CELLS = 100_000
 """The most (step, parameter) pairs a training page holds: a longer run shows every k-th step
 (the first and the last always), so the page stays under about 3 MB (about 30 bytes a pair)."""
 
+MAX_PAGE_STEPS = 10_000
+"""The most steps a training page holds, however few the parameters: 100,000 steps of a neuron
+show every 10th (about 1 MB). A scrubber has no more positions than a screen has pixels anyway."""
+
 MAX_PAGE_PARAMETERS = 2_000
 """The most parameters a training page draws (one small chart each); a larger model is refused."""
 
-_GRID = 40  # the decision boundary: _GRID × _GRID cells per frame (NumPy) …
+_GRID = 64  # the decision boundary: _GRID × _GRID cells per frame (NumPy) …
 _GRID_PLAIN = 24  # … or fewer without NumPy, where every cell is one no_grad forward pass
 _FRAMES = 100  # at most this many boundary frames (evenly spaced over the steps shown)
 _FRAMES_PLAIN = 25
 _CURVE_POINTS = 61  # E(w) is drawn through this many w
-_CURVE_NODES = 200_000  # total graph nodes kept for the E(w) curves; past it, later steps get none
+_CURVE_NODES = 200_000  # total graph nodes kept for the E(w) curves; past it, every other one is let go
+MAX_CURVE_FRAMES = 100
+"""The most steps whose own E(w) a page draws (evenly spaced over the run; a step between two
+shows the curve of the one before): 2,500 or 100,000 steps keep the page small and quick."""
 _MAX_POINTS = 2_000  # data points drawn on the boundary
 _CLASS_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -106,6 +114,7 @@ class History:
         self._grads = array("d")
         self._graphs: list[Value | None] = []  # each step's loss graph, for a single neuron's E(w)
         self._kept_nodes = 0
+        self._keep_every = 1  # the graph of every this-many-th step is kept (doubled when memory is full)
 
     def __len__(self) -> int:
         return len(self._losses)
@@ -121,9 +130,24 @@ class History:
         self._values.extend([p.data for p in params])
         self._grads.extend([p.grad for p in params])
         graph = None
-        if type(loss) is Value and len(params) <= 2 and self._kept_nodes < _CURVE_NODES:
+        step = len(self._graphs)
+        if type(loss) is Value and len(params) <= 2 and step % self._keep_every == 0:
             graph = loss  # a neuron's graph is small: keep it to draw this step's E(w) later
             self._kept_nodes += len(topological_order(loss))
+            while (
+                self._kept_nodes > _CURVE_NODES and self._keep_every < 2**40
+            ):  # keep them spread over the run
+                self._keep_every *= 2
+                self._kept_nodes = 0
+                for k, kept in enumerate(self._graphs):
+                    if kept is not None and k % self._keep_every:
+                        self._graphs[k] = None
+                    elif kept is not None:
+                        self._kept_nodes += len(topological_order(kept))
+                if step % self._keep_every:
+                    graph = None
+                else:
+                    self._kept_nodes += len(topological_order(loss))
         self._graphs.append(graph)
 
     def _rows(self, flat: array) -> list[list[float]]:
@@ -166,7 +190,7 @@ class History:
                 f"History.to_html: {n:,} parameters, more than a page draws (MAX_PAGE_PARAMETERS = "
                 f"{MAX_PAGE_PARAMETERS:,}); record a smaller model or a few of its parameters"
             )
-        shown = _shown_steps(len(self), max(1, MAX_PAGE_CELLS // n))
+        shown = _shown_steps(len(self), min(MAX_PAGE_STEPS, max(1, MAX_PAGE_CELLS // n)))
         values, grads, updates = self.values, self.grads, self.updates
         page: dict = {
             "steps": shown,
@@ -183,7 +207,7 @@ class History:
         if data is not None:
             page["boundary"] = self._boundary(data, shown, values)
         elif n <= 2 and any(self._graphs[k] is not None for k in shown):
-            page["curve"] = self._curves(shown, values)
+            page["curve"] = self._curves(shown, values)  # None when w never had a finite value
         return page
 
     def to_html(
@@ -201,7 +225,9 @@ class History:
         model) the decision boundary at each step is drawn, computed from the recorded parameters
         at a bounded resolution. For one parameter (or two: a weight and a bias) the page draws
         each step's own E(w), re-evaluated by the engine from the graph `record` saw, with the tangent
-        of slope dE/dw. Runs longer than `MAX_PAGE_CELLS` / parameters show every k-th step.
+        of slope dE/dw (for at most MAX_CURVE_FRAMES steps). Runs longer than MAX_PAGE_STEPS, or than
+        `MAX_PAGE_CELLS` / parameters, show every k-th step. A diverged run (inf, nan) is drawn too:
+        its non-finite numbers are marked as such.
         """
         if title is not None and type(title) is not str:
             raise TypeError(f"History.to_html(title) must be a str or None, got {type(title).__name__}")
@@ -259,17 +285,23 @@ class History:
 
     # --- a single neuron's error curve -------------------------------------------------------------
 
-    def _curves(self, shown: list[int], values: list[list[float]]) -> dict:
-        """E(w) of each step's own loss graph (the other parameter held at its recorded value)."""
-        w_all = [values[k][0] for k in shown]
+    def _curves(self, shown: list[int], values: list[list[float]]) -> dict | None:
+        """E(w) of the graphs of up to MAX_CURVE_FRAMES steps (the other parameter held at its
+        recorded value), over the finite values w took; None when w was never finite."""
+        w_all = [values[k][0] for k in shown if math.isfinite(values[k][0])]
+        if not w_all:
+            return None
         lo, hi = min(w_all), max(w_all)
-        pad = max(0.5 * (hi - lo), 1.0)
-        ws = [lo - pad + (hi - lo + 2 * pad) * i / (_CURVE_POINTS - 1) for i in range(_CURVE_POINTS)]
+        pad = max(hi / 2 - lo / 2, 1.0)  # halves first: a diverging w reaches ±1e308
+        a, b = max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
+        ws = [a * (1 - t) + b * t for t in (i / (_CURVE_POINTS - 1) for i in range(_CURVE_POINTS))]
         weight = self.parameters[0]
+        kept = [s for s, k in enumerate(shown) if self._graphs[k] is not None]
+        drawn = {kept[i] for i in _shown_steps(len(kept), MAX_CURVE_FRAMES)} if kept else set()
         frames: list[list[float | None] | None] = []
-        for k in shown:
+        for s, k in enumerate(shown):
             graph = self._graphs[k]
-            if graph is None:
+            if graph is None or s not in drawn:
                 frames.append(None)
                 continue
             order = topological_order(graph)[::-1]

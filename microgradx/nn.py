@@ -163,38 +163,45 @@ def _checked_state(state: object, named: Mapping[str, Value], model: Module) -> 
         problems.append("unknown " + _listing(unknown))
     values = {}
     for name in named:
-        if name not in state:
-            continue
-        x = state[name]
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            problems.append(f"{name!r} is not a number (got {type(x).__name__} {_short(x)})")
-            continue
-        try:
-            number = float(x)
-        except OverflowError:  # an int of hundreds of digits
-            problems.append(f"{name!r} is too large for a float (got {_short(x)})")
-            continue
-        if not math.isfinite(number):
-            problems.append(f"{name!r} is not finite (got {_short(x)})")
-        else:
-            values[name] = number
+        if name in state:
+            try:
+                values[name] = finite_number(state[name])
+            except ValueError as e:
+                problems.append(f"{name!r} {e}")
     if problems:
         shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
         raise ValueError(f"{what} rejected, model unchanged: " + "; ".join(shown))
     return values
 
 
-def _short(x: object, limit: int = 60) -> str:
+def finite_number(x: object) -> float:
+    """`x` as a finite float, or `ValueError` saying why not in a message of bounded length.
+
+    For numbers read back from a saved state: a ``bool`` is not a number here, and a string, an
+    int of 500 digits, inf and nan are each named (shortened: a file can hold a 50 MB string).
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"is not a number (got {type(x).__name__} {short_repr(x)})")
+    try:
+        number = float(x)
+    except OverflowError:  # an int of hundreds of digits
+        raise ValueError(f"is too large for a float (got {short_repr(x)})") from None
+    if not math.isfinite(number):
+        raise ValueError(f"is not finite (got {short_repr(x)})")
+    return number
+
+
+def short_repr(x: object, limit: int = 60) -> str:
     """`repr(x)` cut to `limit` characters (a state file can hold a megabyte string or a 5,000-digit int)."""
     if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
         return f"an integer of about {int(x.bit_length() * 0.30103):,} digits"  # repr() itself may refuse
-    text = repr(x) if not isinstance(x, list | dict) else f"a {type(x).__name__} of {len(x):,} items"
+    text = repr(x) if not isinstance(x, list | tuple | dict) else f"a {type(x).__name__} of {len(x):,} items"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _listing(names: list[str], most: int = 5) -> str:
     """The first `most` names (each shortened), and how many more there are."""
-    shown = ", ".join(_short(name, 40) for name in names[:most])
+    shown = ", ".join(short_repr(name, 40) for name in names[:most])
     return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
@@ -532,8 +539,8 @@ def softmax(values: Sequence[Value | Number]) -> list[Value]:
     Computed as ``exp(z[j] − max) / Σ exp(z − max)``, which is the same number without overflow:
     logits of ±1000 give 1 and 0. Each result is labelled ``softmax[j]``.
 
-    >>> [round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])]
-    [0.09, 0.2447, 0.6652]
+    >>> print(*[round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])])
+    0.09 0.2447 0.6652
     """
     _, exps, total = _shifted_exps(_logits(values, "softmax(values)"))
     probs = []
@@ -551,8 +558,8 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
     stays finite where ``log(softmax)`` would reach ``log(0)`` (logits ±1000 apart, and far more).
     Each result is labelled ``log softmax[j]``.
 
-    >>> [round(p.data, 4) for p in log_softmax([1000.0, 0.0])]
-    [0.0, -1000.0]
+    >>> print(*[round(p.data, 4) for p in log_softmax([1000.0, 0.0])])
+    0.0 -1000.0
     """
     shifted, _, total = _shifted_exps(_logits(values, "log_softmax(values)"))
     log_sum = _log_sum(total)
@@ -565,7 +572,8 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
 
 
 def _class_index(target: object, classes: int, what: str) -> int:
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+    """A class index: an int, or a bool as the number it is (True is class 1), as everywhere in a graph."""
+    if not isinstance(target, numbers.Integral):
         raise TypeError(f"{what} must be a class index (an int), got {type(target).__name__} {target!r}")
     if not 0 <= target < classes:
         raise ValueError(f"{what} = {target} is out of range for {classes} classes (0 to {classes - 1})")
@@ -597,7 +605,8 @@ def cross_entropy(
     loss is their mean. Numerically stable: it is ``log Σ exp(z − max) − (z[target] − max)``, finite
     for logits of ±1000, and its gradient is ``softmax(z) − onehot(target)`` (divided by the batch
     size). The graph's nodes are labelled (``max``, ``z[j] − max``, ``Σ exp``, ``log Σ exp``,
-    ``cross-entropy``) so that `explain` and `draw` read like the derivation.
+    ``cross-entropy``) so that `explain` and `draw` read like the derivation. A bool is the
+    number it stands for, as in a Value: True is the logit 1 or the class 1.
 
     >>> round(cross_entropy([2.0, 1.0, 0.1], 0).data, 6)
     0.41703
@@ -612,20 +621,23 @@ def cross_entropy(
             )
         return _one_cross_entropy(logits, target, "cross_entropy")
     batch = logits
-    if not _is_row(target):
-        raise TypeError(
-            f"cross_entropy: a batch of {len(batch)} samples needs a list of {len(batch)} targets, "
-            f"got {type(target).__name__}"
-        )
-    if len(batch) != len(target):
-        raise ValueError(f"cross_entropy: {len(batch)} samples of logits but {len(target)} targets")
-    for i, row in enumerate(batch):
+    for i, row in enumerate(batch):  # the logits first: [[]] is an empty sample, whatever the target
         if not _is_row(row):
             raise TypeError(f"cross_entropy(logits)[{i}] must be a list of logits, got {type(row).__name__}")
+        if not row:
+            raise ValueError(f"cross_entropy(logits)[{i}] is empty: there must be at least one class")
         if len(row) != len(batch[0]):
             raise ValueError(
                 f"cross_entropy: logits[{i}] has {len(row)} classes but logits[0] has {len(batch[0])}"
             )
+    samples = f"{len(batch)} sample{'s' * (len(batch) != 1)}"
+    if not _is_row(target):
+        raise TypeError(
+            f"cross_entropy: a batch of {samples} needs a list of {len(batch)} "
+            f"target{'s' * (len(batch) != 1)}, got {type(target).__name__}"
+        )
+    if len(batch) != len(target):
+        raise ValueError(f"cross_entropy: {samples} of logits but {len(target)} targets")
     terms = [
         _one_cross_entropy(row, t, "cross_entropy", f"[{i}]")
         for i, (row, t) in enumerate(zip(batch, target, strict=True))

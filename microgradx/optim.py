@@ -11,23 +11,25 @@ hyper-parameters, so a run can stop and resume with the same numbers.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from microgradx.engine import Value
+from microgradx.nn import finite_number, short_repr
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
-def _hyper(name: str, x: object, *, below_one: bool = False) -> float:
-    """A hyper-parameter as a float, checked to be a real number >= 0 (and < 1 when `below_one`)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
-    x = float(x)
+def _hyper(name: str, x: object, *, below_one: bool = False, signed: bool = False) -> float:
+    """A hyper-parameter as a float, checked to be a finite real number >= 0 (any sign when `signed`;
+    < 1 when `below_one`): lr = inf or nan would turn every parameter into nan at the first step."""
+    try:
+        x = finite_number(x)
+    except ValueError as e:
+        raise ValueError(f"{name} must be a finite real number: it {e}") from None
     if below_one and not 0.0 <= x < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {x!r}")
-    if not x >= 0.0:  # also rejects nan
+    if not (signed or x >= 0.0):
         raise ValueError(f"{name} must be >= 0, got {x!r}")
     return x
 
@@ -35,7 +37,7 @@ def _hyper(name: str, x: object, *, below_one: bool = False) -> float:
 def _flag(name: str, x: object) -> bool:
     """A switch such as ``nesterov``: `True` or `False` only (1 or "yes" is more likely a slip)."""
     if not isinstance(x, bool):
-        raise ValueError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+        raise ValueError(f"{name} must be True or False, got {type(x).__name__} {short_repr(x)}")
     return x
 
 
@@ -140,7 +142,8 @@ class Optimizer:
         if problems:
             raise ValueError(f"{what} rejected, optimizer unchanged: " + "; ".join(problems))
         if state["optimizer"] != name:
-            raise ValueError(f"{what} rejected: it was saved by {state['optimizer']!r}, not {name!r}")
+            saved = short_repr(state["optimizer"])
+            raise ValueError(f"{what} rejected: it was saved by {saved}, not {name!r}")
         hyper = state["hyper"]
         if not isinstance(hyper, Mapping):
             raise ValueError(f"{what} rejected: 'hyper' must be a dict, got {type(hyper).__name__}")
@@ -170,12 +173,16 @@ class Optimizer:
             for key, x in entry.items():
                 if key not in wanted:
                     continue
-                if isinstance(x, bool) or not isinstance(x, numbers.Real):
-                    problems.append(f"state[{i}].{key} is not a number (got {type(x).__name__} {x!r})")
-                elif not math.isfinite(x):
-                    problems.append(f"state[{i}].{key} is not finite (got {x!r})")
-                elif key == "step" and not (x >= 1 and float(x).is_integer()):
-                    problems.append(f"state[{i}].step must be a whole number >= 1 (got {x!r})")
+                try:
+                    number = finite_number(x)
+                except ValueError as e:
+                    problems.append(f"state[{i}].{key} {e}")
+                    continue
+                if key == "step" and not (number >= 1 and number.is_integer()):
+                    problems.append(f"state[{i}].step must be a whole number >= 1 (got {short_repr(x)})")
+                elif key in ("exp_avg_sq", "max_exp_avg_sq") and number < 0.0:  # √v of a negative v
+                    said = f"is an average of squares, so >= 0 (got {short_repr(x)})"
+                    problems.append(f"state[{i}].{key} {said}")
         if problems:
             shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
             raise ValueError(f"{what} rejected, optimizer unchanged: " + "; ".join(shown))
@@ -189,9 +196,10 @@ def _keys(given: Mapping[str, Any], wanted: Iterable[str], prefix: str) -> list[
     unknown = [k for k in given if k not in wanted]
     problems = []
     if missing:
-        problems.append("missing " + ", ".join(repr(prefix + k) for k in missing))
+        problems.append("missing " + ", ".join(short_repr(prefix + k, 40) for k in missing))
     if unknown:
-        problems.append("unknown " + ", ".join(repr(prefix + str(k)) for k in unknown[:10]))
+        more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
+        problems.append("unknown " + ", ".join(short_repr(prefix + str(k), 40) for k in unknown[:10]) + more)
     return problems
 
 
@@ -218,9 +226,7 @@ class SGD(Optimizer):
         super().__init__(params)
         self.lr = _hyper("SGD lr", lr)
         self.momentum = _hyper("SGD momentum", momentum, below_one=True)
-        if isinstance(dampening, bool) or not isinstance(dampening, numbers.Real):
-            raise ValueError(f"SGD dampening must be a real number, got {type(dampening).__name__}")
-        self.dampening = float(dampening)
+        self.dampening = _hyper("SGD dampening", dampening, signed=True)  # any finite number, as PyTorch
         self.weight_decay = _hyper("SGD weight_decay", weight_decay)
         self.nesterov = _flag("SGD nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
@@ -277,7 +283,7 @@ class Adam(Optimizer):
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
-            raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}") from None
+            raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {short_repr(betas)}") from None
         self.betas = (
             _hyper(f"{name} beta1", beta1, below_one=True),
             _hyper(f"{name} beta2", beta2, below_one=True),

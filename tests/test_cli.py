@@ -212,6 +212,14 @@ ERRORS = [
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "q=1"], ["--hand q", "not among the --wrt"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "w=v"], ["--hand w", "no value for v"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--hand", "w=x.y"], ["--hand w", "attribute access"]),
+    (
+        ["grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--hand", "w=9**9**9"],
+        ["--hand w: the formula overflows"],
+    ),
+    (
+        ["grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--hand", "w=exp(1000*x)"],
+        ["--hand w: the formula overflows"],
+    ),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--draw", "g.txt"], [".svg"]),
     (["grad", "w", "--wrt", "w", "--at", "w=1", "--draw", "nowhere/g.svg"], ["does not exist"]),
     (["grad", "w", "--at", "w=1"], ["--wrt", "required"]),
@@ -523,3 +531,10 @@ def test_an_unwritable_file_is_named_as_the_user_gave_it():
     result = run("grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--draw", "/proc/g.svg")
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "/proc/g.svg" in result.stderr and ".partial-" not in result.stderr
+
+
+@pytest.mark.parametrize("formula", ["1/(w-w)", "log(w-1)", "sqrt(-x)"])
+def test_a_hand_formulas_error_names_it_once(formula):
+    result = run("grad", "w*x", "--wrt", "w", "--at", "w=1", "x=2", "--hand", f"w={formula}")
+    assert_user_error(result, "--hand w: column")
+    assert "hand['w']" not in result.stderr and result.stderr.count("--hand") == 1

@@ -312,8 +312,7 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
             "-m",
             "mkdocs",
             "build",
-            "--strict",
-            "--quiet",
+            "--strict",  # no --quiet: it hides the warnings that strict mode turns into errors
             "-f",
             str(ROOT / "mkdocs.yml"),
             "-d",
@@ -327,6 +326,8 @@ def test_docs_build_offline_without_warnings(tmp_path: pathlib.Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    warnings = [line for line in (result.stdout + result.stderr).splitlines() if "WARNING" in line]
+    assert not warnings, "\n".join(warnings)  # each one would abort a strict build outside this test
     for page in (
         "questions/proportional-to-input",
         "questions/from-gradient-to-update",

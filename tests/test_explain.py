@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import microgradx as mg
 from microgradx import Value
 from microgradx.engine import RULES
-from microgradx.explain import Edge, Explanation, Path
+from microgradx.explain import MAX_TEXT, Edge, Explanation, Path
 
 
 def seed_neuron(w: float = 0.5, x: float = 1.5, y: float = 1.0):
@@ -364,3 +364,46 @@ def test_readme_section_output_is_what_the_code_prints():
         with contextlib.redirect_stdout(printed):
             exec(compile(code, "docs/api.md", "exec"), namespace)
         assert printed.getvalue() == shown
+
+
+def long_chain(n: int) -> tuple[Value, Value]:
+    """x, then n ops: alternately + 0.001 and tanh(·1.0000001), so each derivative is known in closed form."""
+    x = Value(0.5, "x")
+    y = x
+    for i in range(n):
+        y = (y * 1.0000001).tanh() if i % 2 else y + 0.001
+    return y, x
+
+
+def test_a_long_chain_is_explained_by_its_accumulation_in_a_bounded_text():
+    # 20,000 ops: one path of 30,000 edges; listed whole it was 4 MB of text (217 MB at 10^6 ops)
+    y, x = long_chain(20_000)
+    result = mg.explain(y, x)
+    assert result.path_count == 1 and result.edge_count == 30_000
+    assert result.truncated and result.too_long and result.paths == []
+    assert math.isclose(result.total, mg.grad(y, [x])[0], rel_tol=1e-12)
+    for text in (str(result), result.to_markdown(), result.to_latex(), result._repr_html_()):
+        assert len(text) <= MAX_TEXT + 200
+    text = str(result)
+    assert "the path is too long to list: 30,000 edges from x to" in text and "(max_edges = 1000)" in text
+    assert f"… {30_001 - 120:,} more nodes …" in text  # what was left out is said
+    whole = mg.explain(y, x, max_edges=None)  # a caller may still ask for every edge
+    assert len(whole.paths[0].edges) == 30_000 and not whole.truncated
+
+
+def test_every_text_stops_at_max_text_and_says_how_much_it_left_out():
+    # 60 paths of 600 edges in all, each edge line long: the listing passes MAX_TEXT
+    x = Value(0.5, "x")
+    terms = []
+    for k in range(60):
+        t = x
+        for _ in range(10):
+            t = t * 1.0
+        t.label = "a_rather_long_label_for_the_end_of_branch_number_" + str(k) + "_" * 200
+        terms.append(t)
+    out = sum(terms[1:], terms[0])
+    result = mg.explain(out, x, max_paths=64, max_edges=None)
+    assert not result.truncated and len(result.paths) == 60
+    for text in (str(result), result.to_markdown(), result.to_latex()):
+        assert len(text) <= MAX_TEXT + 200
+        assert re.search(r"[\d,]+ more (lines|rows) left out", text)

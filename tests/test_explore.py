@@ -8,6 +8,7 @@ test_explore_browser.py.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -270,9 +271,82 @@ def test_values_from_the_browser_are_checked():
     w = mg.explore(error, SEED_000)
     with pytest.raises(traitlets.TraitError, match="a number for each"):
         w.values = {"input": 1.0}
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(traitlets.TraitError, match="finite"):
         w.values = {**SEED_000, "input": float("inf")}
     assert w.values == SEED_000
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("boom"), KeyError("k"), AssertionError(), IndexError(3)])
+def test_any_exception_of_f_is_shown_and_the_old_numbers_are_never_the_new_points(raised):
+    def f(w, x):
+        if w.data > 2:
+            raise raised
+        return w * x
+
+    w = mg.explore(f, {"w": 0.5, "x": 2.0})
+    state = move(w, w=3.0)
+    assert state["values"] == {"w": 3.0, "x": 2.0} and type(raised).__name__ in state["error"]
+    assert "output" not in state and "derivatives" not in state  # nothing of w = 0.5 is left
+    assert w.step()["error"].startswith("no step")
+    assert move(w, w=1.0)["derivatives"][0]["value"] == 2.0  # and a good point recovers
+
+
+@pytest.mark.parametrize("hand", [None, {"w": "x"}, {"w": lambda w, x: x}])
+def test_f_relabelling_an_input_keeps_the_inputs_name(hand):
+    def f(w, x):
+        w.label = "weight"
+        return w * x
+
+    state = mg.explore(f, {"w": 0.5, "x": 2.0}, hand=hand).state
+    d = state["derivatives"][0]
+    assert d["name"] == "w" and d["value"] == 2.0
+    assert hand is None or (d["hand"]["text"] == "2" and d["hand"]["agrees"])
+
+
+@pytest.mark.parametrize("x", [1e308, -1e308, 1.7976931348623157e308, 5e-324])
+def test_a_start_near_the_largest_float_gets_a_finite_slider_holding_it(x):
+    slider = mg.explore(lambda w: w * 1.0, {"w": x}).sliders[0]
+    assert all(map(math.isfinite, (slider["min"], slider["max"], slider["step"])))
+    assert slider["min"] <= x <= slider["max"] and slider["min"] < slider["max"] and slider["step"] > 0
+
+
+def test_numbers_no_float_holds_or_nan_are_clear_errors():
+    import traitlets
+
+    with pytest.raises(ValueError, match=r"explore\(at\['w'\]\) is too large for a float"):
+        mg.explore(lambda w: w * 1.0, {"w": 10**400})
+    w = mg.explore(error, SEED_000)
+    for bad in (math.nan, 10**400):
+        with pytest.raises(traitlets.TraitError, match=r"values\['input'\] must be a finite number"):
+            w.values = {**SEED_000, "input": bad}
+    assert w.values == SEED_000
+
+
+def test_many_inputs_each_get_their_derivative_and_the_first_ones_their_checks():
+    from microgradx.explore import DETAILED_INPUTS
+
+    n = 3 * DETAILED_INPUTS
+    at = {f"x{i}": 0.1 * i for i in range(n)}
+    builds = []
+
+    def f(**xs):  # E = Σ x_i², so dE/dx_i = 2·x_i; x0 is used twice (2 paths)
+        builds.append(1)
+        return sum((x * x for x in xs.values()), mg.Value(0.0))
+
+    w = mg.explore(f, at, hand={"x0": "2*x0", "x1": lambda **xs: 2 * xs["x1"]})
+    builds.clear()
+    state = move(w, x0=1.5)
+    derivatives = state["derivatives"]
+    assert [d["name"] for d in derivatives] == list(at)
+    for d, x in zip(derivatives, {**at, "x0": 1.5}.values(), strict=True):
+        assert d["value"] == pytest.approx(2 * x) and d["path_count"] == 2
+    detailed, rest = derivatives[:DETAILED_INPUTS], derivatives[DETAILED_INPUTS:]
+    assert all(len(d["paths"]) == 2 and d["numeric"][0].isdigit() for d in detailed)
+    assert float(detailed[5]["numeric"]) == pytest.approx(1.0, rel=1e-6)  # 2·0.5 by finite differences
+    assert all(d["paths"] == [] and d["numeric"].startswith("—") for d in rest)
+    assert detailed[0]["hand"]["agrees"] and detailed[1]["hand"]["agrees"]
+    # the work per move is bounded by DETAILED_INPUTS, not by n: builds of f, not a timing
+    assert len(builds) <= 2 * DETAILED_INPUTS + 1 + 4 * 40 * 4
 
 
 # --- where widgets cannot run --------------------------------------------------------------------

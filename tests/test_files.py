@@ -7,11 +7,19 @@ of their own file; here the helper itself is held to its promise, failures inclu
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from microgradx._files import write_atomically
+
+try:
+    import fcntl
+except ImportError:  # Windows: no POSIX locks, the stale-file tests skip
+    fcntl = None
 
 
 @pytest.fixture
@@ -80,3 +88,44 @@ def test_a_missing_folder_is_an_oserror_and_creates_nothing(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_atomically(tmp_path / "missing" / "f.txt", "x")
     assert os.listdir(tmp_path) == []
+
+
+def killed_writer(path) -> list[str]:
+    """Run write_atomically in another process that is killed (SIGKILL) inside fsync, as a kill -9
+    during a save would; return the hidden temporary files it left beside `path`."""
+    code = (
+        "import os, signal, sys\n"
+        "from microgradx._files import write_atomically\n"
+        "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "write_atomically(sys.argv[1], 'new')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=False)
+    assert done.returncode == -signal.SIGKILL
+    return sorted(n for n in os.listdir(path.parent) if n.startswith(f".{path.name}.partial-"))
+
+
+@pytest.mark.skipif(fcntl is None, reason="POSIX locks and SIGKILL")
+def test_a_temporary_file_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("old")
+    left = killed_writer(path)
+    assert len(left) == 1 and path.read_text() == "old"  # the old file survived the kill
+    os.utime(tmp_path / left[0], (0, 0))  # as a later run finds it
+    write_atomically(path, "newer")
+    assert path.read_text() == "newer" and os.listdir(tmp_path) == ["model.json"]
+
+
+@pytest.mark.skipif(fcntl is None, reason="POSIX locks")
+def test_a_live_writers_temporary_file_and_other_files_are_left_alone(tmp_path):
+    path = tmp_path / "model.json"
+    live = tmp_path / ".model.json.partial-0123456789ab~"  # another process is writing it now
+    young = tmp_path / ".model.json.partial-ba9876543210~"  # just created, not locked yet
+    others = [tmp_path / ".other.json.partial-0123456789ab~", tmp_path / ".model.json.partial-xyz~"]
+    for f in (live, young, *others):
+        f.write_text("")
+    for f in (live, *others):
+        os.utime(f, (0, 0))
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        write_atomically(path, "new")
+        assert live.exists() and young.exists() and all(f.exists() for f in others)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -245,8 +246,71 @@ def test_sympy_is_imported_only_when_a_sympy_expression_is_given():
 def test_a_sympy_expression_that_is_not_real_there_is_a_clear_error():
     sympy = pytest.importorskip("sympy")
     w = sympy.Symbol("w")
-    with pytest.raises(ValueError, match=r"hand\['w'\] is .* not a real number"):
+    with pytest.raises(ValueError, match=r"hand\['w'\]: column 1: sqrt: .* sqrt\(-4.0\) is not real"):
         mg.compare(lambda w: w * w, {"w": sympy.sqrt(w - 5)}, {"w": 1.0})
+    with pytest.raises(ValueError, match=r"hand\['w'\] uses I \(not a real number\)"):
+        mg.compare(lambda w: w * w, {"w": sympy.I * w}, {"w": 1.0})
+
+
+SYMPY_AS_STRINGS = [
+    # (formula text, the point): SymPy reads the text, and the string path reads it too
+    ("1/(w-1)", {"w": 1.0, "x": 2.0}),  # divides by zero
+    ("log(w-1)", {"w": 1.0, "x": 2.0}),  # a domain error
+    ("sqrt(w-2)", {"w": 1.0, "x": 2.0}),
+    ("(w-1)**-2", {"w": 1.0, "x": 2.0}),
+    ("2*w*x + (1-w)**2*10**300", {"w": 1.0, "x": 2.0}),  # exact: a huge factor times 0
+    ("x/3 + w/7 - 5*x/(3*w)", {"w": 0.3, "x": 0.7}),  # quotients round as the string's
+    ("exp(-w*x)/(1 + exp(-w*x))**2*x", {"w": 0.3, "x": 0.7}),
+    ("abs(w - x)**(3/2) + tanh(w) * cos(x) - sin(w*x)", {"w": 0.3, "x": 0.7}),
+    ("1/sqrt(w) + w**-3", {"w": 0.3, "x": 0.7}),
+    ("10**400*(w - 1) + x", {"w": 1.0, "x": 2.0}),  # no float holds 10**400
+]
+
+
+@pytest.mark.parametrize(("text", "at"), SYMPY_AS_STRINGS)
+def test_a_sympy_formula_gives_the_numbers_and_errors_of_the_same_formula_as_a_string(text, at):
+    sympy = pytest.importorskip("sympy")
+    w, x = sympy.symbols("w x")
+    formula = sympy.sympify(text, locals={"w": w, "x": x})
+
+    def f(w, x):
+        return w * x
+
+    def outcome(hand):
+        try:
+            row = mg.compare(f, {"w": hand}, at).rows[0]
+        except ValueError as e:  # a string error also says where in the text: SymPy has no text
+            return type(e), re.sub(r"column \d+: |the number \S+ |holds .*, which ", "", str(e))
+        return row.hand, row.ok
+
+    by_sympy = outcome(formula)
+    by_string = outcome(str(formula).replace("Abs", "abs"))  # SymPy's own text of it
+    if text.startswith("10**400"):  # the two say where the number is in their own words
+        assert "too large for a float" in by_sympy[1] and "too large for a float" in by_string[1]
+    else:
+        assert by_sympy == by_string
+
+
+def test_a_sympy_formula_with_an_operation_formulas_lack_is_a_clear_error_at_once():
+    sympy = pytest.importorskip("sympy")
+    w, x, t = sympy.symbols("w x t")
+    unevaluated = sympy.Pow(w, sympy.Pow(9, sympy.Pow(9, 9, evaluate=False), evaluate=False), evaluate=False)
+    for formula, named in [
+        (sympy.floor(w * x), "floor"),
+        (sympy.Product(t * w, (t, 1, 10**9)), "Product"),
+        (sympy.Sum(w**t, (t, 1, 10**9)), "Sum"),
+        (sympy.Max(w, x), "Max"),
+        (sympy.Piecewise((w, w > 0), (x, True)), "Piecewise"),
+        (sympy.Integral(w * t, (t, 0, x)), "Integral"),
+    ]:
+        with pytest.raises(
+            ValueError, match=rf"hand\['w'\] uses .*\({named}\), which a hand formula cannot use"
+        ):
+            mg.compare(lambda w, x: w * x, {"w": formula}, {"w": 1.0, "x": 2.0})
+    # a tower of powers is computed as the string w**(9**(9**9)) is: floats, overflowing to inf
+    row = mg.compare(lambda w, x: w * x, {"w": unevaluated}, {"w": 1.0, "x": 2.0}).rows[0]
+    string = mg.compare(lambda w, x: w * x, {"w": "w**(9**(9**9))"}, {"w": 1.0, "x": 2.0}).rows[0]
+    assert (row.hand, row.ok) == (string.hand, string.ok) == (1.0, False)
 
 
 def test_formula_names_are_the_inputs_and_the_labels_of_f():

@@ -175,8 +175,10 @@ def test_a_neurons_error_curve_is_its_steps_own_loss_and_the_tangent_slope_is_th
             assert e == pytest.approx(truth, rel=1e-12, abs=1e-15)
         # the curve's slope at the recorded w is the recorded grad (central differences on E(w))
         h, w_k = 1e-5, history.values[step][0]
-        slope = (0.5 * (1 / (1 + math.exp(-(w_k + h) * x)) - y) ** 2
-                 - 0.5 * (1 / (1 + math.exp(-(w_k - h) * x)) - y) ** 2) / (2 * h)
+        slope = (
+            0.5 * (1 / (1 + math.exp(-(w_k + h) * x)) - y) ** 2
+            - 0.5 * (1 / (1 + math.exp(-(w_k - h) * x)) - y) ** 2
+        ) / (2 * h)
         assert history.grads[step][0] == pytest.approx(slope, rel=1e-6, abs=1e-12)
     assert History(Neuron(3)).parameters and history.page_data(data=None)["boundary"] is None
 
@@ -231,3 +233,52 @@ def test_iterations_are_checked():
         with pytest.raises(ValueError, match="iterations"):
             page_data(E, lr=0.1, iterations=bad)
     assert page_data(E)["rounds"] == 1  # without lr: forward and backward only, as before
+
+
+def diverged(steps: int, two: bool) -> History:
+    """The learning-rate pitfall: E = (w·3 + b − 1)², lr = 1 overshoots more each step, to inf, then nan."""
+    w, b = Value(0.5, "w"), Value(0.1, "b")
+    history = History([w, b] if two else [w])
+    for _ in range(steps):
+        w.grad = b.grad = 0.0
+        E = (w * 3.0 + b - 1.0) ** 2 if two else (w * 3.0 - 1.0) ** 2
+        E.backward()
+        history.record(E)
+        w.data -= 1.0 * w.grad
+        b.data -= 1.0 * b.grad
+    return history
+
+
+@pytest.mark.parametrize("two", [False, True])
+def test_a_diverged_run_gives_a_page_with_its_non_finite_numbers_as_words(two, tmp_path):
+    history = diverged(400, two)
+    assert math.isnan(history.losses[-1]) and math.isinf(history.losses[200])
+    page = embedded(history.to_html(tmp_path / "diverged.html"))  # strict JSON: no bare NaN/Infinity
+    assert page["loss"][-1] == "nan" and page["loss"][200] == "inf"
+    assert page["value"][-1][0] == "nan"
+    curve = page["curve"]
+    assert curve is not None and all(map(math.isfinite, curve["w"]))
+    finite_w = [w for w, *_ in history.values if math.isfinite(w)]
+    assert curve["w"][0] < min(finite_w) and curve["w"][-1] > max(finite_w)
+
+
+def test_a_long_neuron_run_keeps_a_bounded_number_of_curves_and_steps():
+    w, b = Value(0.5, "w"), Value(0.1, "b")
+    history = History([w, b])
+    n = 30_000
+    for _ in range(n):
+        w.grad = b.grad = 0.0
+        E = 0.5 * ((w * 1.5 + b).tanh() - 1.0) ** 2
+        E.backward()
+        history.record(E)
+        w.data -= 0.01 * w.grad
+        b.data -= 0.01 * b.grad
+    kept = [k for k, g in enumerate(history._graphs) if g is not None]
+    assert kept[0] == 0 and kept[-1] > 0.9 * n  # the kept graphs are spread over the whole run
+    page = history.page_data()
+    assert len(page["steps"]) == history_module.MAX_PAGE_STEPS and page["steps"][-1] == n - 1
+    frames = [f for f in page["curve"]["frames"] if f is not None]
+    assert 0.9 * history_module.MAX_CURVE_FRAMES <= len(frames) <= history_module.MAX_CURVE_FRAMES
+    assert page["curve"]["frames"][-1] is not None or page["curve"]["frames"][0] is not None
+    size = len(json.dumps(page))
+    assert size < 1_500_000, size

@@ -7,8 +7,11 @@ labels stay text. Skipped without Playwright or /usr/bin/chromium unless MICROGR
 
 from __future__ import annotations
 
+import math
+
+import pytest
 from playwright.sync_api import expect  # after test_html_browser, which skips where it is missing
-from test_history import LABELS, POINTS, embedded, model_class, run
+from test_history import LABELS, POINTS, diverged, embedded, model_class, run
 from test_html_browser import Watched, browser  # noqa: F401  (skips without a browser; the fixture, shared)
 
 from microgradx import Value
@@ -69,6 +72,8 @@ def test_scrubbing_shows_the_recorded_loss_values_grads_and_boundary(browser, tm
     assert abs(seen[5][2][first]) == max(abs(g) for g in seen[5][2])
     watched.page.keyboard.press("End")
     assert watched.text("#step-now") == "step 7 / 7"
+    # a fine grid, softened by a blur under a cell wide: the boundary is not drawn as steps
+    assert n >= 64 and watched.page.get_attribute("#cells", "filter") == "url(#soft)"
     assert watched.page.is_disabled("#next")
     assert (tmp_path / "step3.png").stat().st_size > 10_000
     assert watched.errors == [] and watched.requests == [watched.url]
@@ -98,7 +103,7 @@ def test_play_advances_and_a_neurons_curve_is_drawn(browser, tmp_path):  # noqa:
 
 def test_hostile_labels_and_title_are_shown_as_text_and_run_nothing(browser, tmp_path):  # noqa: F811
     a = Value(1.0, "</script><script>window.pwned=1</script>")
-    b = Value(2.0, "<img src=x onerror=\"window.pwned=2\">")
+    b = Value(2.0, '<img src=x onerror="window.pwned=2">')
     history = History([a, b])
     for _ in range(3):
         a.grad, b.grad = 2 * a.data, 1.0
@@ -113,5 +118,78 @@ def test_hostile_labels_and_title_are_shown_as_text_and_run_nothing(browser, tmp
     assert watched.text("h1") == "<script>window.pwned=3</script>"
     names = watched.page.evaluate("Array.from(document.querySelectorAll('.param .name'), e => e.textContent)")
     assert names == [a.label, b.label]
+    assert watched.errors == [] and watched.requests == [watched.url]
+    watched.page.close()
+
+
+def neuron_run(steps: int, lr: float = 0.01) -> History:
+    """A (w, b) tanh neuron trained `steps` steps by plain gradient descent."""
+    w, b = Value(0.5, "w"), Value(0.1, "b")
+    history = History([w, b])
+    for _ in range(steps):
+        w.grad = b.grad = 0.0
+        E = 0.5 * ((w * 1.5 + b).tanh() - 1.0) ** 2
+        E.backward()
+        history.record(E)
+        w.data -= lr * w.grad
+        b.data -= lr * b.grad
+    return history
+
+
+def last_tick_fits(watched: Watched) -> bool:
+    """The loss chart's last x-axis number lies inside the chart's box (it was cut off at the edge)."""
+    return watched.page.evaluate(
+        """() => {
+             const svg = document.getElementById('loss'), box = svg.viewBox.baseVal;
+             const ticks = [...svg.querySelectorAll('text.tick')].filter(t => t.getAttribute('y') > 150);
+             return ticks.every(t => { const b = t.getBBox(); return b.x >= 0 && b.x + b.width <= box.width })
+           }"""
+    )
+
+
+@pytest.mark.parametrize("two", [False, True])
+def test_a_diverged_run_is_drawn_with_its_inf_and_nan_marked(browser, tmp_path, two):  # noqa: F811
+    history = diverged(400, two)
+    path = tmp_path / "diverged.html"
+    history.to_html(path)
+    watched = Watched(browser, path)
+    marks = watched.page.evaluate(
+        "Array.from(document.querySelectorAll('#loss .nonfinite'), e => e.getAttribute('data-kind'))"
+    )
+    assert marks == ["inf", "nan"]
+    labels = watched.page.evaluate(
+        "Array.from(document.querySelectorAll('#loss .nonfinite-label'), e => e.textContent)"
+    )
+    first_inf = next(k for k, x in enumerate(history.losses) if math.isinf(x))
+    assert labels[0] == f"inf from step {first_inf}"
+    watched.page.keyboard.press("End")
+    assert watched.text("#loss-now") == "nan" and "not finite, so not drawn" in watched.text("#curve-text")
+    assert watched.page.is_hidden("#curve .dot")
+    scrub_to(watched, 3)  # a finite step still has its curve, dot and tangent
+    assert watched.page.is_visible("#curve .dot") and watched.text("#loss-now") == fmt(history.losses[3])
+    assert "not finite" not in watched.text("#curve-text")
+    assert last_tick_fits(watched)
+    if two:
+        watched.page.screenshot(path=tmp_path / "diverged.png", full_page=True)
+        assert (tmp_path / "diverged.png").stat().st_size > 10_000
+    assert watched.errors == [] and watched.requests == [watched.url]
+    watched.page.close()
+
+
+@pytest.mark.parametrize("steps", [2_500, 100_000])
+def test_a_long_run_page_works_in_chromium(browser, tmp_path, steps):  # noqa: F811
+    history = neuron_run(steps)
+    path = tmp_path / "long.html"
+    page = history.to_html(path)
+    assert len(page) < 2_000_000
+    watched = Watched(browser, path)  # Math.min.apply over every point overflowed the stack here
+    shown = embedded(page)["steps"]
+    watched.page.keyboard.press("End")
+    assert watched.text("#step-now") == f"step {steps - 1} / {steps - 1}"
+    assert watched.text("#loss-now") == fmt(history.losses[-1])
+    assert len(watched.page.get_attribute("#curve polyline", "points").split()) == 61
+    scrub_to(watched, len(shown) // 2)
+    assert watched.text("#step-now") == f"step {shown[len(shown) // 2]} / {steps - 1}"
+    assert last_tick_fits(watched)
     assert watched.errors == [] and watched.requests == [watched.url]
     watched.page.close()

@@ -314,8 +314,10 @@ def test_cross_entropy_gradient_matches_finite_differences(zs, data):
 
 
 @settings(max_examples=60, deadline=None)
-@given(zs=st.lists(st.floats(-1e4, 1e4) | st.sampled_from([1000.0, -1000.0, 0.0]), min_size=1, max_size=8),
-       data=st.data())
+@given(
+    zs=st.lists(st.floats(-1e4, 1e4) | st.sampled_from([1000.0, -1000.0, 0.0]), min_size=1, max_size=8),
+    data=st.data(),
+)
 def test_extreme_logits_give_finite_losses_and_gradients(zs, data):
     t = data.draw(st.integers(0, len(zs) - 1))
     logits = values(zs)
@@ -430,23 +432,24 @@ def test_a_traced_cross_entropy_replays_the_rebuilt_numbers():
             TypeError,
             r"target must be a class index \(an int\), got float",
         ),
-        (lambda: mg.nn.cross_entropy([1.0, 2.0], True), TypeError, r"target must be a class index.*got bool"),
         (lambda: mg.nn.cross_entropy([1.0, 2.0], "0"), TypeError, r"got str '0'"),
         (lambda: mg.nn.cross_entropy([1.0, 2.0], None), TypeError, r"got NoneType"),
         (lambda: mg.nn.cross_entropy([], 0), ValueError, r"logits\) is empty"),
         (
             lambda: mg.nn.cross_entropy([[1.0], []], [0, 0]),
             ValueError,
-            r"logits\[1\] has 0 classes but logits\[0\] has 1",
+            r"cross_entropy\(logits\)\[1\] is empty: there must be at least one class",
         ),
-        (lambda: mg.nn.cross_entropy([[1.0, 2.0]], [0, 1]), ValueError, r"1 samples of logits but 2 targets"),
+        (lambda: mg.nn.cross_entropy([[1.0, 2.0]], [0, 1]), ValueError, r"1 sample of logits but 2 targets"),
+        (lambda: mg.nn.cross_entropy([[]], 0), ValueError, r"logits\)\[0\] is empty: there must be"),
+        (lambda: mg.nn.cross_entropy([[]], [0]), ValueError, r"logits\)\[0\] is empty: there must be"),
         (lambda: mg.nn.cross_entropy([[1.0, 2.0], [1.0]], [0, 0]), ValueError, r"logits\[1\] has 1 classes"),
         (lambda: mg.nn.cross_entropy([[1.0, 2.0]], [5]), ValueError, r"target\[0\] = 5 is out of range"),
         (lambda: mg.nn.cross_entropy([[1.0, 2.0]], [0.0]), TypeError, r"target\[0\] must be a class index"),
         (
             lambda: mg.nn.cross_entropy([[1.0, 2.0]], 0),
             TypeError,
-            r"a batch of 1 samples needs a list of 1 targets",
+            r"a batch of 1 sample needs a list of 1 target, got int",
         ),
         (
             lambda: mg.nn.cross_entropy([1.0, 2.0], [0]),
@@ -465,6 +468,21 @@ def test_a_traced_cross_entropy_replays_the_rebuilt_numbers():
 def test_bad_logits_or_targets_raise_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_bool_is_the_number_it_stands_for_everywhere_in_a_graph():
+    # one rule (docs/api.md): True is 1 and False is 0 as a Value, a logit and a class target
+    assert mg.Value(True).data == 1.0 and mg.Value(False).data == 0.0
+    for target in (True, False):
+        assert (
+            mg.nn.cross_entropy([0.0, 2.0], target).data == mg.nn.cross_entropy([0.0, 2.0], int(target)).data
+        )
+    by_bool = mg.nn.cross_entropy([[True, False], [False, True]], [True, False]).data
+    assert by_bool == mg.nn.cross_entropy([[1.0, 0.0], [0.0, 1.0]], [1, 0]).data
+    assert by_bool == pytest.approx(
+        math.log(1 + math.e)
+    )  # −log softmax: both samples pick their smaller logit
+    assert mg.nn.mse_loss([True, False], [1.0, 0.0]).data == 0.0
 
 
 def test_a_numpy_integer_is_a_class_index():

@@ -289,6 +289,14 @@ def test_sgd_trains_a_model():
         (lambda ps: AdamW(ps, weight_decay=True), "AdamW weight_decay"),
         (lambda ps: AdamW(ps, amsgrad="yes"), "AdamW amsgrad"),
         (lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=1), "nesterov"),
+        (lambda ps: SGD(ps, lr=math.inf), "SGD lr must be a finite real number: it is not finite"),
+        (lambda ps: SGD(ps, lr=10**400), "SGD lr must be a finite real number: it is too large for a float"),
+        (lambda ps: SGD(ps, lr=0.1, dampening=math.nan), "SGD dampening must be a finite real number"),
+        (lambda ps: SGD(ps, lr=0.1, weight_decay=math.inf), "SGD weight_decay must be a finite"),
+        (lambda ps: Adam(ps, lr=math.inf), "Adam lr must be a finite"),
+        (lambda ps: Adam(ps, eps=math.inf), "Adam eps must be a finite"),
+        (lambda ps: AdamW(ps, weight_decay=math.inf), "AdamW weight_decay must be a finite"),
+        (lambda ps: Adam(ps, betas=(math.nan, 0.9)), "Adam beta1 must be a finite"),
     ],
 )
 def test_bad_hyper_parameters_raise_value_error(make, message):
@@ -603,14 +611,36 @@ DELETE = object()
         (("state", 0, "step"), 1.5, r"state\[0\]\.step must be a whole number >= 1"),
         (("state", 2, "max_exp_avg_sq"), DELETE, r"missing 'state\[2\]\.max_exp_avg_sq'"),
         (("state", 2, "momentum_buffer"), 1.0, r"unknown 'state\[2\]\.momentum_buffer'"),
+        # what a hostile or damaged file holds: each refused with a short message, nothing changed
+        (("state", 0, "exp_avg_sq"), -1.0, r"state\[0\]\.exp_avg_sq is an average of squares, so >= 0"),
+        (("state", 2, "max_exp_avg_sq"), -1e-300, r"state\[2\]\.max_exp_avg_sq is an average of squares"),
+        (("hyper", "lr"), 10**400, r"AdamW lr .* too large for a float \(got an integer of about 400 digits"),
+        (("hyper", "lr"), math.inf, r"AdamW lr must be a finite real number: it is not finite"),
+        (("hyper", "eps"), math.nan, r"AdamW eps must be a finite real number"),
+        (("state", 1, "exp_avg"), 10**400, r"state\[1\]\.exp_avg is too large for a float"),
+        (("state", 1, "step"), 10**400, r"state\[1\]\.step is too large for a float"),
+        (("hyper", "betas"), "DEEP", r"AdamW betas must be a pair \(beta1, beta2\), got a list of 1 items"),
+        (
+            ("state", 0, "exp_avg"),
+            "DEEP",
+            r"state\[0\]\.exp_avg is not a number \(got list a list of 1 items",
+        ),
+        (("optimizer",), "x" * 50_000_000, r"saved by 'xxx.*…, not 'AdamW'"),
+        (("hyper", "lr"), "x" * 50_000_000, r"AdamW lr .* not a number \(got str 'xxx"),
+        (("state", 0, "x" * 50_000_000), 1.0, r"unknown 'state\[0\]\.xxx"),
     ],
 )
 def test_load_state_dict_rejects_bad_state_and_changes_nothing(path, value, message):
+    if value == "DEEP":  # a list 50,000 deep: its repr alone is a RecursionError
+        value = []
+        for _ in range(50_000):
+            value = [value]
     _, opt = stepped(OPTIMIZERS["AdamW-amsgrad"], 5)
     before = opt.state_dict()
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as caught:
         opt.load_state_dict(changed(adamw_state(), path, value))
     assert opt.state_dict() == before
+    assert len(str(caught.value)) < 400  # a 50 MB string is not copied into the message
 
 
 @pytest.mark.parametrize("bad", [None, [], "state", 3])

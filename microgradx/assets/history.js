@@ -28,12 +28,40 @@
     return node;
   }
   function finite(values) { return values.filter(function (v) { return isFinite(v); }); }
+  function extent(values) {  // [least, largest, index of least, index of largest] of the finite values
+    var lo = Infinity, hi = -Infinity, at = [-1, -1];  // a loop: Math.min.apply overflows the stack
+    for (var i = 0; i < values.length; i++) {
+      var v = values[i];
+      if (!isFinite(v)) { continue; }
+      if (v < lo) { lo = v; at[0] = i; }
+      if (v > hi) { hi = v; at[1] = i; }
+    }
+    return [lo, hi, at[0], at[1]];
+  }
   function range(values) {
-    var ok = finite(values);
-    if (!ok.length) { return [0, 1]; }
-    var lo = Math.min.apply(null, ok), hi = Math.max.apply(null, ok);
+    var e = extent(values), lo = e[0], hi = e[1];
+    if (e[2] < 0) { return [0, 1]; }
     if (lo === hi) { lo -= 1; hi += 1; }
+    if (!isFinite(hi - lo)) { lo /= 2; hi /= 2; }  // ±1e308: keep the scale's width a number
     return [lo, hi];
+  }
+  // Runs of steps whose number is inf, -inf or nan, drawn as a band at the chart's top (inf, nan)
+  // or bottom (-inf) edge and named once per run: the numbers are not finite, and the page says so.
+  function nonFinite(xs, ys, texts, fx, top, bottom, svg, labelled) {
+    var i = 0, runs = 0;
+    while (i < ys.length) {
+      if (isFinite(ys[i])) { i++; continue; }
+      var start = i, kind = ys[i] < 0 ? "-inf" : (ys[i] > 0 ? "inf" : "nan");
+      while (i + 1 < ys.length && !isFinite(ys[i + 1]) && (ys[i + 1] < 0 ? "-inf" : (ys[i + 1] > 0 ? "inf" : "nan")) === kind) { i++; }
+      var y = kind === "-inf" ? bottom : top, x1 = fx(xs[start]), x2 = Math.max(fx(xs[i]), x1 + 2);
+      el("line", { x1: x1, x2: x2, y1: y, y2: y, "class": "nonfinite", "data-kind": kind }, svg);
+      if (labelled) {
+        var shift = 12 * (runs++ % 3);  // the next run's words go a line lower: none covers another
+        var t = el("text", { x: x1, y: kind === "-inf" ? y - 3 - shift : y + 11 + shift, "class": "nonfinite-label" }, svg);
+        t.textContent = texts[start] + (i > start ? " from step " + xs[start] : " at step " + xs[start]);
+      }
+      i++;
+    }
   }
   function scale(lo, hi, a, b) { return function (v) { return a + (v - lo) / (hi - lo) * (b - a); }; }
   function points(xs, ys, fx, fy) {
@@ -66,21 +94,22 @@
   var lx = scale(steps[0], Math.max(steps[count - 1], steps[0] + 1), L.left, L.right);
   el("line", { x1: L.left, y1: L.bottom, x2: L.right, y2: L.bottom, "class": "axis" }, lossSvg);
   el("line", { x1: L.left, y1: L.top, x2: L.left, y2: L.bottom, "class": "axis" }, lossSvg);
-  var lo = losses.indexOf(Math.min.apply(null, finite(losses)));
-  var hi = losses.indexOf(Math.max.apply(null, finite(losses)));
+  var lossExtent = extent(losses), lo = lossExtent[2], hi = lossExtent[3];
   [[hi, lossRange[1]], [lo, lossRange[0]]].forEach(function (pair) {
     if (pair[0] < 0) { return; }
     var t = el("text", { x: L.left - 4, y: ly(pair[1]) + 4, "class": "tick", "text-anchor": "end" }, lossSvg);
     t.textContent = data.loss[pair[0]];
   });
-  [0, count - 1].forEach(function (s) {
-    var t = el("text", { x: lx(steps[s]), y: L.bottom + 16, "class": "tick", "text-anchor": "middle" }, lossSvg);
+  [0, count - 1].forEach(function (s) {  // the last step's number ends at the axis' end: none is cut off
+    var anchor = s === count - 1 && s > 0 ? "end" : "middle";
+    var t = el("text", { x: lx(steps[s]), y: L.bottom + 16, "class": "tick", "text-anchor": anchor }, lossSvg);
     t.textContent = String(steps[s]);
   });
   var axisName = el("text", { x: (L.left + L.right) / 2, y: L.bottom + 16, "class": "tick", "text-anchor": "middle" },
     lossSvg);
   axisName.textContent = "step" + (logScale ? " (loss on a log scale)" : "");
   el("polyline", { points: points(steps, losses, lx, ly), "class": "loss-line" }, lossSvg);
+  nonFinite(steps, losses, data.loss, lx, L.top, L.bottom, lossSvg, true);
   var lossMark = el("line", { y1: L.top, y2: L.bottom, "class": "marker" }, lossSvg);
   var lossDot = el("circle", { r: 5, "class": "dot" }, lossSvg);
 
@@ -102,6 +131,8 @@
     var vr = range(values);
     el("polyline", { points: points(steps, grads, sx, gy), "class": "spark-g" }, svg);
     el("polyline", { points: points(steps, values, sx, scale(vr[0], vr[1], H - 3, 3)), "class": "spark-v" }, svg);
+    nonFinite(steps, values, null, sx, 1, H - 1, svg, false);
+    nonFinite(steps, grads, null, sx, 1, H - 1, svg, false);
     var mark = el("line", { y1: 0, y2: H, "class": "marker" }, svg);
     var nums = html("div", "nums", card);
     html("span", "", nums, "value");
@@ -137,7 +168,10 @@
     var bsvg = byId("boundary");
     bsvg.setAttribute("viewBox", "0 0 " + n + " " + n);
     bsvg.setAttribute("preserveAspectRatio", "none");
-    cellsGroup = el("g", { id: "cells", "shape-rendering": "crispEdges" }, bsvg);
+    // The grid's cells, softened by a blur of under a cell: the boundary reads as a line, not as steps.
+    var soft = el("filter", { id: "soft", x: 0, y: 0, width: 1, height: 1 }, el("defs", {}, bsvg));
+    el("feGaussianBlur", { stdDeviation: 0.6, edgeMode: "duplicate" }, soft);
+    cellsGroup = el("g", { id: "cells", "shape-rendering": "crispEdges", filter: "url(#soft)" }, bsvg);
     var px = scale(boundary.x[0], boundary.x[1], 0, n), py = scale(boundary.y[0], boundary.y[1], n, 0);
     var pts = el("g", { id: "points" }, bsvg);
     boundary.points.forEach(function (p) {
@@ -183,7 +217,7 @@
     curve.frames.forEach(function (f) { if (f) { f.forEach(function (e) { if (e !== null) { all.push(e); } }); } });
     var er = range(all.concat(losses));
     var cx = scale(curve.w[0], curve.w[curve.w.length - 1], C.left, C.right);
-    var cy = scale(er[0] - 0.05 * (er[1] - er[0]), er[1], C.bottom, C.top);
+    var cy = scale(Math.max(er[0] - 0.05 * (er[1] / 2 - er[0] / 2) * 2, -Number.MAX_VALUE), er[1], C.bottom, C.top);
     el("line", { x1: C.left, y1: C.bottom, x2: C.right, y2: C.bottom, "class": "axis" }, csvg);
     el("line", { x1: C.left, y1: C.top, x2: C.left, y2: C.bottom, "class": "axis" }, csvg);
     var wl = el("text", { x: C.right, y: C.bottom + 18, "class": "label", "text-anchor": "end" }, csvg);
@@ -198,8 +232,14 @@
       dot: el("circle", { r: 6, "class": "dot" }, csvg),
     };
   }
+  function place(node, attrs) {  // set a shape's coordinates, or hide it where one is not a number
+    var ok = Object.keys(attrs).every(function (k) { return isFinite(attrs[k]); });
+    node.style.display = ok ? "" : "none";
+    if (ok) { Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); }); }
+    return ok;
+  }
   function drawCurve() {
-    var p = curveParts, frame = curve.frames[current];
+    var p = curveParts, k = frameAt(current, curve.frames), frame = k < 0 ? null : curve.frames[k];
     var w = num(data.value[current][curve.param]), g = num(data.grad[current][curve.param]);
     var u = num(data.update[current][curve.param]), e = losses[current];
     if (!frame) {
@@ -208,14 +248,18 @@
     } else {
       p.line.setAttribute("points", points(curve.w, frame.map(function (v) { return v === null ? NaN : v; }),
         p.cx, p.cy));
-      byId("curve-note").textContent = "E(" + curve.name + ") of this step's loss";
+      byId("curve-note").textContent = "E(" + curve.name + ") of " + (k === current ? "this step's loss" : "step " + steps[k] + "'s loss");
     }
-    var half = (curve.w[curve.w.length - 1] - curve.w[0]) / 8;
-    p.tangent.setAttribute("x1", p.cx(w - half)); p.tangent.setAttribute("y1", p.cy(e - g * half));
-    p.tangent.setAttribute("x2", p.cx(w + half)); p.tangent.setAttribute("y2", p.cy(e + g * half));
-    p.dot.setAttribute("cx", p.cx(w)); p.dot.setAttribute("cy", p.cy(e));
-    p.next.setAttribute("x1", p.cx(w)); p.next.setAttribute("x2", p.cx(w + u));
-    p.next.setAttribute("y1", p.C.bottom - 4); p.next.setAttribute("y2", p.C.bottom - 4);
+    var half = curve.w[curve.w.length - 1] / 8 - curve.w[0] / 8;  // (halves: w may span ±1e308)
+    place(p.tangent, { x1: p.cx(w - half), y1: p.cy(e - g * half), x2: p.cx(w + half), y2: p.cy(e + g * half) });
+    place(p.dot, { cx: p.cx(w), cy: p.cy(e) });
+    place(p.next, { x1: p.cx(w), x2: p.cx(w + u), y1: p.C.bottom - 4, y2: p.C.bottom - 4 });
+    if (![w, g, u, e].every(function (v) { return isFinite(v); })) {  // a diverged step: its numbers are words (inf, nan), not places on the chart
+      byId("curve-text").textContent = curve.name + " = " + data.value[current][curve.param] + ", E = " +
+        data.loss[current] + ", dE/d" + curve.name + " = " + data.grad[current][curve.param] +
+        ": not finite, so not drawn (the run diverged: a smaller learning rate keeps it finite).";
+      return;
+    }
     var name = curve.name;
     byId("curve-text").textContent = name + " = " + data.value[current][curve.param] + ", E = " +
       data.loss[current] + "; the dashed tangent has slope dE/d" + name + " = " + data.grad[current][curve.param] +
