@@ -261,6 +261,8 @@ INDEX = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>microgradx in your browser</title>
 <meta http-equiv="refresh" content="0; url=notebooks/index.html?path={start}">
+<!-- every JupyterLite page reads the site's settings from this element of the site's index.html -->
+<script id="jupyter-config-data" type="application/json" data-jupyter-lite-root=".">{{}}</script>
 </head><body>
 <p>Opening <a href="notebooks/index.html?path={start}">the tour notebook</a>...</p>
 <p>The other notebooks: {others}. Or the <a href="playground.html">playground</a>: type an expression, see its
@@ -284,8 +286,8 @@ def build(out: pathlib.Path, cache: pathlib.Path = CACHE) -> None:
         contents = write_contents(work / "contents")
         staged = work / "site"
         command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir),
-                   "--output-dir", str(staged), "--apps", "notebooks", "--apps", "lab",
-                   "--no-sourcemaps", "--no-unused-shared-packages"]
+                   "--output-dir", str(staged),
+                   "--apps", "notebooks", "--apps", "lab", "--no-sourcemaps", "--no-unused-shared-packages"]
         for path in contents:
             command += ["--contents", str(path)]
         env = {k: v for k, v in os.environ.items() if k != "JUPYTERLITE_PYODIDE_URL"}  # ours: static/pyodide
