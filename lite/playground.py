@@ -41,13 +41,15 @@ def run(text: str, values: str, wrt: str) -> str:
         output.backward()
         target = named[wrt] if wrt in expression.inputs else named[expression.inputs[0]]
         explanation = mg.explain(output, target)
-        return json.dumps({
-            "output": [output.label or "output", output.data],
-            "grads": [[name, named[name].grad] for name in expression.inputs],
-            "explain": explanation._repr_html_(),
-            "explain_text": str(explanation),
-            "tree": mg.to_text(output),
-            "stepper": str(mg.stepper(output, highlight=target)),
-        })
+        return json.dumps(
+            {
+                "output": [output.label or "output", output.data],
+                "grads": [[name, named[name].grad] for name in expression.inputs],
+                "explain": explanation._repr_html_(),
+                "explain_text": str(explanation),
+                "tree": mg.to_text(output),
+                "stepper": str(mg.stepper(output, highlight=target)),
+            }
+        )
     except (ExpressionError, ValueError, ZeroDivisionError, OverflowError) as error:
         return json.dumps({"error": str(error)})
