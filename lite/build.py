@@ -317,10 +317,58 @@ graph and its gradients.</p>
 """
 
 
+def fingerprint() -> str:
+    """A hash of everything the built site depends on: this folder, the notebooks and the images they
+    show, microgradx's source and pyproject.toml, the pins, and the Jupyter extensions installed here
+    (JupyterLite bundles those it finds)."""
+    digest = hashlib.sha256()
+    files = [
+        *sorted(HERE.glob("*.*")),
+        *notebooks(),
+        *sorted(IMAGES.glob("*")),
+        ROOT / "pyproject.toml",
+        *sorted(p for p in (ROOT / "microgradx").rglob("*") if p.is_file() and "__pycache__" not in p.parts),
+    ]
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    extensions = pathlib.Path(sys.prefix, "share", "jupyter", "labextensions")
+    for package in sorted(extensions.rglob("package.json")) if extensions.is_dir() else []:
+        digest.update(package.read_bytes())
+    digest.update(json.dumps([PYODIDE, JUPYTERLITE, WHEELS, CONFIG, sys.prefix]).encode())
+    return digest.hexdigest()[:16]
+
+
 def build(out: pathlib.Path, cache: pathlib.Path = CACHE) -> None:
-    """Write the JupyterLite site and the playground into `out` (replaced whole)."""
+    """Write the JupyterLite site and the playground into `out` (replaced whole).
+
+    The last site built is kept in the cache under its `fingerprint`: a build with the same inputs
+    (a second ``mkdocs build``, the tests' build after the docs test's) copies it instead."""
     started = time.perf_counter()
     check_versions()
+    kept = cache / f"site-{fingerprint()}"
+    if not (kept / "index.html").is_file():
+        for old in cache.glob("site-*"):
+            if re.fullmatch(r"site-[0-9a-f]{16}", old.name):  # (another build's partial stays)
+                shutil.rmtree(old, ignore_errors=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = pathlib.Path(tempfile.mkdtemp(prefix=f"{kept.name}.partial-", dir=cache)) / "site"
+        try:
+            _build(partial, cache)
+            partial.replace(kept)
+        except OSError:  # a build running beside this one made it first: its copy is as good
+            if not (kept / "index.html").is_file():
+                raise
+        finally:
+            shutil.rmtree(partial.parent, ignore_errors=True)
+    else:
+        _say(f"reusing the site built from the same inputs ({kept.name})")
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(kept, out)
+    _say(f"built {out} in {time.perf_counter() - started:.1f} s")
+
+
+def _build(out: pathlib.Path, cache: pathlib.Path) -> None:
     tarball = pyodide_tarball(cache)
     wheel_files = wheels(cache)
     with tempfile.TemporaryDirectory(prefix="microgradx-lite-") as tmp:
@@ -365,7 +413,6 @@ def build(out: pathlib.Path, cache: pathlib.Path = CACHE) -> None:
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staged), out)
-    _say(f"built {out} in {time.perf_counter() - started:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,3 +172,13 @@ def test_the_site_holds_every_notebook_of_the_folder() -> None:
     names = {path.name for path in build.notebooks()}
     assert names == {path.name for path in (ROOT / "examples" / "notebooks").glob("*.ipynb")}
     assert "tour.ipynb" in names
+
+
+def test_a_kept_site_is_reused_only_for_the_same_inputs(monkeypatch) -> None:
+    first = build.fingerprint()
+    assert build.fingerprint() == first
+    monkeypatch.setitem(build.WHEELS, "ipython", "0.0.1")
+    assert build.fingerprint() != first
+    monkeypatch.undo()
+    monkeypatch.setattr(build, "notebooks", lambda: [ROOT / "examples" / "notebooks" / "tour.ipynb"])
+    assert build.fingerprint() != first  # a notebook more or less
