@@ -222,6 +222,32 @@ def _lock_entry(path: pathlib.Path, name: str, version: str, depends: list[str],
     }
 
 
+KERNEL_PACKAGES = {
+    "piplite": (["piplite"], ["micropip"]),
+    "pyodide-kernel": (["pyodide_kernel"], ["ipython", "comm"]),
+    "ipykernel": (["ipykernel"], ["pyodide-kernel"]),
+}
+"""The kernel's wheels (shipped inside jupyterlite-pyodide-kernel): name -> (imports, depends)."""
+
+
+def _kernel_wheel(name: str) -> pathlib.Path:
+    """One of the kernel's own wheels, from the JupyterLite extension installed with this Python."""
+    folder = pathlib.Path(
+        sys.prefix,
+        "share",
+        "jupyter",
+        "labextensions",
+        "@jupyterlite",
+        "pyodide-kernel-extension",
+        "static",
+        "pypi",
+    )
+    found = sorted(folder.glob(f"{_wheel_name(name)}-*-py3-none-any.whl"))
+    if len(found) != 1:
+        raise BuildError(f"expected one {name} wheel in {folder}, found {len(found)}")
+    return found[0]
+
+
 def write_pyodide(
     folder: pathlib.Path, tarball: pathlib.Path, wheel_files: dict[str, pathlib.Path], ours: pathlib.Path
 ) -> None:
@@ -243,6 +269,10 @@ def write_pyodide(
         else:
             entry = _lock_entry(path, name, WHEELS[name], [], [_wheel_name(name)])
         packages[name] = entry
+    for name, (imports, depends) in KERNEL_PACKAGES.items():  # the kernel's own, loaded with Python
+        path = _kernel_wheel(name)
+        shutil.copy2(path, folder / path.name)
+        packages[name] = _lock_entry(folder / path.name, name, path.name.split("-")[1], depends, imports)
     shutil.copy2(ours, folder / ours.name)
     version = ours.name.split("-")[1]
     packages["microgradx"] = _lock_entry(
@@ -297,7 +327,9 @@ CONFIG = {
         "litePluginSettings": {
             "@jupyterlite/pyodide-kernel-extension:kernel": {
                 "disablePyPIFallback": True,
-                "loadPyodideOptions": {"packages": ["micropip", "microgradx"]},
+                # everything the kernel needs, loaded (in parallel) with Python itself: the kernel
+                # then installs nothing at start; and microgradx, so `import microgradx` just works
+                "loadPyodideOptions": {"packages": [*WHEELS, *KERNEL_PACKAGES, "microgradx"]},
             }
         },
     },
