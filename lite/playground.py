@@ -35,6 +35,8 @@ def run(text: str, values: str, wrt: str) -> str:
     """JSON: the output, every input's gradient, the chain rule for `wrt` path by path, the stepper."""
     try:
         expression = parse(text)
+        if not expression.inputs:
+            raise ExpressionError("the expression has no inputs (names like w, x): nothing to differentiate")
         given = json.loads(values)
         numbers = {name: _number(name, str(given.get(name, ""))) for name in expression.inputs}
         output, named = expression.bind(numbers)

@@ -138,6 +138,7 @@ def test_the_playground_computes_the_gradients_of_what_is_typed() -> None:
         ("w*x", {"w": "1", "x": "inf"}, "finite"),
         ("log(x)", {"x": "-1"}, "log"),
         ("", {}, "empty"),
+        ("2*3", {}, "no inputs"),
     ],
 )
 def test_the_playground_refuses_anything_else_with_a_clear_message(text, values, message) -> None:
