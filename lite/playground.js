@@ -28,7 +28,7 @@ function valueFields() {
     const input = document.createElement("input");
     input.name = name; input.size = 6; input.inputMode = "decimal";
     input.value = old[name] ?? defaults[name] ?? "1";
-    input.addEventListener("keydown", (e) => { if (e.key === "Enter") compute(); });
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") $("go").click(); });
     label.append(input);
     box.append(label);
     const option = document.createElement("option");
@@ -68,8 +68,9 @@ try {
   pyodide.runPython(await (await fetch("playground.py")).text());
   api = { inputs: pyodide.globals.get("inputs"), run: pyodide.globals.get("run") };
   $("go").disabled = false;
-  $("go").addEventListener("click", compute);
-  $("expr").addEventListener("keydown", (e) => { if (e.key === "Enter") compute(); });
+  const safely = () => { try { compute(); } catch (error) { say(String(error), true); } };
+  $("go").addEventListener("click", safely);
+  $("expr").addEventListener("keydown", (e) => { if (e.key === "Enter") safely(); });
   $("expr").addEventListener("change", valueFields);
   compute();
   document.body.dataset.ready = `${Math.round(performance.now() - started)}`;
