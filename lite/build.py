@@ -10,13 +10,15 @@ its own folder:
   (`PYODIDE`), fetched once with ``npm pack``;
 - the wheels the kernel loads (`WHEELS`: micropip, IPython and what it needs) at the versions of
   Pyodide's lock, from PyPI with ``pip download --python-version 3.14 --only-binary :all:``, and
-  Pyodide's lock rewritten to list exactly these (with their own hashes) plus microgradx, a wheel
-  built from this checkout, which the kernel loads at start: ``import microgradx`` just works;
+  Pyodide's lock rewritten to list exactly these (with their own hashes), the kernel's own wheels
+  (`KERNEL_PACKAGES`) and microgradx, a wheel built from this checkout; all of them load with Python
+  when the kernel starts (nothing is installed after), so ``import microgradx`` just works;
 - ``disablePyPIFallback``: a ``%pip install`` of anything else says it is not here, offline.
 
 Downloads are kept in `CACHE` (``~/.cache/microgradx-lite``, or ``$MICROGRADX_LITE_CACHE``), outside
-the repository, so a rebuild takes seconds. Anything missing (npm, the pinned packages, a
-download) stops the build with a message saying what to do: the site is never silently half-made.
+the repository, with the last site built (reused while its `fingerprint` holds). Anything missing
+(npm, the pinned packages, a download) stops the build with a message saying what to do: the site
+is never silently half-made.
 """
 
 from __future__ import annotations
