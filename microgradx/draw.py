@@ -55,6 +55,12 @@ PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to th
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
 
+BROWSER_NOTE = (
+    "No Graphviz renderer here (in the browser, Python cannot run programs): this is the stepper's "
+    "picture of the graph (step through it with its buttons); print(mg.to_text(value)) prints it as text."
+)
+"""What a drawing displayed with no renderer (the browser) says above the stepper it shows instead."""
+
 NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
 """What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
 
@@ -109,7 +115,22 @@ class Drawing(graphviz.Digraph):
 
     So ``draw(E).render("graph", format="png")``, ``.pipe()`` and Jupyter's inline display work after
     a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
+    In a notebook with no renderer at all (in the browser, under Pyodide, which runs no programs) the
+    inline display is the stepper's own picture of the graph instead, drawn by microgradx alone.
     """
+
+    value: Value | None = None
+    """The Value `draw` drew (the browser's display draws it with the stepper)."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # type: ignore[no-untyped-def]
+        """Jupyter's display: graphviz's SVG, or the stepper's picture where nothing can render it."""
+        if self.value is None or find_renderer("svg") is not None:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        from microgradx.notebook import stepper  # (notebook does not import draw: no circle)
+
+        page = stepper(self.value)
+        note = f'<p style="font-size:small;color:#6c757d">{BROWSER_NOTE}</p>'
+        return {"text/html": note + page._repr_html_(), "text/plain": BROWSER_NOTE}
 
     def pipe(  # type: ignore[override]
         self,
@@ -207,6 +228,7 @@ def draw(
     _check_options(output, rankdir, highlight, max_nodes)
     order = topological_order(output)[::-1]  # forward order: operands before results
     graph = Drawing(name="microgradx", format="svg")
+    graph.value = output
     graph.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
     graph.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
     graph.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
@@ -574,6 +596,11 @@ def _require_renderer(format: str, renderer: str | None = None) -> str:
     else:
         found = find_renderer(format)
     if found is None:
+        if sys.platform == "emscripten":  # Pyodide: no program can run at all
+            raise RendererNotFound(
+                f"no renderer can write {format.upper()} in the browser (Python cannot run programs there): "
+                "show the drawing in a notebook cell (it displays the stepper's picture) or write a .dot file"
+            )
         if _graphviz_pure() is not None:
             raise RendererNotFound(
                 f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
