@@ -109,9 +109,9 @@ def test_with_a_renderer_a_drawing_is_graphviz_svg_as_before(monkeypatch) -> Non
     assert mg.draw(E)._repr_mimebundle_() == {"image/svg+xml": "<svg/>"}
 
 
-# --- the playground's Python (lite/playground.py), run here in CPython -----------------------------
+# --- the playground's Python (docs/hooks/lite/playground.py), run here in CPython ---------------
 
-playground = _module(ROOT / "lite" / "playground.py", "microgradx_playground")
+playground = _module(ROOT / "docs" / "hooks" / "lite" / "playground.py", "microgradx_playground")
 
 
 def test_the_playground_computes_the_gradients_of_what_is_typed() -> None:
@@ -147,8 +147,8 @@ def test_the_playground_refuses_anything_else_with_a_clear_message(text, values,
 
 
 def test_the_playground_never_evaluates_text() -> None:
-    source = (ROOT / "lite" / "playground.py").read_text("utf-8") + (
-        ROOT / "lite" / "playground.js"
+    source = (ROOT / "docs" / "hooks" / "lite" / "playground.py").read_text("utf-8") + (
+        ROOT / "docs" / "hooks" / "lite" / "playground.js"
     ).read_text("utf-8")
     for call in ("eval(", "exec(", "compile(", "new Function", "runPython(text", "runPythonAsync("):
         assert call not in source, call
@@ -156,7 +156,7 @@ def test_the_playground_never_evaluates_text() -> None:
 
 # --- the build's pins: one truth ------------------------------------------------------------------
 
-build = _module(ROOT / "lite" / "build.py", "microgradx_lite_build")
+build = _module(ROOT / "docs" / "hooks" / "lite" / "build.py", "microgradx_lite_build")
 
 
 def test_the_build_pins_what_pyproject_installs_and_the_kernel_expects() -> None:

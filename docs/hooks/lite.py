@@ -1,6 +1,6 @@
 """mkdocs hook: every page says "Run in your browser", and ``mkdocs build`` builds the browser site.
 
-After the pages, lite/build.py writes the offline JupyterLite site (the notebooks, microgradx
+After the pages, docs/hooks/lite/build.py writes the offline JupyterLite site (the notebooks, microgradx
 preinstalled) and the playground into the site's ``lite/``. Its downloads are cached outside the
 repository (~/.cache/microgradx-lite), so a rebuild takes seconds; when it cannot build (no npm, no
 network for the first download, JupyterLite not installed) ``mkdocs build`` fails and says why.
@@ -17,11 +17,12 @@ import posixpath
 from mkdocs.exceptions import PluginError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = ROOT / "docs" / "hooks" / "lite" / "build.py"
 NOTEBOOKS = ROOT / "examples" / "notebooks"
 
 
 def _builder():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("microgradx_lite_build", ROOT / "lite" / "build.py")
+    spec = importlib.util.spec_from_file_location("microgradx_lite_build", BUILD)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""The playground's Python (lite/playground.html runs it in Pyodide): what a learner typed becomes a graph.
+"""The playground's Python (its page runs it in Pyodide): what a learner typed becomes a graph.
 
 The expression is read by microgradx's own parser (microgradx.expr: a whitelist, nothing evaluated
 by Python) and the values by float(); the page passes both in as strings and gets JSON back.

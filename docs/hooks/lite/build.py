@@ -1,6 +1,6 @@
 """Build the notebooks as an offline JupyterLite site, and the playground, into the docs site's ``lite/``.
 
-``mkdocs build`` runs this (docs/hooks/lite.py); ``python lite/build.py OUT`` runs it alone. Every
+``mkdocs build`` runs this (docs/hooks/lite.py); ``python docs/hooks/lite/build.py OUT`` runs it alone. Every
 piece is pinned and comes from a package registry, so the site makes no request to anything but
 its own folder:
 
@@ -38,7 +38,7 @@ import time
 from importlib import metadata
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
+ROOT = HERE.parents[2]
 NOTEBOOKS = ROOT / "examples" / "notebooks"
 IMAGES = ROOT / "docs" / "images"
 CACHE = pathlib.Path(os.environ.get("MICROGRADX_LITE_CACHE") or "~/.cache/microgradx-lite").expanduser()
