@@ -52,11 +52,12 @@ def latex_function(name: str) -> str:
     return f"\\{name}" if name in LATEX_OPERATORS else f"\\operatorname{{{name}}}"
 
 
-def _call(op: str, forward: Callable, local: Callable, formula: str, **written: Any) -> Rule:
+def _call(op: str, *, forward: Callable, local: Callable, formula: str, **written: Any) -> Rule:
     """The rule of a function written ``op(a)``: what is not given is spelled from its name."""
     sympy = written.pop("sympy", lambda sp, a: getattr(sp, op)(a))
     spelled = {"text": f"{op}({{a}})", "latex": latex_function(op) + "({a})", "glyph": op, "name": op}
-    return Rule(op, forward, local, (formula,), **{**spelled, "sympy": sympy, **written})
+    return Rule(op=op, forward=forward, local=local, formulas=(formula,),
+                **{**spelled, "sympy": sympy, **written})
 
 
 def _either(op: str) -> Callable:
@@ -69,48 +70,64 @@ _sin, _cos = _either("sin"), _either("cos")
 
 RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1
-    Rule("+", operator.add, lambda a, b, out: (1.0, 1.0), ("1", "1"),
-         "{a} + {b}", "{a} + {b}", "+", "add", 1, sympy=lambda sp, a, b: a + b),
+    Rule(op="+", forward=operator.add, local=lambda a, b, out: (1.0, 1.0), formulas=("1", "1"),
+         text="{a} + {b}", latex="{a} + {b}", glyph="+", name="add", precedence=1,
+         sympy=lambda sp, a, b: a + b),
     # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = -1
-    Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0), ("1", "-1"),
-         "{a} − {b}", "{a} - {b}", "a − b", "sub", 1, True, lambda sp, a, b: a - b),
+    Rule(op="-", forward=operator.sub, local=lambda a, b, out: (1.0, -1.0), formulas=("1", "-1"),
+         text="{a} − {b}", latex="{a} - {b}", glyph="a − b", name="sub", precedence=1, ordered=True,
+         sympy=lambda sp, a, b: a - b),
     # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
-    Rule("*", operator.mul, lambda a, b, out: (b, a), ("{b}", "{a}"),
-         "{a}·{b}", "{a} \\cdot {b}", "×", "mul", 2, sympy=lambda sp, a, b: a * b),
+    Rule(op="*", forward=operator.mul, local=lambda a, b, out: (b, a), formulas=("{b}", "{a}"),
+         text="{a}·{b}", latex="{a} \\cdot {b}", glyph="×", name="mul", precedence=2,
+         sympy=lambda sp, a, b: a * b),
     # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −out/b
-    Rule("/", realmath.div, lambda a, b, out: (1.0 / b, -out / b), ("1/{b}", "−{a}/{b}²"),
-         "{a}/{b}", "{a} / {b}", "a ÷ b", "div", 2, True, lambda sp, a, b: a / b),
+    Rule(op="/", forward=realmath.div, local=lambda a, b, out: (1.0 / b, -out / b),
+         formulas=("1/{b}", "−{a}/{b}²"),
+         text="{a}/{b}", latex="{a} / {b}", glyph="a ÷ b", name="div", precedence=2, ordered=True,
+         sympy=lambda sp, a, b: a / b),
     # ∂(a^b)/∂a = b·a^(b-1), ∂(a^b)/∂b = a^b·ln a (with PyTorch's values at the edges: realmath)
-    Rule("**", realmath.power,
-         lambda a, b, out: (realmath.d_power_base(a, b, out), realmath.d_power_exponent(a, b, out)),
-         ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
-         "{a}^{b}", "{a}^{{b}}", "a^b", "pow", 4, True, lambda sp, a, b: a**b),
+    Rule(op="**", forward=realmath.power,
+         local=lambda a, b, out: (realmath.d_power_base(a, b, out), realmath.d_power_exponent(a, b, out)),
+         formulas=("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
+         text="{a}^{b}", latex="{a}^{{b}}", glyph="a^b", name="pow", precedence=4, ordered=True,
+         sympy=lambda sp, a, b: a**b),
     # ∂(−a)/∂a = -1
-    Rule("neg", operator.neg, lambda a, out: (-1.0,), ("-1",), "−{a}", "-{a}", "−", "neg", 3,
-         sympy=lambda sp, a: -a),
+    Rule(op="neg", forward=operator.neg, local=lambda a, out: (-1.0,), formulas=("-1",),
+         text="−{a}", latex="-{a}", glyph="−", name="neg", precedence=3, sympy=lambda sp, a: -a),
     # ∂|a|/∂a = sign(a). Here and in relu, (a > 0) * 1.0 is [a > 0] as a number (float, Value or
     # array); the derivative at the kink is 0, at nan 0 for abs and 1 for relu, as in PyTorch.
-    _call("abs", abs, lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,), "sign({a})",
+    _call(op="abs", forward=abs, local=lambda a, out: ((a > 0.0) * 1.0 - (a < 0.0) * 1.0,),
+          formula="sign({a})",
           text="|{a}|", latex="\\left|{a}\\right|", glyph="|·|", sympy=lambda sp, a: sp.Abs(a), kink=True),
-    _call("exp", realmath.exp, lambda a, out: (out,), "exp({a})",  # ∂e^a/∂a = e^a
+    # ∂e^a/∂a = e^a
+    _call(op="exp", forward=realmath.exp, local=lambda a, out: (out,), formula="exp({a})",
           doc="e to the power of this value."),
-    _call("log", realmath.log, lambda a, out: (1.0 / a,), "1/{a}",  # ∂ln a/∂a = 1/a
+    # ∂ln a/∂a = 1/a
+    _call(op="log", forward=realmath.log, local=lambda a, out: (1.0 / a,), formula="1/{a}",
           doc="Natural logarithm; `ValueError` for a value <= 0."),
-    _call("sqrt", realmath.sqrt, realmath.d_sqrt, "1/(2·√{a})",  # ∂√a/∂a = 1/(2√a), ±inf at ±0
+    # ∂√a/∂a = 1/(2√a), ±inf at ±0
+    _call(op="sqrt", forward=realmath.sqrt, local=realmath.d_sqrt, formula="1/(2·√{a})",
           text="√({a})", latex="\\sqrt{{a}}", glyph="√",
           doc="Square root; `ValueError` for a negative value."),
-    _call("tanh", realmath.tanh, lambda a, out: (1.0 - out * out,), "1−tanh²({a})",  # ∂tanh a = 1 − tanh²a
+    # ∂tanh a/∂a = 1 − tanh²a
+    _call(op="tanh", forward=realmath.tanh, local=lambda a, out: (1.0 - out * out,), formula="1−tanh²({a})",
           doc="Hyperbolic tangent (stable for any input)."),
     # ∂σ(a)/∂a = σ(a)·(1 − σ(a))
-    _call("sigmoid", realmath.sigmoid, lambda a, out: (out * (1.0 - out),), "σ({a})·(1−σ({a}))",
+    _call(op="sigmoid", forward=realmath.sigmoid, local=lambda a, out: (out * (1.0 - out),),
+          formula="σ({a})·(1−σ({a}))",
           text="σ({a})", latex="\\sigma({a})", glyph="σ", sympy=lambda sp, a: 1 / (1 + sp.exp(-a)),
           doc="Logistic sigmoid 1/(1+e^−x), computed without overflow for any input."),
-    _call("relu", realmath.relu, lambda a, out: (1.0 - (a <= 0.0) * 1.0,), "[{a} > 0]",  # relu' = [a > 0]
+    # relu' = [a > 0]
+    _call(op="relu", forward=realmath.relu, local=lambda a, out: (1.0 - (a <= 0.0) * 1.0,),
+          formula="[{a} > 0]",
           latex="\\operatorname{relu}({a})", sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True)),
           kink=True),
-    _call("sin", realmath.sin, lambda a, out: (_cos(a),), "cos({a})",  # ∂sin a/∂a = cos a
+    # ∂sin a/∂a = cos a
+    _call(op="sin", forward=realmath.sin, local=lambda a, out: (_cos(a),), formula="cos({a})",
           doc="Sine (radians)."),
-    _call("cos", realmath.cos, lambda a, out: (-_sin(a),), "−sin({a})",  # ∂cos a/∂a = −sin a
+    # ∂cos a/∂a = −sin a
+    _call(op="cos", forward=realmath.cos, local=lambda a, out: (-_sin(a),), formula="−sin({a})",
           doc="Cosine (radians)."),
 )}
 """Every operation's rule, keyed by its op name (`Value.op`)."""

@@ -65,8 +65,8 @@ MUTANTS: list[Mutant] = [
     # --- each rule's local derivative (the numbers backward uses) ---
     Mutant(
         RULES,
-        'Rule("+", operator.add, lambda a, b, out: (1.0, 1.0)',
-        'Rule("+", operator.add, lambda a, b, out: (1.0, 0.0)',
+        'Rule(op="+", forward=operator.add, local=lambda a, b, out: (1.0, 1.0)',
+        'Rule(op="+", forward=operator.add, local=lambda a, b, out: (1.0, 0.0)',
         "+: ∂/∂b 1 -> 0",
         (BINARY_CLOSED,),
     ),
@@ -149,8 +149,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         RULES,
-        'Rule("neg", operator.neg, lambda a, out: (-1.0,)',
-        'Rule("neg", operator.neg, lambda a, out: (1.0,)',
+        'Rule(op="neg", forward=operator.neg, local=lambda a, out: (-1.0,)',
+        'Rule(op="neg", forward=operator.neg, local=lambda a, out: (1.0,)',
         "neg: -1 -> 1",
         (UNARY_CLOSED,),
     ),
@@ -163,8 +163,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         RULES,
-        '_call("exp", realmath.exp, lambda a, out: (out,)',
-        '_call("exp", realmath.exp, lambda a, out: (a,)',
+        '_call(op="exp", forward=realmath.exp, local=lambda a, out: (out,)',
+        '_call(op="exp", forward=realmath.exp, local=lambda a, out: (a,)',
         "exp: exp(a) -> a",
         (UNARY_CLOSED,),
     ),
@@ -230,8 +230,8 @@ MUTANTS: list[Mutant] = [
     # --- each rule's printed formula (what explain, draw and the HTML page show learners) ---
     Mutant(
         RULES,
-        '(1.0, 1.0), ("1", "1")',
-        '(1.0, 1.0), ("1", "0")',
+        '(1.0, 1.0), formulas=("1", "1")',
+        '(1.0, 1.0), formulas=("1", "0")',
         "formula +: ∂/∂b '1' -> '0'",
         (RULE_FORMULAS,),
     ),

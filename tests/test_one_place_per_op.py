@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradx"
 
 # The whole declaration of the new op, as a learner would add it to the table.
 SQUARE = '''    # ∂(a²)/∂a = 2·a
-    _call("square", lambda a: a * a, lambda a, out: (2.0 * a,), "2·{a}",
+    _call(op="square", forward=lambda a: a * a, local=lambda a, out: (2.0 * a,), formula="2·{a}",
           sympy=lambda sp, a: a**2, doc="The square a²."),
 )}'''
 
