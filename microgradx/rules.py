@@ -10,13 +10,14 @@ a one-line comment with its derivative. Adding an op is one entry here (a `_call
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from microgradx import realmath
 
-__all__ = ["RULES", "Rule"]
+__all__ = ["BUILT_IN", "RULES", "Rule", "latex_function"]
 
 
 class Rule(NamedTuple):
@@ -40,6 +41,11 @@ class Rule(NamedTuple):
     def is_function(self) -> bool:
         """True for a function of one value, written as a call ``op(a)`` (|a| included)."""
         return self.precedence == 9 and len(self.formulas) == 1
+
+    @property
+    def is_call(self) -> bool:
+        """True for a function written as a call, of one value or two (``atan2(a, b)``)."""
+        return self.precedence == 9
 
 
 # LaTeX's own named operators (\exp, \tanh): any other function name is written \operatorname{name}.
@@ -66,7 +72,16 @@ def _either(op: str) -> Callable:
     return lambda x: on_numbers(x) if type(x) is float or realmath.is_number(x) else getattr(x, op)()
 
 
-_sin, _cos = _either("sin"), _either("cos")
+def _call2(op: str, *, forward: Callable, local: Callable, formulas: tuple[str, str], **written: Any) -> Rule:
+    """The rule of a function of two values written ``op(a, b)``, spelled from its name as `_call`'s."""
+    spelled = {"text": f"{op}({{a}}, {{b}})", "latex": latex_function(op) + "({a}, {b})", "glyph": op,
+               "name": op, "ordered": True, "sympy": lambda sp, a, b: getattr(sp, op)(a, b)}
+    return Rule(op=op, forward=forward, local=local, formulas=formulas, **{**spelled, **written})
+
+
+_sin, _cos, _sinh, _cosh = _either("sin"), _either("cos"), _either("sinh"), _either("cosh")
+_sqrt = _either("sqrt")
+_LN2, _LN10, _DEGREE = math.log(2.0), math.log(10.0), 180.0 / math.pi
 
 RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1
@@ -129,5 +144,76 @@ RULES: dict[str, Rule] = {rule.op: rule for rule in (
     # ∂cos a/∂a = −sin a
     _call(op="cos", forward=realmath.cos, local=lambda a, out: (-_sin(a),), formula="−sin({a})",
           doc="Cosine (radians)."),
+    # ∂tan a/∂a = 1 + tan²a
+    _call(op="tan", forward=realmath.tan, local=lambda a, out: (1.0 + out * out,), formula="1+tan²({a})",
+          doc="Tangent (radians)."),
+    # ∂sinh a/∂a = cosh a
+    _call(op="sinh", forward=realmath.sinh, local=lambda a, out: (_cosh(a),), formula="cosh({a})",
+          doc="Hyperbolic sine; ±inf past the largest float, as PyTorch."),
+    # ∂cosh a/∂a = sinh a
+    _call(op="cosh", forward=realmath.cosh, local=lambda a, out: (_sinh(a),), formula="sinh({a})",
+          doc="Hyperbolic cosine; inf past the largest float, as PyTorch."),
+    # ∂asin a/∂a = 1/√(1 − a²), written (1 − a)(1 + a) to stay exact near ±1; inf at ±1
+    _call(op="asin", forward=realmath.asin,
+          local=lambda a, out: (realmath.reciprocal(_sqrt((1.0 - a) * (1.0 + a))),), formula="1/√(1−{a}²)",
+          latex="\\arcsin({a})", doc="Inverse sine, in radians; `ValueError` outside [-1, 1]."),
+    # ∂acos a/∂a = −1/√(1 − a²); -inf at ±1
+    _call(op="acos", forward=realmath.acos,
+          local=lambda a, out: (-realmath.reciprocal(_sqrt((1.0 - a) * (1.0 + a))),), formula="−1/√(1−{a}²)",
+          latex="\\arccos({a})", doc="Inverse cosine, in radians; `ValueError` outside [-1, 1]."),
+    # ∂atan a/∂a = 1/(1 + a²)
+    _call(op="atan", forward=realmath.atan, local=lambda a, out: (1.0 / (1.0 + a * a),), formula="1/(1+{a}²)",
+          latex="\\arctan({a})", doc="Inverse tangent, in radians."),
+    # ∂asinh a/∂a = 1/√(a² + 1)
+    _call(op="asinh", forward=realmath.asinh, local=lambda a, out: (1.0 / _sqrt(a * a + 1.0),),
+          formula="1/√({a}²+1)", doc="Inverse hyperbolic sine."),
+    # ∂acosh a/∂a = 1/√(a² − 1), written (a − 1)(a + 1); inf at 1
+    _call(op="acosh", forward=realmath.acosh,
+          local=lambda a, out: (realmath.reciprocal(_sqrt((a - 1.0) * (a + 1.0))),), formula="1/√({a}²−1)",
+          doc="Inverse hyperbolic cosine; `ValueError` below 1."),
+    # ∂atanh a/∂a = 1/(1 − a²)
+    _call(op="atanh", forward=realmath.atanh, local=lambda a, out: (1.0 / ((1.0 - a) * (1.0 + a)),),
+          formula="1/(1−{a}²)", doc="Inverse hyperbolic tangent; `ValueError` outside (-1, 1)."),
+    # ∂ln(1 + a)/∂a = 1/(1 + a)
+    _call(op="log1p", forward=realmath.log1p, local=lambda a, out: (1.0 / (1.0 + a),), formula="1/(1+{a})",
+          sympy=lambda sp, a: sp.log(1 + a), doc="ln(1 + x), exact for x near 0; `ValueError` for x <= -1."),
+    # ∂(e^a − 1)/∂a = e^a = out + 1
+    _call(op="expm1", forward=realmath.expm1, local=lambda a, out: (out + 1.0,), formula="exp({a})",
+          sympy=lambda sp, a: sp.exp(a) - 1, doc="e^x − 1, exact for x near 0."),
+    # ∂log₂ a/∂a = 1/(a·ln 2)
+    _call(op="log2", forward=realmath.log2, local=lambda a, out: (1.0 / (a * _LN2),), formula="1/({a}·ln(2))",
+          sympy=lambda sp, a: sp.log(a, 2), doc="Base-2 logarithm; `ValueError` for a value <= 0."),
+    # ∂log₁₀ a/∂a = 1/(a·ln 10)
+    _call(op="log10", forward=realmath.log10, local=lambda a, out: (1.0 / (a * _LN10),),
+          formula="1/({a}·ln(10))", sympy=lambda sp, a: sp.log(a, 10),
+          doc="Base-10 logarithm; `ValueError` for a value <= 0."),
+    # ∂2^a/∂a = 2^a·ln 2
+    _call(op="exp2", forward=realmath.exp2, local=lambda a, out: (out * _LN2,), formula="2^{a}·ln(2)",
+          sympy=lambda sp, a: 2**a, doc="2 to the power of this value."),
+    # ∂sign(a)/∂a = 0 (it jumps at 0, where PyTorch says 0 too)
+    _call(op="sign", forward=realmath.sign, local=lambda a, out: (0.0,), formula="0",
+          doc="1, 0 or -1 as the value is positive, zero or negative (0 for nan, as PyTorch)."),
+    # ∂(a·180/π)/∂a = 180/π
+    _call(op="degrees", forward=realmath.degrees, local=lambda a, out: (_DEGREE,), formula="180/π",
+          sympy=lambda sp, a: a * 180 / sp.pi, doc="Radians to degrees."),
+    # ∂(a·π/180)/∂a = π/180
+    _call(op="radians", forward=realmath.radians, local=lambda a, out: (1.0 / _DEGREE,), formula="π/180",
+          sympy=lambda sp, a: a * sp.pi / 180, doc="Degrees to radians."),
+    # ∂atan2(a, b)/∂a = b/(a² + b²), ∂atan2(a, b)/∂b = −a/(a² + b²): the angle of the point (b, a)
+    _call2(op="atan2", forward=realmath.atan2, local=lambda a, b, out: realmath.d_atan2(a, b),
+           formulas=("{b}/({a}²+{b}²)", "−{a}/({a}²+{b}²)"),
+           doc="atan2(y, x): the angle of the point (x, y) in radians, in (−π, π], as math.atan2."),
+    # ∂hypot(a, b)/∂a = a/hypot(a, b), ∂/∂b = b/hypot(a, b): hypot(a, b) = √(a² + b²)
+    _call2(op="hypot", forward=realmath.hypot, local=realmath.d_hypot,
+           formulas=("{a}/√({a}²+{b}²)", "{b}/√({a}²+{b}²)"), sympy=lambda sp, a, b: sp.sqrt(a**2 + b**2),
+           doc="hypot(a, b) = √(a² + b²), without overflow on the way (as math.hypot)."),
+    # ∂(a mod b)/∂a = 1, ∂(a mod b)/∂b = −floor(a/b): Python's floor modulo, a − b·floor(a/b)
+    Rule(op="%", forward=realmath.mod, local=lambda a, b, out: (1.0, realmath.d_mod_divisor(a, b)),
+         formulas=("1", "−floor({a}/{b})"),
+         text="{a} mod {b}", latex="{a} \\bmod {b}", glyph="a mod b", name="mod", precedence=2, ordered=True,
+         sympy=lambda sp, a, b: sp.Mod(a, b)),
 )}
-"""Every operation's rule, keyed by its op name (`Value.op`)."""
+"""Every operation's rule, keyed by its op name (`Value.op`); ops of your own join it (`custom_op`)."""
+
+BUILT_IN = frozenset(RULES)
+"""The built-in ops' names, which an op of your own may not take."""
