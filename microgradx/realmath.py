@@ -237,7 +237,7 @@ def _number(x):  # a number as it is, a Value's number
     if type(x) is float or isinstance(x, numbers.Real):
         return x
     if is_array(x):
-        raise TypeError("the ** and sqrt rules take floats or Values; on arrays use microgradx.arrays.LOCAL")
+        raise TypeError("the ** and sqrt rules take floats or Values; on arrays use microgradx.arrays.local")
     return x.data
 
 

@@ -104,4 +104,4 @@ def test_a_new_rule_alone_reaches_the_command_line(package_with_square: Path) ->
         (row,) = json.loads(done.stdout)["hand"]["rows"]
         assert row["ok"] is ok and (row["diagnosis"] or {}).get("factor") == factor, row
     shown = run(package_with_square, "-m", "microgradx", "grad", "--help")
-    assert "sin cos square (one argument each)" in " ".join(shown.stdout.split()), shown.stdout
+    assert "radians square (one argument each)" in " ".join(shown.stdout.split()), shown.stdout
