@@ -258,7 +258,10 @@ MUTANTS: list[Mutant] = [
     Mutant(RULES, '("-1",)', '("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
     Mutant(RULES, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
     Mutant(
-        RULES, '(out,), formula="exp({a})",', '(out,), formula="exp(−{a})",', "formula exp: exp(a) -> exp(−a)",
+        RULES,
+        '(out,), formula="exp({a})",',
+        '(out,), formula="exp(−{a})",',
+        "formula exp: exp(a) -> exp(−a)",
         (RULE_FORMULAS,),
     ),
     Mutant(RULES, '"1/{a}",', '"-1/{a}",', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
