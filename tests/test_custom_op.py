@@ -2,7 +2,7 @@
 
 Truths: closed forms (softplus' = σ, softplus'' = σ(1 − σ); logaddexp's partials σ(a − b), σ(b − a)),
 PyTorch's softplus and logaddexp where installed (values, gradients, second derivatives), and central
-differences. Each test leaves `RULES` as it found it.
+differences. Each test leaves `RULES` as built (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,6 @@ import microgradx as mg
 from microgradx import Value
 from microgradx.engine import RULES
 from microgradx.html import page_data
-
-
-@pytest.fixture(autouse=True)
-def rules_restored():
-    before = dict(RULES)
-    yield
-    RULES.clear()
-    RULES.update(before)
 
 
 def sigma(x: float) -> float:
