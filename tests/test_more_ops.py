@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -310,3 +312,17 @@ def test_the_command_line_computes_two_argument_functions_and_modulo():
     # ∂/∂x = −y/25 + x/5 + 1, ∂/∂y = x/25 + y/5 + 1/√17
     assert grads["x"] == pytest.approx(-4 / 25 + 3 / 5 + 1, rel=1e-14)
     assert grads["y"] == pytest.approx(3 / 25 + 4 / 5 + 1 / math.sqrt(17), rel=1e-14)
+
+
+def test_the_docs_op_table_lists_every_built_in_op_with_its_formulas():
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text("utf-8")
+    rows = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]  # (\| is a | inside a cell)
+        if line.startswith("| `") and len(cells) == 6:
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(mg.rules.BUILT_IN)
+    for op, rule in mg.engine.RULES.items():
+        formulas = [f.format(a="a", b="b", out="out") for f in rule.formulas]
+        assert rows[op][3:3 + len(formulas)] == formulas, op
+        assert rows[op][1].replace("\\|", "|") == rule.text.format(a="a", b="b"), op
