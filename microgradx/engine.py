@@ -157,22 +157,17 @@ def _apply(op: str, a: Value | Number, b: object = _UNARY) -> Value:
     anything else (None too) returns NotImplemented, so Python raises its TypeError."""
     if type(a) is not Value and (a := _operand(a)) is NotImplemented:  # (a reflected op's number)
         return NotImplemented
-    forward = RULES[op].forward  # (read at each use: an op of your own may be added or replaced)
-    if b is _UNARY:
-        return _record(forward(a.data), op, a)
+    if b is _UNARY:  # (RULES read at each use: an op of your own may join it or be replaced)
+        return _record(RULES[op].forward(a.data), op, a)
     if type(b) is not Value and (b := _operand(b)) is NotImplemented:
         return NotImplemented
-    return _record(forward(a.data, b.data), op, a, b)
+    return _record(RULES[op].forward(a.data, b.data), op, a, b)
 
 
 def apply(op: str, *operands: Value | Number) -> Value:
-    """The node of the rule ``RULES[op]`` on its operands (Values or numbers), by its forward.
-
-    How the functions of the rule table (`microgradx.atan2`) and ops of your own are made."""
-    out = _apply(op, *operands)
-    if out is NotImplemented:
-        raise TypeError(f"{op}: the operands must be Values or real numbers, got "
-                        + ", ".join(type_name(x) for x in operands))
+    """The node of ``RULES[op]`` on Values or numbers: how `functions` and ops of your own make theirs."""
+    if (out := _apply(op, *operands)) is NotImplemented:
+        raise TypeError(f"{op}: operands are Values or numbers, got {', '.join(map(type_name, operands))}")
     return out
 
 
