@@ -413,8 +413,8 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
             out.append(latex_function(word.group()))
             i += len(word.group())
             continue
-        if ch == "^" and template.startswith("^(", i):
-            out.append("^{")
+        if ch in "^√" and template.startswith("(", i + 1):  # a^(…) and √(…): braces, not parentheses
+            out.append("^{" if ch == "^" else "\\sqrt{")
             closers.append("}")
             i += 2
             continue
@@ -428,8 +428,8 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
             out.append(closers.pop() if closers else ")")
         elif ch == "−":
             out.append(" - " if out and not "".join(out).endswith(("(", "{")) else "-")
-        elif ch == "σ":
-            out.append("\\sigma")
+        elif ch in "σπ":
+            out.append("\\sigma" if ch == "σ" else "\\pi ")
         elif ch == "·":
             out.append(" \\cdot ")
         elif ch == "²":

@@ -326,3 +326,19 @@ def test_the_docs_op_table_lists_every_built_in_op_with_its_formulas():
         formulas = [f.format(a="a", b="b", out="out") for f in rule.formulas]
         assert rows[op][3:3 + len(formulas)] == formulas, op
         assert rows[op][1].replace("\\|", "|") == rule.text.format(a="a", b="b"), op
+
+
+@pytest.mark.parametrize("op", ALL)
+def test_latex_writes_each_formula_as_math(op):
+    out, _ = graph(op)
+    node = out.parents[0]
+    names = mg.formatting.latex_names(out)
+    for i in range(len(node.parents)):
+        tex = mg.formatting.latex_formula(node, i, names)
+        depth = 0
+        for ch in tex:  # braces balance, and no template is left unfilled
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            assert depth >= 0, tex
+        assert depth == 0 and "{a}" not in tex and "\\sqrt(" not in tex and "π" not in tex, tex
+    if op == "asin":
+        assert mg.formatting.latex_formula(node, 0, names) == "1/\\sqrt{1 - w^{2}}"
