@@ -3,11 +3,13 @@
 Each function takes the float path first (`type(x) is float`: the engine's hot path pays one
 identity test). The same functions also accept NumPy arrays, for the batch replay of
 `microgradx.trace.trace_batch`, with exactly the float path's numbers: + − · / √ and relu are
-correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
-the float function itself to each element (NumPy's own versions may differ in the last bit).
+correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid, ** and the
+functions made by `_real` (tan ... hypot) apply the float function itself to each element (NumPy's
+own versions may differ in the last bit).
 An element out of the domain raises the float path's error for it. NumPy is never imported
-here unless an array arrives. The derivative rules that use these live in `rules.RULES`; the
-two whose edges need branches (``**`` at a zero base, √ at zero) keep those branches at the end.
+here unless an array arrives. The derivative rules that use these live in `rules.RULES`; those
+whose edges need branches (``**`` at a zero base, √ at zero, asin' at ±1, atan2 and hypot at the
+origin, the floor of ``%``) keep those branches at the end.
 """
 
 from __future__ import annotations
