@@ -56,7 +56,7 @@ def custom_op(
     ∂out/∂operand (a number for one operand, a tuple for two). With `check` the derivative is first
     compared with central differences at several points where `forward` is defined; a mismatch is a
     `ValueError` naming the point, both numbers and what is missing when it can tell (a constant
-    factor, a sign). `formula` is the derivative in words for `explain` and pictures, over ``{a}``
+    factor, a sign; a factor of the chain rule when `forward` also runs on Values). `formula` is the derivative in words for `explain` and pictures, over ``{a}``
     (and ``{b}``, ``{out}``) as the rule table's are. Written with Value arithmetic and microgradx
     functions (``mg.sigmoid(a)``, not ``math.exp``), the derivative can itself be differentiated by
     ``grad(..., create_graph=True)``; otherwise that is an error, never a silently wrong number.
@@ -90,7 +90,7 @@ def custom_op(
         doc=f"{name}, an op of your own (microgradx.custom_op).",
     )
     if check:
-        _check(rule, arity)
+        _check(rule, arity, forward)
     RULES[name] = rule
 
     def function(*operands: Value | Number) -> Value:
@@ -278,7 +278,7 @@ def _defined(rule: Rule, at: tuple[float, ...]) -> bool:
     return True
 
 
-def _check(rule: Rule, arity: int) -> None:
+def _check(rule: Rule, arity: int, forward: Callable) -> None:
     """Compare the rule's derivatives with central differences at CHECKED points; ValueError if not equal."""
     name = rule.op
     candidates = [(x,) for x in POINTS] if arity == 1 else list(PAIRS)
@@ -300,18 +300,42 @@ def _check(rule: Rule, arity: int) -> None:
             where = ", ".join(f"{'ab'[k]} = {fmt(x, 6)}" for k, x in enumerate(at))
             raise ValueError(
                 f"custom_op {name!r}: the derivative ∂{name}/∂{'ab'[j]} looks wrong: at {where} it gives "
-                f"{fmt(g, 8)}, central differences give {fmt(n, 8)}{_diagnosis(rows, j)}"
+                f"{fmt(g, 8)}, central differences give {fmt(n, 8)}{_diagnosis(rows, j, forward)}"
             )
 
 
-def _diagnosis(rows: list, j: int) -> str:
-    """What `hand.diagnose` finds comparing the derivative ('yours') with the central differences."""
+def _graph_samples(rows: list, forward: Callable) -> list[Sample] | None:
+    """The points as samples of forward's own graph, when forward runs on Values (``mg.sin(a * a)``)
+    and that graph's derivatives are the central differences; else None."""
     samples = []
     for at, _, numeric in rows:
         point = {"ab"[k]: x for k, x in enumerate(at)}
         inputs = {n: Value(x, n) for n, x in point.items()}
-        leaf = inputs["ab"[j]]  # (no graph to find chain-rule factors in: constants and signs are named)
-        samples.append(Sample(point, inputs, leaf, [leaf], dict(zip(point, numeric, strict=True))))
+        try:
+            out = forward(*inputs.values())
+        except (TypeError, ValueError, ArithmeticError, AttributeError):
+            return None
+        if type(out) is not Value:
+            return None
+        sample = Sample.of(out, inputs, point)
+        pairs = zip(sample.grads.values(), numeric, strict=True)
+        if not all(abs(g - d) <= ATOL + RTOL * abs(d) for g, d in pairs):
+            return None  # (part of it was computed from plain numbers)
+        samples.append(sample)
+    return samples
+
+
+def _diagnosis(rows: list, j: int, forward: Callable) -> str:
+    """What `hand.diagnose` finds comparing the derivative ('yours') with the central differences: with
+    forward's own graph, a missing factor of the chain rule; without it, a constant factor or a sign."""
+    samples = _graph_samples(rows, forward)
+    if samples is None:
+        samples = []
+        for at, _, numeric in rows:
+            point = {"ab"[k]: x for k, x in enumerate(at)}
+            inputs = {n: Value(x, n) for n, x in point.items()}
+            leaf = inputs["ab"[j]]  # (a graph of one node: constants and signs are what can be named)
+            samples.append(Sample(point, inputs, leaf, [leaf], dict(zip(point, numeric, strict=True))))
     given = {id(s): g[j] for s, (_, g, _) in zip(samples, rows, strict=True)}
     found = diagnose("ab"[j], lambda sample: given[id(sample)], samples, RTOL, ATOL)
     if found is None or found.relation in ("none", "too few points"):

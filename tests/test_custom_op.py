@@ -218,3 +218,14 @@ def test_bad_arguments_say_what_is_wrong():
     double = mg.custom_op("double", lambda a: 2 * a, lambda a: 2.0)
     with pytest.raises(TypeError, match=r"double\(\) takes 1 operand, got 2"):
         double(1.0, 2.0)
+
+
+def test_with_a_forward_written_on_values_the_missing_factor_of_the_chain_rule_is_named():
+    with pytest.raises(ValueError, match=r"at a = 0.35 .*the factor ∂\(a²\)/∂a = 2 · a is missing"):
+        mg.custom_op("sinsq", lambda a: mg.sin(a**2), lambda a: mg.cos(a**2))  # cos(a²)·2a, 2a forgotten
+    def forgot_b(a, b):  # ∂tanh(ab)/∂a = b·(1 − tanh²(ab)): the b forgotten
+        slope = 1 - mg.tanh(a * b) ** 2
+        return slope, a * slope
+
+    with pytest.raises(ValueError, match=r"∂th/∂a .* at a = 0.7, b = 1.3 .*∂\(a·b\)/∂a = b is missing"):
+        mg.custom_op("th", lambda a, b: mg.tanh(a * b), forgot_b)
