@@ -56,8 +56,9 @@ def custom_op(
     ∂out/∂operand (a number for one operand, a tuple for two). With `check` the derivative is first
     compared with central differences at several points where `forward` is defined; a mismatch is a
     `ValueError` naming the point, both numbers and what is missing when it can tell (a constant
-    factor, a sign; a factor of the chain rule when `forward` also runs on Values). `formula` is the derivative in words for `explain` and pictures, over ``{a}``
-    (and ``{b}``, ``{out}``) as the rule table's are. Written with Value arithmetic and microgradx
+    factor, a sign; a factor of the chain rule when `forward` also runs on Values). `formula` is the
+    derivative in words for `explain` and pictures, over ``{a}`` (and ``{b}``, ``{out}``) as the rule
+    table's are. Written with Value arithmetic and microgradx
     functions (``mg.sigmoid(a)``, not ``math.exp``), the derivative can itself be differentiated by
     ``grad(..., create_graph=True)``; otherwise that is an error, never a silently wrong number.
     Making an op again under the same name replaces it (re-running a notebook cell).
