@@ -39,4 +39,10 @@ LOCAL: dict[str, Callable[..., tuple]] = {
     "**": _pow_local,
     "sqrt": _sqrt_local,
 }
-"""Each op's local derivatives for floats or arrays of samples, as `rules.RULES` gives them for floats."""
+"""Each built-in op's local derivatives on floats or arrays of samples (`rules.RULES` has them on floats)."""
+
+
+def local(op: str) -> Callable[..., tuple]:
+    """The op's local derivatives for floats or arrays of samples, as `rules.RULES` gives them for floats
+    (read at each use: an op of your own, `custom_op`, takes arrays one sample at a time)."""
+    return LOCAL.get(op) or engine.RULES[op].local

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import microgradx as mg
 from microgradx._files import resolve, write_atomically
 from microgradx.engine import Value, no_grad
-from microgradx.expr import FUNCTIONS, Expression, ExpressionError, check_name, parse
+from microgradx.expr import ARGUMENTS, Expression, ExpressionError, check_name, parse
 from microgradx.formatting import fmt
 
 __all__ = ["CONVERGED_GRAD", "CONVERGED_LOSS_CHANGE", "DIVERGED_FACTOR", "UsageError", "main"]
@@ -73,8 +73,8 @@ examples:
   microgradx grad "log(x)*sin(y)" --wrt x y --at x=2 y=0.5 --check --json
   microgradx grad "(x*w - goal)**2" --wrt w --at x=8 w=0.5 goal=0.8 --draw graph.svg
 
-EXPR: numbers, names, + - * / **, unary minus, parentheses, the functions
-  {functions} (one argument each), and
+EXPR: numbers, names, + - * / ** % (floor modulo), unary minus, parentheses, the functions
+{functions}
   ';'-separated assignments 'name = expr' that name intermediate nodes. The last
   statement is the output (an assignment there names the output). Nothing else
   is accepted: the text is parsed by microgradx's own parser and never run as
@@ -135,6 +135,13 @@ DIR is --out, else the current directory (a new temporary directory when the
 current one is not writable)."""
 
 
+def _functions_text() -> str:
+    """The expression language's functions for the help, by how many arguments each takes."""
+    ones, twos = (" ".join(f for f, n in ARGUMENTS.items() if n == k) for k in (1, 2))
+    said = f"{ones} (one argument each), {twos} (two arguments each), and"
+    return textwrap.fill(said, 80, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="microgradx",
@@ -151,7 +158,7 @@ def _parser() -> _Parser:
         usage="microgradx grad EXPR --wrt NAME [NAME ...] --at NAME=NUMBER [NAME=NUMBER ...]\n"
         "                [--explain] [--max-paths N] [--check] [--hand NAME=EXPR [NAME=EXPR ...]]\n"
         "                [--draw FILE] [--json]",
-        epilog=_GRAD_EXAMPLES.replace("{functions}", " ".join(FUNCTIONS)),
+        epilog=_GRAD_EXAMPLES.replace("{functions}", _functions_text()),
         formatter_class=raw,
     )
     _common(grad)

@@ -64,8 +64,6 @@ BROWSER_NOTE = (
 NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
 """What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
 
-_ROLES = {op for op, rule in RULES.items() if rule.ordered}  # arrows say which operand is a, which b
-
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 
 
@@ -259,7 +257,7 @@ def draw(
         graph.edge(op_id, ids[node], **_edge_style(op_state))
         for index, parent in enumerate(node.parents):
             label = []
-            if node.op in _ROLES:
+            if RULES[node.op].ordered:  # arrows say which operand is a, which b
                 label.append(_font("ab"[index], bold=True))
             if show_local and (parent.parents or parent.label):  # not for constants
                 label.append(_local_label(node, index, names))

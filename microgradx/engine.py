@@ -20,8 +20,8 @@ from microgradx.persistence import _Graph  # noqa: F401  (old pickles name micro
 from microgradx.realmath import as_float, type_name
 from microgradx.rules import RULES, Rule
 
-__all__ = ["RULES", "Rule", "Value", "cos", "exp", "grad", "is_grad_enabled", "log", "no_grad", "relu",
-           "sigmoid", "sin", "sqrt", "tanh", "topological_order", "zero_grad"]
+__all__ = ["RULES", "Rule", "Value", "apply", "cos", "exp", "grad", "is_grad_enabled", "log", "no_grad",
+           "relu", "sigmoid", "sin", "sqrt", "tanh", "topological_order", "zero_grad"]
 
 Number = int | float
 """What a Value mixes with: any real number (bool, Fraction and numpy scalars included)."""
@@ -93,6 +93,9 @@ class Value(Node):
     def __pow__(self, other: Value | Number) -> Value:
         return _apply("**", self, other)
 
+    def __mod__(self, other: Value | Number) -> Value:
+        return _apply("%", self, other)
+
     # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
     def __radd__(self, other: Number) -> Value:
         return _apply("+", other, self)
@@ -108,6 +111,9 @@ class Value(Node):
 
     def __rpow__(self, other: Number) -> Value:
         return _apply("**", other, self)
+
+    def __rmod__(self, other: Number) -> Value:
+        return _apply("%", other, self)
 
     def __neg__(self) -> Value:
         return _apply("neg", self)
@@ -144,9 +150,6 @@ class Value(Node):
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation numbers: a node is always newer than its operands
 _UNARY = object()  # `_apply`'s b for a function of one value (None is a wrong operand, not none)
-# Each op's forward and local derivatives from the rule table (`rules.py`), one dict lookup a node
-_FORWARD = {op: rule.forward for op, rule in RULES.items()}
-_LOCAL = {op: rule.local for op, rule in RULES.items()}
 
 
 def _apply(op: str, a: Value | Number, b: object = _UNARY) -> Value:
@@ -154,11 +157,18 @@ def _apply(op: str, a: Value | Number, b: object = _UNARY) -> Value:
     anything else (None too) returns NotImplemented, so Python raises its TypeError."""
     if type(a) is not Value and (a := _operand(a)) is NotImplemented:  # (a reflected op's number)
         return NotImplemented
-    if b is _UNARY:
-        return _record(_FORWARD[op](a.data), op, a)
+    if b is _UNARY:  # (RULES read at each use: an op of your own may join it or be replaced)
+        return _record(RULES[op].forward(a.data), op, a)
     if type(b) is not Value and (b := _operand(b)) is NotImplemented:
         return NotImplemented
-    return _record(_FORWARD[op](a.data, b.data), op, a, b)
+    return _record(RULES[op].forward(a.data, b.data), op, a, b)
+
+
+def apply(op: str, *operands: Value | Number) -> Value:
+    """The node of ``RULES[op]`` on Values or numbers: how `functions` and ops of your own make theirs."""
+    if (out := _apply(op, *operands)) is NotImplemented:
+        raise TypeError(f"{op}: operands are Values or numbers, got {', '.join(map(type_name, operands))}")
+    return out
 
 
 def _record(data: float, op: str, a: Value, b: Value | None = None) -> Value:
@@ -263,7 +273,7 @@ def _backprop(root: Value, seed: float | Value, *, create_graph: bool, inputs: I
 
 def _backward_floats(order: list[Value]) -> None:
     """`backward()`'s pass: floats only, every node's total added into its ``.grad``."""
-    local_rules = _LOCAL
+    local_rules = RULES
     for node in order:
         upstream = node._pending  # d root / d node, complete: all its consumers came before it
         node._pending = None
@@ -274,10 +284,10 @@ def _backward_floats(order: list[Value]) -> None:
         b = node._b
         # d root/d operand += d root/d node · ∂node/∂operand, from the rule table
         if b is None:
-            (da,) = local_rules[node.op](a.data, node.data)
+            (da,) = local_rules[node.op].local(a.data, node.data)
             a._pending += upstream * da
         else:
-            da, db = local_rules[node.op](a.data, b.data, node.data)
+            da, db = local_rules[node.op].local(a.data, b.data, node.data)
             a._pending += upstream * da
             b._pending += upstream * db
 
@@ -285,7 +295,7 @@ def _backward_floats(order: list[Value]) -> None:
 def _gradients(order: list[Value], wanted: set[Value], create_graph: bool, start: float) -> dict:
     """`grad()`'s pass: the totals of the `wanted` nodes; with `create_graph`, as Values in a graph."""
     found = {}
-    local_rules = _LOCAL
+    local_rules = RULES
     for node in order:
         upstream = node._pending
         node._pending = None
@@ -295,9 +305,9 @@ def _gradients(order: list[Value], wanted: set[Value], create_graph: bool, start
             continue
         operands = node.parents
         if create_graph:  # the rule on Values: its result is a graph we can differentiate again
-            derivatives = local_rules[node.op](*operands, node)
+            derivatives = local_rules[node.op].local(*operands, node)
         else:
-            derivatives = local_rules[node.op](*[p.data for p in operands], node.data)
+            derivatives = local_rules[node.op].local(*[p.data for p in operands], node.data)
         for operand, derivative in zip(operands, derivatives, strict=True):
             term = upstream * derivative
             total = operand._pending

@@ -1,7 +1,7 @@
 """The command line's expression language: parsed by a whitelist, evaluated into a microgradx graph.
 
-An expression is Python-like: numbers, names, ``+ - * / **``, unary ``-`` and ``+``, parentheses,
-calls of the rule table's functions of one value (`FUNCTIONS`: ``exp(x)``, ``abs(x)``, ...), ``;``-separated
+An expression is Python-like: numbers, names, ``+ - * / ** %``, unary ``-`` and ``+``, parentheses,
+calls of the rule table's functions (`FUNCTIONS`: ``exp(x)``, ``atan2(y, x)``, ...), ``;``-separated
 ``name = expr`` statements whose names label intermediate nodes (``z = w*x; yhat = sigmoid(z);
 0.5*(yhat - y)**2``). The text goes through `ast.parse` only to be read: every node is checked
 against an explicit whitelist and copied into a small tree of our own; nothing is ever evaluated
@@ -22,10 +22,11 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from microgradx.engine import RULES, Value, _apply
+from microgradx.engine import RULES, Value, apply
 from microgradx.formatting import fmt
 
 __all__ = [
+    "ARGUMENTS",
     "FUNCTIONS",
     "MAX_LENGTH",
     "MAX_NESTING",
@@ -36,12 +37,15 @@ __all__ = [
     "parse",
 ]
 
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    rule.name: functools.partial(_apply, rule.op)
+FUNCTIONS: dict[str, Callable[..., Value]] = {
+    rule.name: functools.partial(apply, rule.op)
     for rule in RULES.values()
-    if rule.is_function
+    if rule.is_call
 }
-"""The functions an expression may call (SPEC §1), each with exactly one argument."""
+"""The functions an expression may call (SPEC §1, §8), each with one argument (two: atan2, hypot)."""
+
+ARGUMENTS = {rule.name: len(rule.formulas) for rule in RULES.values() if rule.is_call}
+"""How many arguments each function takes."""
 
 _LONG_DIGITS = re.compile(r"\d{4000,}")  # longer than Python's parser takes as one int literal
 
@@ -59,7 +63,7 @@ MAX_NESTING = 100
 """The deepest bracket nesting accepted; checked on the raw text before Python's parser sees it."""
 
 _ALLOWED = ", ".join(sorted(FUNCTIONS))
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.Mod: "%"}
 
 _FORBIDDEN = {
     ast.Attribute: "attribute access is",
@@ -93,7 +97,6 @@ _FORBIDDEN = {
 
 _FORBIDDEN_OPS = {
     ast.FloorDiv: "'//' is",
-    ast.Mod: "'%' is",
     ast.MatMult: "'@' is",
     ast.LShift: "'<<' is",
     ast.RShift: "'>>' is",
@@ -427,7 +430,9 @@ class _Reader:
                     results.append(_Node("neg", self.column(node), "neg", (operand,)))
             else:  # a whitelisted call (see children)
                 assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                results.append(_Node("call", self.column(node), node.func.id, (results.pop(),)))
+                arguments = tuple(results[len(results) - len(node.args) :])
+                del results[len(results) - len(node.args) :]
+                results.append(_Node("call", self.column(node), node.func.id, arguments))
         return results[0], names
 
     def children(self, node: ast.AST) -> list[ast.AST]:
@@ -449,10 +454,10 @@ class _Reader:
                 raise self.reject(_FORBIDDEN_OPS[type(node.op)], node)
             return [node.operand]
         if isinstance(node, ast.Call):
-            return [self.call_argument(node)]
+            return self.call_arguments(node)
         raise self.reject(_FORBIDDEN.get(type(node), f"'{type(node).__name__}' is"), node)
 
-    def call_argument(self, node: ast.Call) -> ast.expr:
+    def call_arguments(self, node: ast.Call) -> list[ast.expr]:
         func = node.func
         if not isinstance(func, ast.Name):  # name what the callee is, when we know it
             what = _FORBIDDEN.get(type(func))
@@ -470,11 +475,14 @@ class _Reader:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.reject("starred arguments are", arg)
-        if len(node.args) != 1:
+        wanted = ARGUMENTS[func.id]
+        if len(node.args) != wanted:
             raise ParseError(
-                f"{func.id}() takes exactly one argument, got {len(node.args)}", self.column(func)
+                f"{func.id}() takes exactly {'one argument' if wanted == 1 else 'two arguments'}, "
+                f"got {len(node.args)}",
+                self.column(func),
             )
-        return node.args[0]
+        return list(node.args)
 
     def number(self, node: ast.Constant) -> float:
         value = node.value
@@ -500,6 +508,8 @@ def _describe(op: str, operands: list[Value]) -> str:
     shown = [fmt(v.data, 6) for v in operands]
     if op == "neg":
         return f"−{shown[0]}"
+    if op in FUNCTIONS:
+        return f"{op}({', '.join(shown)})"
     if len(shown) == 2:
         return f"{shown[0]} {op} {shown[1]}"
     return f"{op}({shown[0]})"
@@ -525,9 +535,9 @@ def _evaluate(tree: _Node, env: Mapping[str, Value], overflow: bool) -> Value:
         del results[len(results) - len(node.args) :]
         try:
             if node.kind == "call":
-                out = FUNCTIONS[node.value](operands[0])
+                out = FUNCTIONS[node.value](*operands)
             else:  # an operator: the node its rule makes, as Value's operator does
-                out = _apply(node.value, *operands)  # (a neg node's value is "neg")
+                out = apply(node.value, *operands)  # (a neg node's value is "neg")
         except (ArithmeticError, ValueError) as e:
             raise ExpressionError(f"column {node.column}: {e}") from None
         if not overflow and not math.isfinite(out.data) and all(math.isfinite(v.data) for v in operands):

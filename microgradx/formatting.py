@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 
 from microgradx.engine import RULES, Value, topological_order
 from microgradx.rules import latex_function
@@ -61,7 +62,20 @@ def _constant_exponent(node: Value) -> float | None:
     return None if exponent.parents or exponent.label else exponent.data
 
 
-OP_GLYPH = {op: rule.glyph for op, rule in RULES.items()}
+class _Glyphs(Mapping[str, str]):
+    """Each op's glyph, read from `RULES` at each use (an op of your own, `custom_op`, joins later)."""
+
+    def __getitem__(self, op: str) -> str:
+        return RULES[op].glyph
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(RULES)
+
+    def __len__(self) -> int:
+        return len(RULES)
+
+
+OP_GLYPH: Mapping[str, str] = _Glyphs()
 """How each operation is written inside its circle in a picture (`draw`, the HTML stepper), from
 its rule; ops whose operands' order matters name them a, b."""
 
@@ -111,6 +125,8 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
         return f"{_superscript_base(a, _wrap(a, pa, prec + 1))}{power}", prec
     rule = RULES[op]
     prec = rule.precedence
+    if prec == _ATOM:  # a call, op(a) or op(a, b): its parentheses are its own
+        return _written(rule.text, *(text for text, _ in parents)), _ATOM
     if len(parents) == 2:
         (a, pa), (b, pb) = parents
         # Left-associative operators need parentheses on the right at equal precedence; ^ on the left.
@@ -118,9 +134,7 @@ def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, i
         right = _wrap(b, pb, prec + (0 if op == "**" else 1) if rule.ordered else prec)
         return _written(rule.text, left, right), prec
     ((a, pa),) = parents
-    if prec < _ATOM:  # a prefix operator: −a
-        return _written(rule.text, _wrap(a, pa, prec + 1)), prec
-    return _written(rule.text, a), _ATOM
+    return _written(rule.text, _wrap(a, pa, prec + 1)), prec  # a prefix operator: −a
 
 
 def _written(template: str, a: str, b: str = "") -> str:
@@ -178,8 +192,11 @@ def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
 _PLAIN = re.compile(f"[^\\W\\d]\\w*(?<![{_SUPERSCRIPT_DIGITS}])")
 """A name that reads unambiguously after d or ∂ (``w``, ``ŷ``, ``w1``, ``loss``)."""
 
-_GENERATED = re.compile(f"({'|'.join(rule.name for rule in RULES.values())})\\d+")
-"""The op-and-index names `node_names` gives to long expressions (``dmul3`` would misread)."""
+
+def _generated(name: str) -> bool:
+    """Whether `name` is an op-and-index name `node_names` gives a long expression (``dmul3`` misreads)."""
+    word = name.rstrip("0123456789")
+    return word != name and any(rule.name == word for rule in RULES.values())
 
 
 def derivative_name(name: str) -> str:
@@ -188,7 +205,7 @@ def derivative_name(name: str) -> str:
     ``∂E/∂w`` but ``∂(ŷ − y)/∂ŷ``, ``∂(σ(z))/∂z`` and ``d(mul3)``: the one rule that `explain`,
     `draw` and the HTML stepper write derivatives by.
     """
-    return name if _PLAIN.fullmatch(name) and not _GENERATED.fullmatch(name) else f"({name})"
+    return name if _PLAIN.fullmatch(name) and not _generated(name) else f"({name})"
 
 
 _BINDS_OPERANDS = "+·/^ " + _SUPERSCRIPT_DIGITS + "⁻"  # characters that make a name compound
@@ -352,6 +369,8 @@ def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tup
     rule = RULES[node.op]
     prec = rule.precedence
     parents = [written[p] for p in node.parents]
+    if prec == _ATOM:  # a call, op(a) or op(a, b)
+        return _written(rule.latex, *(text for text, _ in parents)), _ATOM
     if len(parents) == 2:
         (a, pa), (b, pb) = parents
         if node.op == "**":
@@ -359,9 +378,7 @@ def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tup
         right = _latex_wrap(b, pb, prec + 1 if rule.ordered else prec)
         return _written(rule.latex, _latex_wrap(a, pa, prec), right), prec
     ((a, pa),) = parents
-    if prec < _ATOM:  # a prefix operator: -a
-        return _written(rule.latex, _latex_wrap(a, pa, prec + 1)), prec
-    return _written(rule.latex, a), _ATOM
+    return _written(rule.latex, _latex_wrap(a, pa, prec + 1)), prec  # a prefix operator: -a
 
 
 def _latex_template(template: str, names: dict[str, str]) -> str:
@@ -396,8 +413,8 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
             out.append(latex_function(word.group()))
             i += len(word.group())
             continue
-        if ch == "^" and template.startswith("^(", i):
-            out.append("^{")
+        if ch in "^√" and template.startswith("(", i + 1):  # a^(…) and √(…): braces, not parentheses
+            out.append("^{" if ch == "^" else "\\sqrt{")
             closers.append("}")
             i += 2
             continue
@@ -411,8 +428,8 @@ def _latex_template(template: str, names: dict[str, str]) -> str:
             out.append(closers.pop() if closers else ")")
         elif ch == "−":
             out.append(" - " if out and not "".join(out).endswith(("(", "{")) else "-")
-        elif ch == "σ":
-            out.append("\\sigma")
+        elif ch in "σπ":
+            out.append("\\sigma" if ch == "σ" else "\\pi ")
         elif ch == "·":
             out.append(" \\cdot ")
         elif ch == "²":

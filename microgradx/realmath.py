@@ -3,11 +3,13 @@
 Each function takes the float path first (`type(x) is float`: the engine's hot path pays one
 identity test). The same functions also accept NumPy arrays, for the batch replay of
 `microgradx.trace.trace_batch`, with exactly the float path's numbers: + − · / √ and relu are
-correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid and ** apply
-the float function itself to each element (NumPy's own versions may differ in the last bit).
+correctly rounded elementwise array operations; exp, log, sin, cos, tanh, sigmoid, ** and the
+functions made by `_real` (tan ... hypot) apply the float function itself to each element (NumPy's
+own versions may differ in the last bit).
 An element out of the domain raises the float path's error for it. NumPy is never imported
-here unless an array arrives. The derivative rules that use these live in `rules.RULES`; the
-two whose edges need branches (``**`` at a zero base, √ at zero) keep those branches at the end.
+here unless an array arrives. The derivative rules that use these live in `rules.RULES`; those
+whose edges need branches (``**`` at a zero base, √ at zero, asin' at ±1, atan2 and hypot at the
+origin, the floor of ``%``) keep those branches at the end.
 """
 
 from __future__ import annotations
@@ -164,6 +166,63 @@ sin = _trig("sin", math.sin)
 cos = _trig("cos", math.cos)
 
 
+
+def _real(name: str, fn: Callable[..., float], needs: str = "", odd: bool = False) -> Callable[..., float]:
+    """`math`'s function `fn` as a forward: on arrays element by element; an overflow is ±inf (IEEE, as
+    PyTorch: -inf for an `odd` function of a negative number); outside its domain math's ValueError,
+    naming the op, the value and what it `needs`."""
+
+    def forward(*args: float) -> float:
+        if any(type(x) is not float and is_array(x) for x in args):
+            return elementwise(forward, *args)
+        try:
+            return fn(*args)
+        except ValueError:
+            shown = ", ".join(_fmt(x) for x in args)
+            raise ValueError(f"{name}: math domain error, {name}({shown}) is undefined ({name} needs {needs})"
+                             ) from None
+        except OverflowError:
+            return -_INF if odd and args[0] < 0.0 else _INF
+
+    forward.__name__ = name
+    return forward
+
+
+tan = _real("tan", math.tan, "a finite number")
+sinh = _real("sinh", math.sinh, odd=True)
+cosh = _real("cosh", math.cosh)
+asin = _real("asin", math.asin, "a number in [-1, 1]")
+acos = _real("acos", math.acos, "a number in [-1, 1]")
+atan = _real("atan", math.atan)
+asinh = _real("asinh", math.asinh)
+acosh = _real("acosh", math.acosh, "a number >= 1")
+atanh = _real("atanh", math.atanh, "a number in (-1, 1), ends excluded")
+log1p = _real("log1p", math.log1p, "a number > -1")  # ln(1 + a), exact for a near 0
+expm1 = _real("expm1", math.expm1)  # e^a − 1, exact for a near 0
+log2 = _real("log2", math.log2, "a number > 0")
+log10 = _real("log10", math.log10, "a number > 0")
+exp2 = _real("exp2", math.exp2)
+degrees = _real("degrees", math.degrees)
+radians = _real("radians", math.radians)
+atan2 = _real("atan2", math.atan2)
+hypot = _real("hypot", math.hypot)
+
+
+def sign(a: float) -> float:
+    """1, 0 or -1; 0 for nan (as PyTorch)."""
+    return (a > 0.0) * 1.0 - (a < 0.0) * 1.0  # (on arrays too)
+
+
+def mod(a: float, b: float) -> float:
+    """Python's floor modulo ``a % b`` (the sign of b, as ``torch.remainder``); b == 0 is an error."""
+    if (type(b) is not float and is_array(b)) or (type(a) is not float and is_array(a)):
+        np = numpy_module()
+        raise_first_bad(np.asarray(b) == 0.0, mod, a, b)
+        return np.remainder(a, b)
+    if b == 0.0:
+        raise ZeroDivisionError(f"'%': modulo by zero in {_fmt(a)} % {_fmt(b)}")
+    return a % b
+
 def relu(a: float) -> float:
     # max(0, a) that keeps nan (as PyTorch: a diverging network shows); -0.0 gives 0.0
     if type(a) is float:
@@ -180,7 +239,7 @@ def _number(x):  # a number as it is, a Value's number
     if type(x) is float or isinstance(x, numbers.Real):
         return x
     if is_array(x):
-        raise TypeError("the ** and sqrt rules take floats or Values; on arrays use microgradx.arrays.LOCAL")
+        raise TypeError("the ** and sqrt rules take floats or Values; on arrays use microgradx.arrays.local")
     return x.data
 
 
@@ -200,6 +259,46 @@ def d_power_exponent(a, b, out):
     if ad > 0.0:
         return out * (log(a) if a is ad else a.log())
     return 0.0 if ad == 0.0 and _number(b) >= 0.0 else math.nan  # (0 ** nan: nan, as PyTorch)
+
+
+def reciprocal(x):
+    """1/x, and ±inf at ±0 (as PyTorch), on floats or arrays; on a Value its own 1/x (an error at 0).
+    For the derivatives that are infinite at the edge of their domain: asin'(±1), acosh'(1)."""
+    if type(x) is float or isinstance(x, numbers.Real):
+        return 1.0 / x if x != 0.0 else math.copysign(_INF, x)
+    if is_array(x):
+        with numpy_module().errstate(divide="ignore"):
+            return 1.0 / numpy_module().asarray(x, float)
+    return 1.0 / x
+
+
+def d_atan2(a, b):
+    """∂atan2(a, b)/∂a = b/(a² + b²), ∂/∂b = −a/(a² + b²); 0 and -0 at the origin (as PyTorch)."""
+    square = a * a + b * b
+    if is_array(square):
+        np = numpy_module()
+        inverse = np.where(square != 0.0, 1.0 / np.where(square != 0.0, square, 1.0), 0.0)
+    else:
+        inverse = 0.0 if _number(square) == 0.0 else 1.0 / square
+    return b * inverse, -a * inverse
+
+
+def d_hypot(a, b, out):
+    """∂hypot(a, b)/∂a = a/hypot(a, b), ∂/∂b = b/hypot(a, b); nan at the origin (as PyTorch)."""
+    if is_array(out):
+        with numpy_module().errstate(divide="ignore", invalid="ignore"):
+            return a / out, b / out
+    if _number(out) == 0.0:
+        return math.nan, math.nan
+    return a / out, b / out
+
+
+def d_mod_divisor(a, b):
+    """∂(a % b)/∂b = −floor(a/b), as Python's ``a // b`` (and ``torch.remainder``) rounds it. A number
+    even on Values: it is constant between its jumps, so its own derivative is 0 there."""
+    if is_array(a) or is_array(b):
+        return -numpy_module().floor_divide(a, b)
+    return -(_number(a) // _number(b))
 
 
 def d_sqrt(a, out):

@@ -16,7 +16,7 @@ wrong branch. See ``docs/replay.md`` for the tape drawn out.
 
 `trace_batch(f, *one_sample)` replays the same tape over a whole batch of samples with NumPy
 arrays (the ``fast`` extra): one vectorised call per operation, of the rules on arrays
-(`microgradx.arrays.LOCAL`), with each guard asked of every sample and a per-sample fallback when one flips.
+(`microgradx.arrays.local`), with each guard asked of every sample and a per-sample fallback when one flips.
 """
 
 from __future__ import annotations
@@ -107,11 +107,6 @@ class _recording_guards:
         self.open = False
         node.observer.reset(self._token)
 
-
-# The rule table's forward functions; + − · and negation are the `operator` module's functions,
-# which serve floats (the same float operations) and arrays alike.
-_FORWARD = {op: rule.forward for op, rule in RULES.items()}
-_LOCAL = {op: rule.local for op, rule in RULES.items()}
 
 
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
@@ -216,9 +211,9 @@ class Trace:
 
         # One step per operation: (forward function, operand slots) in forward order and, for the
         # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
-        self._forward_steps = [(_FORWARD[v.op], *operands(v)) for v in ops]
+        self._forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]  # (+ − ·: `operator`'s)
         backward = [v for v in reversed(ops) if v in in_output]
-        self._backward_steps = [(_LOCAL[v.op], slot[v], *operands(v)) for v in backward]
+        self._backward_steps = [(RULES[v.op].local, slot[v], *operands(v)) for v in backward]
         self._backward_ops = [v.op for v in backward]  # for `_batch_steps`, made on a batch's first use
         self.__dict__.pop("_batch_steps", None)  # (a retrace's tape needs its own)
         self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
@@ -319,8 +314,8 @@ class Trace:
 
     @functools.cached_property
     def _batch_steps(self) -> list:
-        """`_backward_steps` with the rules on arrays (`arrays.LOCAL`), for `trace_batch`."""
-        return [(arrays.LOCAL[op], *step[1:]) for op, step in zip(self._backward_ops, self._backward_steps,
+        """`_backward_steps` with the rules on arrays (`arrays.local`), for `trace_batch`."""
+        return [(arrays.local(op), *step[1:]) for op, step in zip(self._backward_ops, self._backward_steps,
                                                                    strict=True)]
 
     def _chain_rule(self, values: list, seed: object, steps: list) -> list:

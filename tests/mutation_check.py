@@ -56,17 +56,29 @@ CHECK = "tests/test_check.py"
 SGD_EQUATIONS = "tests/test_optim.py::test_sgd_follows_its_update_equations_for_25_steps"
 ADAM_EQUATIONS = "tests/test_optim.py::test_adam_follows_its_update_equations_for_25_steps"
 INIT = "tests/test_init.py"
+MORE, CUSTOM_TESTS = "tests/test_more_ops.py", "tests/test_custom_op.py"
+EDGE = f"{MORE}::test_derivatives_stay_accurate_at_the_edge_of_the_domain"
+MORE_SPECIAL = f"{MORE}::test_special_points_match_the_closed_form"
+CUSTOM_PLAIN = (
+    f"{CUSTOM_TESTS}::test_a_derivative_computed_from_plain_numbers_cannot_be_differentiated_again_silently"
+)
+CUSTOM_WRONG = f"{CUSTOM_TESTS}::test_a_wrong_derivative_is_caught_when_the_op_is_made_with_its_diagnosis"
+CUSTOM_ONE = (
+    f"{CUSTOM_TESTS}::test_an_op_of_one_operand_is_one_node_with_its_derivative_and_its_second_derivative"
+)
+CUSTOM_BUILT_IN = f"{CUSTOM_TESTS}::test_a_built_in_ops_name_is_refused"
 
 ENGINE, CHECKER, OPTIM = "microgradx/engine.py", "microgradx/check.py", "microgradx/optim.py"
 RULES, REALMATH = "microgradx/rules.py", "microgradx/realmath.py"
 FORMATTING, NN = "microgradx/formatting.py", "microgradx/nn.py"
+CUSTOM = "microgradx/custom.py"
 
 MUTANTS: list[Mutant] = [
     # --- each rule's local derivative (the numbers backward uses) ---
     Mutant(
         RULES,
-        'Rule("+", operator.add, lambda a, b, out: (1.0, 1.0)',
-        'Rule("+", operator.add, lambda a, b, out: (1.0, 0.0)',
+        'Rule(op="+", forward=operator.add, local=lambda a, b, out: (1.0, 1.0)',
+        'Rule(op="+", forward=operator.add, local=lambda a, b, out: (1.0, 0.0)',
         "+: ∂/∂b 1 -> 0",
         (BINARY_CLOSED,),
     ),
@@ -149,8 +161,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         RULES,
-        'Rule("neg", operator.neg, lambda a, out: (-1.0,)',
-        'Rule("neg", operator.neg, lambda a, out: (1.0,)',
+        'Rule(op="neg", forward=operator.neg, local=lambda a, out: (-1.0,)',
+        'Rule(op="neg", forward=operator.neg, local=lambda a, out: (1.0,)',
         "neg: -1 -> 1",
         (UNARY_CLOSED,),
     ),
@@ -163,8 +175,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         RULES,
-        '_call("exp", realmath.exp, lambda a, out: (out,)',
-        '_call("exp", realmath.exp, lambda a, out: (a,)',
+        '_call(op="exp", forward=realmath.exp, local=lambda a, out: (out,)',
+        '_call(op="exp", forward=realmath.exp, local=lambda a, out: (a,)',
         "exp: exp(a) -> a",
         (UNARY_CLOSED,),
     ),
@@ -230,8 +242,8 @@ MUTANTS: list[Mutant] = [
     # --- each rule's printed formula (what explain, draw and the HTML page show learners) ---
     Mutant(
         RULES,
-        '(1.0, 1.0), ("1", "1")',
-        '(1.0, 1.0), ("1", "0")',
+        '(1.0, 1.0), formulas=("1", "1")',
+        '(1.0, 1.0), formulas=("1", "0")',
         "formula +: ∂/∂b '1' -> '0'",
         (RULE_FORMULAS,),
     ),
@@ -245,7 +257,13 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(RULES, '("-1",)', '("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
     Mutant(RULES, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
-    Mutant(RULES, '"exp({a})",', '"exp(−{a})",', "formula exp: exp(a) -> exp(−a)", (RULE_FORMULAS,)),
+    Mutant(
+        RULES,
+        '(out,), formula="exp({a})",',
+        '(out,), formula="exp(−{a})",',
+        "formula exp: exp(a) -> exp(−a)",
+        (RULE_FORMULAS,),
+    ),
     Mutant(RULES, '"1/{a}",', '"-1/{a}",', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
     Mutant(RULES, '"1/(2·√{a})",', '"1/√{a}",', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
     Mutant(
@@ -313,8 +331,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "(da,) = local_rules[node.op](a.data, node.data)\n            a._pending += upstream * da",
-        "(da,) = local_rules[node.op](a.data, node.data)\n            a._pending = upstream * da",
+        "(da,) = local_rules[node.op].local(a.data, node.data)\n            a._pending += upstream * da",
+        "(da,) = local_rules[node.op].local(a.data, node.data)\n            a._pending = upstream * da",
         "backward(): a unary node's operand keeps only this use's term",
         (f"{ORACLES}::test_every_use_of_a_node_adds_its_term",),
     ),
@@ -475,6 +493,203 @@ MUTANTS: list[Mutant] = [
         'Value(rng.uniform(0.0, bound), "b")',
         "init bias only positive",
         (INIT,),
+    ),
+    # --- the functions of SPEC §8, `%`, and ops of your own (descriptions start "§8": -k §8) ---
+    Mutant(
+        RULES,
+        "local=lambda a, out: (1.0 + out * out,)",
+        "local=lambda a, out: (1.0 - out * out,)",
+        "§8 tan: 1 + tan² -> 1 − tan²",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "local=lambda a, out: (_cosh(a),)",
+        "local=lambda a, out: (_sinh(a),)",
+        "§8 sinh: cosh -> sinh",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        'local=lambda a, out: (realmath.reciprocal(_sqrt((1.0 - a) * (1.0 + a))),), formula="1/',
+        'local=lambda a, out: (realmath.reciprocal(_sqrt(1.0 - a * a)),), formula="1/',
+        "§8 asin: (1 − a)(1 + a) -> 1 − a² (loses the digits near ±1)",
+        (EDGE,),
+    ),
+    Mutant(
+        RULES,
+        "(-realmath.reciprocal(_sqrt((1.0 - a) * (1.0 + a))),)",
+        "(realmath.reciprocal(_sqrt((1.0 - a) * (1.0 + a))),)",
+        "§8 acos: −1/√(1−a²) sign lost",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "(1.0 / (1.0 + a * a),)",
+        "(1.0 / (1.0 - a * a),)",
+        "§8 atan: 1/(1+a²) -> 1/(1−a²)",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "(realmath.reciprocal(_sqrt((a - 1.0) * (a + 1.0))),)",
+        "(1.0 / _sqrt((a - 1.0) * (a + 1.0)),)",
+        "§8 acosh: ∂ at 1 inf -> a division by zero",
+        (MORE_SPECIAL,),
+    ),
+    Mutant(
+        RULES,
+        "(1.0 / ((1.0 - a) * (1.0 + a)),)",
+        "(1.0 / ((1.0 - a) * (1.0 - a)),)",
+        "§8 atanh: 1/((1−a)(1+a)) -> 1/(1−a)²",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "local=lambda a, out: (1.0 / (1.0 + a),)",
+        "local=lambda a, out: (1.0 / a,)",
+        "§8 log1p: 1/(1+a) -> 1/a",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "local=lambda a, out: (out + 1.0,)",
+        "local=lambda a, out: (out,)",
+        "§8 expm1: e^a = out + 1 -> out",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "(1.0 / (a * _LN2),)",
+        "(1.0 / a,)",
+        "§8 log2: 1/(a·ln 2) -> 1/a",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "(out * _LN2,)",
+        "(out,)",
+        "§8 exp2: 2^a·ln 2 -> 2^a",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        RULES,
+        "180.0 / math.pi\n",
+        "math.pi / 180.0\n",
+        "§8 degrees, radians: factors swapped",
+        (UNARY_CLOSED,),
+    ),
+    Mutant(
+        REALMATH,
+        "return b * inverse, -a * inverse",
+        "return -b * inverse, a * inverse",
+        "§8 atan2: both partials' signs flipped",
+        (BINARY_CLOSED,),
+    ),
+    Mutant(
+        REALMATH,
+        "\n    return a / out, b / out",
+        "\n    return b / out, a / out",
+        "§8 hypot: partials swapped",
+        (BINARY_CLOSED,),
+    ),
+    Mutant(
+        REALMATH,
+        "return -(_number(a) // _number(b))",
+        "return -(_number(a) / _number(b))",
+        "§8 %: ∂/∂b −floor(a/b) -> −a/b",
+        (BINARY_CLOSED,),
+    ),
+    Mutant(
+        REALMATH,
+        "    return a % b\n",
+        "    return math.fmod(a, b)\n",
+        "§8 %: floor modulo -> fmod (sign of a)",
+        (BINARY_CLOSED,),
+    ),
+    Mutant(
+        ENGINE,
+        'return _apply("%", self, other)',
+        'return _apply("%", other, self)',
+        "§8 a % b records its operands as (b, a)",
+        (BINARY_CLOSED,),
+    ),
+    Mutant(
+        REALMATH,
+        "return -_INF if odd and args[0] < 0.0 else _INF",
+        "return _INF",
+        "§8 sinh(-1000): -inf -> inf",
+        (MORE_SPECIAL,),
+    ),
+    Mutant(
+        RULES,
+        '"1+tan²({a})"',
+        '"1−tan²({a})"',
+        "§8 formula tan: 1+tan² -> 1−tan²",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        RULES,
+        'formula="1/√(1−{a}²)"',
+        'formula="1/√(1+{a}²)"',
+        "§8 formula asin: 1−a² -> 1+a²",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        RULES,
+        '"−floor({a}/{b})"',
+        '"floor({a}/{b})"',
+        "§8 formula %: −floor(a/b) -> floor(a/b)",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        RULES,
+        'formulas=("{b}/({a}²+{b}²)"',
+        'formulas=("{a}/({a}²+{b}²)"',
+        "§8 formula atan2: b/(a²+b²) -> a/…",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        RULES,
+        'formula="1/({a}·ln(2))"',
+        'formula="1/{a}"',
+        "§8 formula log2: 1/(a·ln 2) -> 1/a",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        CUSTOM,
+        "    if floats_taken:\n",
+        "    if False:\n",
+        "§8 custom_op: a derivative through math.exp(Value) is differentiated as a constant",
+        (CUSTOM_PLAIN,),
+    ),
+    Mutant(
+        CUSTOM,
+        "if type(operand) is Value and not _reaches(d, operand):",
+        "if False:",
+        "§8 custom_op: a derivative from a.data is differentiated as a constant",
+        (CUSTOM_PLAIN,),
+    ),
+    Mutant(
+        CUSTOM,
+        "if not abs(g[j] - n[j]) <= ATOL + RTOL * abs(n[j])]",
+        "if False]",
+        "§8 custom_op: a wrong derivative is not caught when made",
+        (CUSTOM_WRONG,),
+    ),
+    Mutant(
+        CUSTOM,
+        "/ (12 * h)",
+        "/ (6 * h)",
+        "§8 custom_op: the central difference twice too large",
+        (CUSTOM_ONE,),
+    ),
+    Mutant(
+        CUSTOM,
+        "    if name in BUILT_IN:\n",
+        "    if False:\n",
+        "§8 custom_op: a built-in op can be replaced",
+        (CUSTOM_BUILT_IN,),
     ),
 ]
 

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import pytest
 from conftest import missing_requirement
 
+from microgradx.rules import BUILT_IN, RULES
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -214,6 +216,8 @@ def actual_outputs(page: pathlib.Path, workdir: pathlib.Path) -> Iterator[tuple[
                 yield item, run_console(item.produce[1], workdir)
     finally:
         os.chdir(previous)
+        for op in set(RULES) - BUILT_IN:  # a page's ops of its own (custom_op) end with it, as its names do
+            del RULES[op]
 
 
 # --- comparing ---------------------------------------------------------------------------------------

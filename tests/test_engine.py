@@ -24,6 +24,7 @@ from microgradx.engine import RULES
 # --- one table drives the value and derivative tests of every unary op --------------------------
 
 sig = lambda x: 1.0 / (1.0 + math.exp(-x))  # noqa: E731
+LN2, LN10 = math.log(2), math.log(10)
 
 UNARY = [
     # name, apply to a Value, f(x), f'(x) in closed form, points (kinks and negatives included)
@@ -37,7 +38,30 @@ UNARY = [
     ("relu", Value.relu, lambda x: max(0.0, x), lambda x: 1.0 if x > 0 else 0.0, [-1.0, 0.0, 2.0]),
     ("sin", Value.sin, math.sin, math.cos, [-1.0, 0.0, 2.0]),
     ("cos", Value.cos, math.cos, lambda x: -math.sin(x), [-1.0, 0.0, 2.0]),
+    ("tan", Value.tan, math.tan, lambda x: 1.0 / math.cos(x) ** 2, [-1.0, 0.0, 1.4]),
+    ("sinh", Value.sinh, math.sinh, math.cosh, [-2.0, 0.0, 3.0]),
+    ("cosh", Value.cosh, math.cosh, math.sinh, [-2.0, 0.0, 3.0]),
+    ("asin", Value.asin, math.asin, lambda x: 1.0 / math.sqrt(1.0 - x * x), [-0.9, 0.0, 0.5]),
+    ("acos", Value.acos, math.acos, lambda x: -1.0 / math.sqrt(1.0 - x * x), [-0.9, 0.0, 0.5]),
+    ("atan", Value.atan, math.atan, lambda x: 1.0 / (1.0 + x * x), [-3.0, 0.0, 0.5]),
+    ("asinh", Value.asinh, math.asinh, lambda x: 1.0 / math.sqrt(x * x + 1.0), [-3.0, 0.0, 0.5]),
+    ("acosh", Value.acosh, math.acosh, lambda x: 1.0 / math.sqrt(x * x - 1.0), [1.5, 2.0, 10.0]),
+    ("atanh", Value.atanh, math.atanh, lambda x: 1.0 / (1.0 - x * x), [-0.9, 0.0, 0.5]),
+    ("log1p", Value.log1p, lambda x: math.log(1.0 + x), lambda x: 1.0 / (1.0 + x), [-0.5, 0.0, 3.0]),
+    ("expm1", Value.expm1, lambda x: math.exp(x) - 1.0, math.exp, [-2.0, 0.0, 1.5]),
+    ("log2", Value.log2, lambda x: math.log(x) / LN2, lambda x: 1 / (x * LN2), [0.1, 1.0, 8.0]),
+    ("log10", Value.log10, lambda x: math.log(x) / LN10, lambda x: 1 / (x * LN10), [0.1, 1.0, 7.0]),
+    ("exp2", Value.exp2, lambda x: 2.0**x, lambda x: 2.0**x * math.log(2), [-3.0, 0.0, 2.5]),
+    ("sign", Value.sign, lambda x: (x > 0) - (x < 0), lambda x: 0.0, [-2.0, 0.0, 3.5]),
+    ("degrees", Value.degrees, lambda x: x * 180 / math.pi, lambda x: 180 / math.pi, [-1.0, 0.0, 2.0]),
+    ("radians", Value.radians, lambda x: x * math.pi / 180, lambda x: math.pi / 180, [-90.0, 0.0, 45.0]),
 ]
+
+
+def _two(op: str, plain):
+    """A function of two operands: microgradx's on Values, `plain` (the closed form) on two floats."""
+    return lambda a, b: plain(a, b) if type(a) is type(b) is float else getattr(mg, op)(a, b)
+
 
 BINARY = [
     # name, f(a, b), (∂f/∂a, ∂f/∂b) in closed form, points
@@ -50,6 +74,20 @@ BINARY = [
         lambda a, b: a**b,
         lambda a, b: (b * a ** (b - 1), a**b * math.log(a)),
         [(1.5, -2.0), (2.0, 0.5), (0.3, 3.0)],
+    ),
+    # a % b = a − b·floor(a/b): ∂/∂a = 1, ∂/∂b = −floor(a/b) (Python's floor modulo, both signs of b)
+    ("%", lambda a, b: a % b, lambda a, b: (1.0, -math.floor(a / b)), [(5.5, 2.0), (-5.5, 2.0), (5.5, -2.0)]),
+    (
+        "atan2",
+        _two("atan2", lambda y, x: math.atan(y / x) + (math.pi if x < 0 else 0.0)),  # (y >= 0 here)
+        lambda y, x: (x / (x * x + y * y), -y / (x * x + y * y)),
+        [(1.5, 2.0), (0.5, -3.0), (2.0, 0.25)],
+    ),
+    (
+        "hypot",
+        _two("hypot", lambda a, b: math.sqrt(a * a + b * b)),
+        lambda a, b: (a / math.sqrt(a * a + b * b), b / math.sqrt(a * a + b * b)),
+        [(3.0, 4.0), (-1.5, 2.0), (0.5, -0.25)],
     ),
 ]
 
@@ -116,6 +154,13 @@ def test_every_op_of_the_spec_has_one_rule():
         "relu",
         "sin",
         "cos",
+        *"tan sinh cosh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2".split(),  # SPEC §8
+        "atan2",
+        "hypot",
+        "%",
+        "sign",
+        "degrees",
+        "radians",
     }
     a, b = Value(1.0), Value(2.0)
     for out in (a - b, a / b, -a):  # no decomposition into other ops
@@ -330,6 +375,49 @@ HIGHER = [
     ),
     (lambda x: 1 / x, [lambda x: -1 / x**2, lambda x: 2 / x**3, lambda x: -6 / x**4], 0.7),
     (Value.sqrt, [lambda x: 0.5 * x**-0.5, lambda x: -0.25 * x**-1.5, lambda x: 0.375 * x**-2.5], 2.0),
+    (  # tan' = 1 + t², tan'' = 2t(1 + t²), tan''' = 2(1 + t²)(1 + 3t²)
+        Value.tan,
+        [
+            lambda x: 1 + math.tan(x) ** 2,
+            lambda x: 2 * math.tan(x) * (1 + math.tan(x) ** 2),
+            lambda x: 2 * (1 + math.tan(x) ** 2) * (1 + 3 * math.tan(x) ** 2),
+        ],
+        0.6,
+    ),
+    (  # asin' = (1 − x²)^(−1/2), asin'' = x(1 − x²)^(−3/2), asin''' = (1 + 2x²)(1 − x²)^(−5/2)
+        Value.asin,
+        [lambda x: (1 - x * x) ** -0.5, lambda x: x * (1 - x * x) ** -1.5,
+         lambda x: (1 + 2 * x * x) * (1 - x * x) ** -2.5],
+        0.7,
+    ),
+    (  # atan' = 1/(1 + x²), atan'' = −2x/(1 + x²)², atan''' = (6x² − 2)/(1 + x²)³
+        Value.atan,
+        [lambda x: 1 / (1 + x * x), lambda x: -2 * x / (1 + x * x) ** 2,
+         lambda x: (6 * x * x - 2) / (1 + x * x) ** 3],
+        0.8,
+    ),
+    (Value.log1p, [lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2, lambda x: 2 / (1 + x) ** 3], -0.4),
+    (Value.expm1, [math.exp, math.exp, math.exp], 0.3),
+    (Value.sinh, [math.cosh, math.sinh, math.cosh], -0.9),
+    (  # acosh' = (x² − 1)^(−1/2), acosh'' = −x(x² − 1)^(−3/2), acosh''' = (2x² + 1)(x² − 1)^(−5/2)
+        Value.acosh,
+        [lambda x: (x * x - 1) ** -0.5, lambda x: -x * (x * x - 1) ** -1.5,
+         lambda x: (2 * x * x + 1) * (x * x - 1) ** -2.5],
+        1.7,
+    ),
+    (  # atanh' = 1/(1 − x²), atanh'' = 2x/(1 − x²)², atanh''' = (2 + 6x²)/(1 − x²)³
+        Value.atanh,
+        [lambda x: 1 / (1 - x * x), lambda x: 2 * x / (1 - x * x) ** 2,
+         lambda x: (2 + 6 * x * x) / (1 - x * x) ** 3],
+        0.45,
+    ),
+    (Value.exp2, [lambda x, k=k: 2**x * math.log(2) ** k for k in (1, 2, 3)], 1.3),
+    (  # hypot(x, 2): x/h, 4/h³, −12x/h⁵
+        lambda x: mg.hypot(x, 2.0),
+        [lambda x: x / math.hypot(x, 2), lambda x: 4 / math.hypot(x, 2) ** 3,
+         lambda x: -12 * x / math.hypot(x, 2) ** 5],
+        1.5,
+    ),
     (
         lambda x: 2**x,
         [lambda x: 2**x * math.log(2), lambda x: 2**x * math.log(2) ** 2, lambda x: 2**x * math.log(2) ** 3],
@@ -380,9 +468,11 @@ def test_no_grad_records_no_graph_and_nests():
     assert after.parents == (a, a) and mg.is_grad_enabled()
 
 
-@pytest.mark.parametrize("name, apply", [(u[0], u[1]) for u in UNARY] + [(b[0], b[1]) for b in BINARY])
-def test_every_op_under_no_grad_gives_a_leaf_with_the_same_value(name, apply):
-    operands = [Value(1.5), Value(2.0)][: 1 if any(name == u[0] for u in UNARY) else 2]
+@pytest.mark.parametrize(
+    "name, apply, point", [(u[0], u[1], (u[4][-1],)) for u in UNARY] + [(b[0], b[1], b[3][0]) for b in BINARY]
+)
+def test_every_op_under_no_grad_gives_a_leaf_with_the_same_value(name, apply, point):
+    operands = [Value(x) for x in point]  # (a point of the op's domain, from its table)
     recorded = apply(*operands)
     with mg.no_grad():
         leaf = apply(*operands)
@@ -589,23 +679,15 @@ def test_random_second_derivatives_match_finite_differences_of_the_first(steps, 
 @pytest.mark.parametrize("name, apply, f, df, points", UNARY, ids=[u[0] for u in UNARY])
 def test_unary_ops_match_pytorch(name, apply, f, df, points):
     torch = pytest.importorskip("torch")
-    torch_fn = {
-        "neg": torch.neg,
-        "abs": torch.abs,
-        "exp": torch.exp,
-        "log": torch.log,
-        "sqrt": torch.sqrt,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "relu": torch.relu,
-        "sin": torch.sin,
-        "cos": torch.cos,
-    }[name]
+    torch_fn = {"degrees": torch.rad2deg, "radians": torch.deg2rad}.get(name) or getattr(torch, name)
     for x0 in points:
         t = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-        torch_fn(t).backward()
+        t_out = torch_fn(t)
+        t_out.backward()
         x = Value(x0)
-        apply(x).backward()
+        out = apply(x)
+        out.backward()
+        assert out.data == pytest.approx(t_out.item(), rel=1e-15, abs=1e-300)
         assert x.grad == pytest.approx(t.grad.item(), rel=1e-12, abs=1e-15)
 
 

@@ -130,7 +130,6 @@ REFUSED = [
     ("x and y", "'and' and 'or'", 1),
     ("not x", "'not'", 1),
     ("x // 2", "'//'", 3),
-    ("x % 2", "'%'", 3),
     ("x @ y", "'@'", 3),
     ("(x) ^ 2", "'^'", 5),
     ("x | y", "'|'", 3),
@@ -143,6 +142,8 @@ REFUSED = [
     ("exp(x)(y)", "calling anything but a function name", 1),
     ("exp(x, y)", "exactly one argument", 1),
     ("exp()", "exactly one argument", 1),
+    ("atan2(x)", "atan2() takes exactly two arguments, got 1", 1),
+    ("hypot(x, y, 2)", "hypot() takes exactly two arguments, got 3", 1),
     ("exp(x=1)", "keyword arguments", 5),
     ("exp(*x)", "starred", 5),
     ("exp + 1", "'exp' is a function", 1),
@@ -294,11 +295,16 @@ _UNARY = {
     "sin": math.sin,
     "cos": math.cos,
     "abs": abs,
+    **{f: getattr(math, f) for f in "tan sinh cosh asin acos atan asinh acosh atanh".split()},
+    **{f: getattr(math, f) for f in "log1p expm1 log2 log10 exp2 degrees radians".split()},
+    "sign": lambda a: float((a > 0) - (a < 0)),
 }
-assert set(_UNARY) == set(FUNCTIONS)
+_TWO = {"atan2": math.atan2, "hypot": math.hypot}
+assert set(_UNARY) | set(_TWO) == set(FUNCTIONS)
 # The operator module, not float.__mul__ & co.: those answer NotImplemented for a complex operand
 # (from (-1.5) ** -1.5), which is neither a number nor an error; operator.mul gives the complex we skip.
-_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": pow}
+_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": pow,
+           "%": operator.mod}
 
 
 def _expressions():
@@ -318,8 +324,14 @@ def _expressions():
         unary = st.tuples(st.sampled_from(sorted(_UNARY)), children).map(
             lambda t: (f"{t[0]}({t[1][0]})", lambda env, t=t: _UNARY[t[0]](t[1][1](env)))
         )
+        two = st.tuples(st.sampled_from(sorted(_TWO)), children, children).map(
+            lambda t: (
+                f"{t[0]}({t[1][0]}, {t[2][0]})",
+                lambda env, t=t: _TWO[t[0]](t[1][1](env), t[2][1](env)),
+            )
+        )
         neg = children.map(lambda c: (f"-({c[0]})", lambda env, c=c: -c[1](env)))
-        return st.one_of(binary, unary, neg)
+        return st.one_of(binary, unary, two, neg)
 
     return st.recursive(leaves, extend, max_leaves=12)
 

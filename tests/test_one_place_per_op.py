@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradx"
 
 # The whole declaration of the new op, as a learner would add it to the table.
 SQUARE = '''    # ∂(a²)/∂a = 2·a
-    _call("square", lambda a: a * a, lambda a, out: (2.0 * a,), "2·{a}",
+    _call(op="square", forward=lambda a: a * a, local=lambda a, out: (2.0 * a,), formula="2·{a}",
           sympy=lambda sp, a: a**2, doc="The square a²."),
 )}'''
 
@@ -104,4 +104,4 @@ def test_a_new_rule_alone_reaches_the_command_line(package_with_square: Path) ->
         (row,) = json.loads(done.stdout)["hand"]["rows"]
         assert row["ok"] is ok and (row["diagnosis"] or {}).get("factor") == factor, row
     shown = run(package_with_square, "-m", "microgradx", "grad", "--help")
-    assert "sin cos square (one argument each)" in " ".join(shown.stdout.split()), shown.stdout
+    assert "radians square (one argument each)" in " ".join(shown.stdout.split()), shown.stdout

@@ -184,6 +184,17 @@ def test_division_by_zero_is_an_error_not_inf():
 
 A, B = sympy.symbols("a b", real=True)
 
+
+class Floor(sympy.Function):
+    """floor, with derivative 0 between its jumps (SymPy leaves floor's derivative unevaluated)."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    def _eval_evalf(self, prec):
+        return sympy.floor(self.args[0]).evalf(prec)
+
+
 SYMPY_OPS = {  # each op written in SymPy, independently of the engine
     "+": A + B,
     "-": A - B,
@@ -200,8 +211,28 @@ SYMPY_OPS = {  # each op written in SymPy, independently of the engine
     "relu": sympy.Max(0, A),
     "sin": sympy.sin(A),
     "cos": sympy.cos(A),
+    "tan": sympy.tan(A),
+    "sinh": sympy.sinh(A),
+    "cosh": sympy.cosh(A),
+    "asin": sympy.asin(A),
+    "acos": sympy.acos(A),
+    "atan": sympy.atan(A),
+    "asinh": sympy.asinh(A),
+    "acosh": sympy.acosh(A),
+    "atanh": sympy.atanh(A),
+    "log1p": sympy.log(1 + A),
+    "expm1": sympy.exp(A) - 1,
+    "log2": sympy.log(A) / sympy.log(2),
+    "log10": sympy.log(A) / sympy.log(10),
+    "exp2": 2**A,
+    "sign": sympy.sign(A),
+    "degrees": A * 180 / sympy.pi,
+    "radians": A * sympy.pi / 180,
+    "atan2": sympy.atan2(A, B),
+    "hypot": sympy.sqrt(A**2 + B**2),
+    "%": A - B * Floor(A / B),  # Python's floor modulo, written out
 }
-POSITIVE_BASE = {"**", "log", "sqrt"}  # where the points stay in the domain (a > 0)
+POSITIVE_BASE = {"**", "log", "sqrt", "log2", "log10", "log1p"}  # where the points stay in the domain (a > 0)
 POINTS = [(0.37, 0.6), (1.9, -1.3), (0.8, 2.0), (2.6, 0.25)]
 NEGATIVE_POINTS = [(-0.8, 1.7), (-1.6, -0.45)]
 
@@ -215,12 +246,12 @@ def formula_to_sympy(text: str, names: dict[str, object]):
     so a wrong formula reads as a wrong expression. The text is the package's own, never user input.
     """
     s = text.replace("·", "*").replace("−", "-").replace("^", "**")
-    power_of_call = r"(tanh|sin|cos|σ)([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)\("  # tanh²(a) is tanh(a)²
+    power_of_call = r"(tanh|tan|sin|cos|σ)([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)\("  # tanh²(a) is tanh(a)²
     s = re.sub(power_of_call, lambda m: f"{m[1]}_pow{m[2].translate(SUPERSCRIPT)}(", s)
     s = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", lambda m: f"**({m[0].translate(SUPERSCRIPT)})", s)
     s = re.sub(r"√(\w+)", r"sqrt(\1)", s).replace("√(", "sqrt(")
     s = re.sub(r"\[(.+?) > 0\]", r"Heaviside(\1, 0)", s).replace("[", "(").replace("]", ")")
-    s = s.replace("σ", "sigmoid").replace("ln(", "log(")
+    s = s.replace("σ", "sigmoid").replace("ln(", "log(").replace("π", "pi")
     sigmoid = sympy.Lambda(A, 1 / (1 + sympy.exp(-A)))
     functions = {
         "sqrt": sympy.sqrt,
@@ -229,10 +260,15 @@ def formula_to_sympy(text: str, names: dict[str, object]):
         "sin": sympy.sin,
         "cos": sympy.cos,
         "tanh": sympy.tanh,
+        "sinh": sympy.sinh,
+        "cosh": sympy.cosh,
+        "floor": sympy.floor,
+        "pi": sympy.pi,
         "sign": sympy.sign,
         "Heaviside": sympy.Heaviside,
         "sigmoid": sigmoid,
         "tanh_pow2": lambda x: sympy.tanh(x) ** 2,
+        "tan_pow2": lambda x: sympy.tan(x) ** 2,
         "sin_pow2": lambda x: sympy.sin(x) ** 2,
         "cos_pow2": lambda x: sympy.cos(x) ** 2,
     }
@@ -250,14 +286,22 @@ def agree_at(expected, got, points) -> list:
     return wrong
 
 
+INSIDE_ONE = {"asin", "acos", "atanh"}  # defined for |a| < 1 (as real functions)
+ABOVE_ONE = {"acosh"}  # defined for a >= 1
+
+
 def op_points(op: str) -> list:
+    if op in INSIDE_ONE:
+        return [(0.37, 0.6), (-0.8, 1.7), (0.55, -1.3), (-0.2, 2.0)]
+    if op in ABOVE_ONE:
+        return [(1.9, -1.3), (2.6, 0.25), (1.2, 0.5)]
     return POINTS if op in POSITIVE_BASE else POINTS + NEGATIVE_POINTS
 
 
 @pytest.mark.parametrize("op", sorted(RULES))
 def test_every_formula_of_the_rule_table_is_the_derivative_sympy_finds(op):
     expr = SYMPY_OPS[op]
-    operands = (A, B) if op in {"+", "-", "*", "/", "**"} else (A,)
+    operands = (A, B) if len(RULES[op].formulas) == 2 else (A,)
     formulas = RULES[op].formulas
     assert len(formulas) == len(operands)
     for operand, template in zip(operands, formulas, strict=True):
@@ -281,13 +325,17 @@ def printed_graphs():
         yield f"a ** {k}", lambda a, b, k=k: a**k, A ** sympy.nsimplify(k)
     yield "-a", lambda a, b: -a, -A
     yield "abs(a)", lambda a, b: abs(a), sympy.Abs(A)
-    for fn in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos"):
+    for fn in ("exp log sqrt tanh sigmoid relu sin cos tan sinh cosh asin acos atan asinh acosh atanh log1p "
+               "expm1 log2 log10 exp2 sign degrees radians").split():
         yield f"{fn}(a)", lambda a, b, fn=fn: getattr(a, fn)(), SYMPY_OPS[fn]
+    yield "atan2(a, b)", mg.atan2, SYMPY_OPS["atan2"]
+    yield "hypot(a, b)", mg.hypot, SYMPY_OPS["hypot"]
+    yield "a % b", lambda a, b: a % b, SYMPY_OPS["%"]
 
 
 @pytest.mark.parametrize("name, build, expr", list(printed_graphs()), ids=[g[0] for g in printed_graphs()])
 def test_every_formula_explain_prints_is_the_derivative_sympy_finds(name, build, expr):
-    a, b = Value(1.3, "a"), Value(0.7, "b")
+    a, b = Value(0.6 if name.partition("(")[0] in INSIDE_ONE else 1.3, "a"), Value(0.7, "b")
     out = build(a, b)
     points = op_points(out.op) if "2 **" not in name else POINTS + NEGATIVE_POINTS
     for operand, symbol in ((a, A), (b, B)):

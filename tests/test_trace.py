@@ -37,8 +37,10 @@ needs_numpy = pytest.mark.skipif(np is None, reason="the batch replay needs NumP
 
 # --- random expressions: a program of ops over three inputs, a parameter and constants -----------
 
-BINARY = ["+", "-", "*", "/", "**"]
-UNARY = ["neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos"]
+BINARY = ["+", "-", "*", "/", "**", "%", "atan2", "hypot"]
+UNARY = ["neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "tan", "sinh", "cosh",
+         "asin", "acos", "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "sign",
+         "degrees", "radians"]
 
 
 def apply(op: str, a: object, b: object = None) -> Value:
@@ -53,11 +55,13 @@ def apply(op: str, a: object, b: object = None) -> Value:
         return a / b
     if op == "**":
         return a**b
+    if op == "%":
+        return a % b
     if op == "neg":
         return -a
     if op == "abs":
         return abs(a)
-    return getattr(mg, op)(a)
+    return getattr(mg, op)(a) if b is None else getattr(mg, op)(a, b)
 
 
 instruction = st.one_of(  # (op, operand index, second operand: ("node", index) or ("const", number))
@@ -502,7 +506,7 @@ def test_every_rule_on_an_array_gives_the_float_paths_numbers_and_errors(op, a, 
     arrays = [np.array(x) for x in args]
     try:
         out = rule.forward(*arrays)
-        derivatives = mg.arrays.LOCAL[op](*arrays, out)  # the rule as the batch replay applies it
+        derivatives = mg.arrays.local(op)(*arrays, out)  # the rule as the batch replay applies it
     except (ArithmeticError, ValueError) as error:
         assert errors and (type(error), str(error)) == errors[0]  # the first bad element's error
         return
