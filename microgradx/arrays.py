@@ -10,7 +10,7 @@ giving the float path's numbers. The forward functions accept arrays already (`r
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from microgradx import engine
 from microgradx.realmath import d_power_base, d_power_exponent, elementwise, is_array, numpy_module
@@ -34,9 +34,27 @@ def _sqrt_local(a, out):
     return engine.RULES["sqrt"].local(a, out)
 
 
-LOCAL: dict[str, Callable[..., tuple]] = {
-    **{op: rule.local for op, rule in engine.RULES.items()},
-    "**": _pow_local,
-    "sqrt": _sqrt_local,
-}
-"""Each op's local derivatives for floats or arrays of samples, as `rules.RULES` gives them for floats."""
+_EDGES: dict[str, Callable[..., tuple]] = {"**": _pow_local, "sqrt": _sqrt_local}
+
+
+def local(op: str) -> Callable[..., tuple]:
+    """The local derivatives of `op` for floats or arrays of samples, as `rules.RULES` gives them for
+    floats. Read from the table at each call, so an op registered later (a custom op) is found."""
+    return _EDGES.get(op) or engine.RULES[op].local
+
+
+class _Local(Mapping):
+    """`local` as a read-only mapping, ``LOCAL[op]``, over the rule table as it is now."""
+
+    def __getitem__(self, op: str) -> Callable[..., tuple]:
+        return local(op)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(engine.RULES)
+
+    def __len__(self) -> int:
+        return len(engine.RULES)
+
+
+LOCAL: Mapping[str, Callable[..., tuple]] = _Local()
+"""Each op's local derivatives for floats or arrays of samples (`local`), looked up by op name."""

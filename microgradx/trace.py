@@ -25,6 +25,7 @@ import functools
 import math
 import numbers
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -108,12 +109,6 @@ class _recording_guards:
         node.observer.reset(self._token)
 
 
-# The rule table's forward functions; + − · and negation are the `operator` module's functions,
-# which serve floats (the same float operations) and arrays alike.
-_FORWARD = {op: rule.forward for op, rule in RULES.items()}
-_LOCAL = {op: rule.local for op, rule in RULES.items()}
-
-
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
     """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
     if name == "__float__":  # the number itself escaped into Python: it must not change
@@ -175,6 +170,7 @@ class Trace:
         self.f = f
         self.on_guard = on_guard
         self.retraces = 0
+        self._lock = threading.Lock()  # guards `retraces` and the parameters' .grad sums
         self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
         self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
         self._compile(*self._run(example_args))
@@ -192,7 +188,96 @@ class Trace:
         return inputs, output, extras, guards
 
     def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
-        """Turn the recorded graph into the tape: forward steps, backward steps and guards."""
+        """Record the graph as a new `_Program` and put it in place in one assignment.
+
+        Replays running in other threads keep the program they started with: a program is never
+        changed once made, so a re-trace in one thread cannot mix two tapes in another's replay.
+        """
+        self._program = _Program(inputs, output, extras, guards)
+
+    @property
+    def tape(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
+        return list(self._program.tape)
+
+    @property
+    def guards(self) -> list[tuple[str, int, int, float | None, object]]:
+        """The recorded guards: ``(method, slot, other operand's slot or -1, or its number, answer)``."""
+        return list(self._program.guards)
+
+    def __len__(self) -> int:
+        return len(self._program.tape)
+
+    def __repr__(self) -> str:
+        program = self._program
+        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(program.leaves) + program.n_inputs} leaves, "
+                f"{len(program.tape)} ops, {len(program.guards)} guards)")
+
+    def __call__(self, *args: object) -> Replayed:
+        return self._replay(args, 1.0)
+
+    def _replay(self, args: tuple, seed: float) -> Replayed:
+        """Replay on `args`; gradients are those of ``seed · f`` (the batch fallback's mean)."""
+        inputs = self._flatten(args)
+        program = self._program  # this replay's program, whatever other threads put in its place
+        try:
+            values = program.forward(inputs)
+        except (ArithmeticError, ValueError):
+            values = None  # an op failed: `f` itself decides below whether that is the user's error
+        if values is None or not program.guards_hold(values):
+            # These inputs take another branch (or fail). Run `f` on them: it raises the very
+            # error the plain path raises, or builds the graph of the branch it now takes.
+            recorded = self._run(args)
+            if self.on_guard == "raise":
+                raise GuardError(
+                    f"{getattr(self.f, '__name__', 'f')}: these inputs take another branch than the traced "
+                    "one (a comparison, float() or bool() of a Value answers differently); "
+                    "trace again, or use on_guard='retrace'"
+                )
+            program = _Program(*recorded)
+            with self._lock:
+                self.retraces += 1
+                self._program = program
+            values = program.forward(inputs)
+        return self._backward(program, values, seed)
+
+    def _flatten(self, args: tuple) -> list[float]:
+        if len(args) != len(self._shape):
+            raise TypeError(f"this trace takes {len(self._shape)} arguments, got {len(args)}")
+        flat = []
+        for i, (x, is_list) in enumerate(zip(args, self._shape, strict=True)):
+            if is_list:
+                if not isinstance(x, Sequence) or isinstance(x, str) or len(x) != self._sizes[i]:
+                    raise TypeError(f"argument {i} must be a list of {self._sizes[i]} numbers, as when "
+                                    f"traced, got {type(x).__name__} {x!r}")
+                flat.extend(realmath.as_float(xi, f"argument {i}[{j}]") for j, xi in enumerate(x))
+            else:
+                flat.append(realmath.as_float(x, f"argument {i}"))
+        return flat
+
+    def _backward(self, program: _Program, values: list[float], seed: float = 1.0) -> Replayed:
+        grads = program.chain_rule(values, seed, program.backward_steps)
+        self._add_leaf_grads(program, grads, float)
+        flat = iter(grads[: program.n_inputs])
+        arg_grads = tuple(
+            [next(flat) for _ in range(n)] if is_list else next(flat)
+            for is_list, n in zip(self._shape, self._sizes, strict=True)
+        )
+        aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in program.extras)
+        return Replayed(values[program.output_slot], arg_grads, aux)
+
+    def _add_leaf_grads(self, program: _Program, grads: list, total: Callable[[Any], float]) -> None:
+        """Add each parameter's gradient into its ``.grad``, one replay at a time (threads share them)."""
+        with self._lock:
+            for s, leaf in program.leaf_grads:
+                leaf.grad += total(grads[s])
+
+
+class _Program:
+    """One recorded graph as a tape: forward steps, backward steps and guards. Never changed once
+    made, so a replay that holds one is unaffected by a re-trace in another thread."""
+
+    def __init__(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
         # Everything replay must compute (the output's graph, extras, guarded nodes) in the order
         # it was computed; backward steps are the output's part of it, reversed: the engine's order.
         roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
@@ -216,118 +301,47 @@ class Trace:
 
         # One step per operation: (forward function, operand slots) in forward order and, for the
         # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
-        self._forward_steps = [(_FORWARD[v.op], *operands(v)) for v in ops]
+        self.forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]
         backward = [v for v in reversed(ops) if v in in_output]
-        self._backward_steps = [(_LOCAL[v.op], slot[v], *operands(v)) for v in backward]
-        self._backward_ops = [v.op for v in backward]  # for `_batch_steps`, made on a batch's first use
-        self.__dict__.pop("_batch_steps", None)  # (a retrace's tape needs its own)
-        self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
-        self._n_inputs = len(inputs)
-        self._leaves = leaves
-        self._leaf_grads = [(slot[v], v) for v in leaves if v in in_output]
-        self._output_slot = slot[output]
-        self._extras = [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras]
-        self._guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
+        self.backward_steps = [(RULES[v.op].local, slot[v], *operands(v)) for v in backward]
+        # the same with the rules on arrays, for `trace_batch`, made on a batch's first use
+        names = [v.op for v in backward]
+        self.batch_steps = functools.cache(
+            lambda: [(arrays.local(op), *s[1:]) for op, s in zip(names, self.backward_steps, strict=True)]
+        )
+        self.tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
+        self.n_inputs = len(inputs)
+        self.leaves = leaves
+        self.leaf_grads = [(slot[v], v) for v in leaves if v in in_output]
+        self.output_slot = slot[output]
+        self.extras = [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras]
+        self.guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
             (name, slot[node], slot[other] if type(other) is Value else -1,
              None if other is None or type(other) is Value else float(other), result)
             for name, node, other, result in guards
         ]
-        self._size = len(slot)
+        self.size = len(slot)
 
-    @property
-    def tape(self) -> list[tuple[str, tuple[int, ...]]]:
-        """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
-        return list(self._tape)
-
-    @property
-    def guards(self) -> list[tuple[str, int, int, float | None, object]]:
-        """The recorded guards: ``(method, slot, other operand's slot or -1, or its number, answer)``."""
-        return list(self._guards)
-
-    def __len__(self) -> int:
-        return len(self._tape)
-
-    def __repr__(self) -> str:
-        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(self._leaves) + self._n_inputs} leaves, "
-                f"{len(self)} ops, {len(self._guards)} guards)")
-
-    def __call__(self, *args: object) -> Replayed:
-        return self._replay(args, 1.0)
-
-    def _replay(self, args: tuple, seed: float) -> Replayed:
-        """Replay on `args`; gradients are those of ``seed · f`` (the batch fallback's mean)."""
-        inputs = self._flatten(args)
-        try:
-            values = self._forward(inputs)
-        except (ArithmeticError, ValueError):
-            values = None  # an op failed: `f` itself decides below whether that is the user's error
-        if values is None or not self._guards_hold(values):
-            # These inputs take another branch (or fail). Run `f` on them: it raises the very
-            # error the plain path raises, or builds the graph of the branch it now takes.
-            recorded = self._run(args)
-            if self.on_guard == "raise":
-                raise GuardError(
-                    f"{getattr(self.f, '__name__', 'f')}: these inputs take another branch than the traced "
-                    "one (a comparison, float() or bool() of a Value answers differently); "
-                    "trace again, or use on_guard='retrace'"
-                )
-            self.retraces += 1
-            self._compile(*recorded)
-            values = self._forward(inputs)
-        return self._backward(values, seed)
-
-    def _flatten(self, args: tuple) -> list[float]:
-        if len(args) != len(self._shape):
-            raise TypeError(f"this trace takes {len(self._shape)} arguments, got {len(args)}")
-        flat = []
-        for i, (x, is_list) in enumerate(zip(args, self._shape, strict=True)):
-            if is_list:
-                if not isinstance(x, Sequence) or isinstance(x, str) or len(x) != self._sizes[i]:
-                    raise TypeError(f"argument {i} must be a list of {self._sizes[i]} numbers, as when "
-                                    f"traced, got {type(x).__name__} {x!r}")
-                flat.extend(realmath.as_float(xi, f"argument {i}[{j}]") for j, xi in enumerate(x))
-            else:
-                flat.append(realmath.as_float(x, f"argument {i}"))
-        return flat
-
-    def _guards_hold(self, values: list[float]) -> bool:
+    def guards_hold(self, values: list[float]) -> bool:
         """True when every guard answers for these numbers as it did when `f` was traced."""
         return all(
             _holds(name, values[a], values[b] if b >= 0 else number, result)
-            for name, a, b, number, result in self._guards
+            for name, a, b, number, result in self.guards
         )
 
-    def _forward(self, inputs: list[float]) -> list[float]:
+    def forward(self, inputs: list) -> list:
         """Every slot's number: inputs, leaves' current ``.data``, then each operation's ``forward``."""
-        values = inputs + [leaf.data for leaf in self._leaves]
+        values = inputs + [leaf.data for leaf in self.leaves]
         append = values.append
-        for fn, a, b in self._forward_steps:
+        for fn, a, b in self.forward_steps:
             append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
         return values
 
-    def _backward(self, values: list[float], seed: float = 1.0) -> Replayed:
-        grads = self._chain_rule(values, seed, self._backward_steps)
-        for s, leaf in self._leaf_grads:
-            leaf.grad += grads[s]
-        flat = iter(grads[: self._n_inputs])
-        arg_grads = tuple(
-            [next(flat) for _ in range(n)] if is_list else next(flat)
-            for is_list, n in zip(self._shape, self._sizes, strict=True)
-        )
-        aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
-        return Replayed(values[self._output_slot], arg_grads, aux)
-
-    @functools.cached_property
-    def _batch_steps(self) -> list:
-        """`_backward_steps` with the rules on arrays (`arrays.LOCAL`), for `trace_batch`."""
-        return [(arrays.LOCAL[op], *step[1:]) for op, step in zip(self._backward_ops, self._backward_steps,
-                                                                   strict=True)]
-
-    def _chain_rule(self, values: list, seed: object, steps: list) -> list:
+    def chain_rule(self, values: list, seed: object, steps: list) -> list:
         """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
         # -0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
-        grads = [-0.0] * self._size
-        grads[self._output_slot] = seed
+        grads = [-0.0] * self.size
+        grads[self.output_slot] = seed
         for local, o, a, b in steps:
             upstream = grads[o]
             if b < 0:
@@ -421,31 +435,33 @@ class BatchTrace:
         np, plain = self._np, self.plain
         columns, n = self._columns(args)
         seed = 1.0 if reduce == "sum" else 1.0 / n
+        program = plain._program  # this batch's program, whatever other threads put in its place
         with np.errstate(all="ignore"):  # floats overflow to inf and make nan silently: so do arrays
             try:
-                values = plain._forward(columns)
+                values = program.forward(columns)
             except (ArithmeticError, ValueError):
                 values = None  # some sample fails: the per-sample path raises the plain path's error
-            if values is None or not self._guards_hold(values):
-                self.fallbacks += 1
+            if values is None or not self._guards_hold(program, values):
+                with plain._lock:
+                    self.fallbacks += 1
                 return self._per_sample(args, n, seed)
-            grads = plain._chain_rule(values, np.full(n, seed), plain._batch_steps)
-            for s, leaf in plain._leaf_grads:  # each parameter's gradient: the sum over the samples
-                g = grads[s]
-                leaf.grad += float(g.sum()) if type(g) is np.ndarray else g * n
+            grads = program.chain_rule(values, np.full(n, seed), program.batch_steps())
+        # each parameter's gradient: the sum over the samples
+        plain._add_leaf_grads(program, grads, lambda g: float(g.sum()) if type(g) is np.ndarray else g * n)
 
         def rows(slots: object) -> Any:  # one sample per row
             if isinstance(slots, list):
                 return np.stack([rows(s) for s in slots], axis=1) if slots else np.zeros((n, 0))
             return np.broadcast_to(np.asarray(slots, dtype=float), (n,)).copy()
 
-        flat = iter(range(plain._n_inputs))
+        flat = iter(range(program.n_inputs))
         arg_grads = tuple(
             rows([grads[next(flat)] for _ in range(size)]) if is_list else rows(grads[next(flat)])
             for is_list, size in zip(plain._shape, plain._sizes, strict=True)
         )
-        aux = tuple(rows([values[s] for s in e] if isinstance(e, list) else values[e]) for e in plain._extras)
-        return BatchReplayed(rows(values[plain._output_slot]), arg_grads, aux)
+        aux = tuple(rows([values[s] for s in e] if isinstance(e, list) else values[e])
+                    for e in program.extras)
+        return BatchReplayed(rows(values[program.output_slot]), arg_grads, aux)
 
     def _columns(self, args: tuple) -> tuple[list, int]:
         """One float array of length B per input slot, from per-argument arrays of B rows."""
@@ -472,10 +488,10 @@ class BatchTrace:
             raise ValueError("trace_batch: a batch needs at least one sample")
         return columns, n
 
-    def _guards_hold(self, values: list) -> bool:
+    def _guards_hold(self, program: _Program, values: list) -> bool:
         """True when every guard answers for every sample as it did when `f` was traced."""
         np = self._np
-        for name, a, b, number, result in self.plain._guards:
+        for name, a, b, number, result in program.guards:
             x, other = values[a], values[b] if b >= 0 else number
             if name == "__float__":  # the number escaped: it must not change
                 same = (x == result) | (np.isnan(x) & np.isnan(result))
@@ -498,7 +514,7 @@ class BatchTrace:
         ]
         values = np.array([r.value for r in results])
         grads = tuple(np.array([r.grads[k] for r in results]) for k in range(len(args)))
-        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._extras)))
+        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._program.extras)))
         return BatchReplayed(values, grads, aux)
 
 

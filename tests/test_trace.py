@@ -684,3 +684,57 @@ def test_batch_domain_error_is_the_first_failing_samples_plain_error():
         traced([1.0, -1.0, -2.0])
     assert traced.fallbacks == 1
     assert traced([1.0, 4.0]).grads[0].tolist() == [1.0, 0.25] and traced.fallbacks == 1  # 1/x by hand
+
+
+# --- sharing a trace between threads ---------------------------------------------------------------
+
+
+def _hammer(work, threads: int = 8) -> None:
+    """Run `work(k)` in `threads` threads at once, switching between them as often as Python allows."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_a_trace_shared_by_threads_that_retrace_gives_every_thread_its_own_branchs_numbers():
+    # Each thread alternates between the two branches, so re-traces happen all the time while
+    # other threads replay: every replay must still be the rebuild path's numbers.
+    def hinge(s):
+        return 1 - s if s < 1 else s * 0
+
+    step = trace(hinge, 0.5)
+    wrong = []
+
+    def work(k):
+        for i in range(400):
+            x = 2.39 if (i + k) % 2 else 0.5
+            try:
+                result = step(x)
+            except Exception as error:  # an IndexError from a half-built tape, say
+                wrong.append(repr(error))
+                continue
+            expected = (1 - x, -1.0) if x < 1 else (0.0, 0.0)
+            if (result.value, result.grads[0]) != expected:
+                wrong.append((x, result))
+
+    _hammer(work)
+    assert wrong == [] and step.retraces > 0
+
+
+def test_parameters_grads_add_up_exactly_when_threads_share_a_trace():
+    w = Value(3.0, "w")
+    step = trace(lambda x: w * x, 1.0)  # d/dw = x: each replay adds x into w.grad
+
+    def work(k):
+        for _ in range(500):
+            step(1.0)
+
+    _hammer(work)
+    assert w.grad == 8 * 500.0  # no addition lost to another thread's
