@@ -72,11 +72,15 @@ class Replayed(NamedTuple):
 # --- guards: the places where traced code looked at a number ---------------------------------
 
 
-def _refuse_no_grad() -> None:
-    raise TraceError(
-        "no_grad() inside a traced function: its results would be frozen at the example's numbers; "
-        "compute them outside the traced function, or as part of the graph"
-    )
+_FROZEN = {  # what a traced function must not do: numbers that would stay the example's
+    "no_grad": "no_grad() inside a traced function: its results would be frozen at the example's numbers",
+    "grad": "grad() or backward() inside a traced function: the derivatives they give are numbers, frozen "
+            "at the example's; use grad(..., create_graph=True), whose Values are part of the graph",
+}
+
+
+def _refuse(question: str) -> None:
+    raise TraceError(f"{_FROZEN[question]}; or compute it outside the traced function")
 
 
 class _recording_guards:
@@ -93,8 +97,8 @@ class _recording_guards:
     def observe(self, question: str, node: Value, other: Any, answer: Any) -> None:
         if not self.open:
             return
-        if question == "no_grad":
-            _refuse_no_grad()
+        if question in _FROZEN:
+            _refuse(question)
         self.guards.append((question, node, other, answer))
 
     def __enter__(self) -> None:
@@ -109,10 +113,18 @@ class _recording_guards:
         node.observer.reset(self._token)
 
 
+def same_float(a: float, b: float) -> bool:
+    """True when `a` and `b` are the same number to Python: -0.0 is not 0.0 (``copysign`` tells
+    them apart), and nan is nan."""
+    if a == b:
+        return a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b)
+    return a != a and b != b
+
+
 def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
     """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
-    if name == "__float__":  # the number itself escaped into Python: it must not change
-        return a == result or (math.isnan(a) and math.isnan(result))
+    if name == "__float__":  # the number itself escaped into Python: it must not change, sign of 0 included
+        return same_float(a, result)
     if name == "__bool__":
         return (a != 0.0) == result
     return getattr(float, name)(a, other) == result
@@ -471,10 +483,7 @@ class BatchTrace:
         columns, n = [], None
         for i, (x, is_list, size) in enumerate(zip(args, plain._shape, plain._sizes, strict=True)):
             want = f"{size} numbers per sample" if is_list else "one number per sample"
-            try:
-                array = np.asarray(x, dtype=float)
-            except (TypeError, ValueError):
-                raise TypeError(f"argument {i} must hold {want}, got {type(x).__name__}") from None
+            array = _real_array(np, x, f"argument {i}", want)
             if array.ndim != (2 if is_list else 1) or (is_list and array.shape[1] != size):
                 raise TypeError(f"argument {i} must have shape (B, {size}) ({want}), got shape {array.shape}"
                                 if is_list else
@@ -493,8 +502,9 @@ class BatchTrace:
         np = self._np
         for name, a, b, number, result in program.guards:
             x, other = values[a], values[b] if b >= 0 else number
-            if name == "__float__":  # the number escaped: it must not change
-                same = (x == result) | (np.isnan(x) & np.isnan(result))
+            if name == "__float__":  # the number escaped: it must not change, sign of 0 included
+                same = ((x == result) & (np.signbit(x) == (math.copysign(1.0, result) < 0.0))
+                        | (np.isnan(x) & math.isnan(result)))
             elif name == "__bool__":
                 same = (x != 0.0) == result
             else:
@@ -516,6 +526,21 @@ class BatchTrace:
         grads = tuple(np.array([r.grads[k] for r in results]) for k in range(len(args)))
         aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._program.extras)))
         return BatchReplayed(values, grads, aux)
+
+
+def _real_array(np: Any, x: object, where: str, want: str) -> Any:
+    """`x` as an array of floats if it holds real numbers only, as `trace` takes them; else a
+    TypeError naming the first thing that is not one (None, a string, a complex number...)."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError):  # rows of different lengths
+        raise TypeError(f"{where} must hold {want}, got {type(x).__name__}") from None
+    if array.dtype.kind not in "biuf":  # anything but bools, integers and floats: look at each
+        for index, item in np.ndenumerate(array):
+            if not isinstance(item, numbers.Real) or isinstance(item, Value):
+                at = "".join(f"[{k}]" for k in index)
+                raise TypeError(f"{where}{at} must be a real number ({want}), got {realmath.type_name(item)}")
+    return array.astype(float)
 
 
 def trace_batch(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> BatchTrace:

@@ -738,3 +738,61 @@ def test_parameters_grads_add_up_exactly_when_threads_share_a_trace():
 
     _hammer(work)
     assert w.grad == 8 * 500.0  # no addition lost to another thread's
+
+
+# --- numbers read out of the graph while tracing, and what a batch takes -------------------------
+
+
+def test_grad_or_backward_inside_a_traced_function_is_refused_not_frozen():
+    # grad() returns numbers of the example's graph: replayed, they would stay the example's (at
+    # x = 5, x·(3x²) is 375, a frozen 3·2² would give 60). backward() fills .grad the same way.
+    with pytest.raises(TraceError, match=r"grad\(\) or backward\(\) inside a traced function"):
+        trace(lambda x: x * mg.grad(x**3, [x])[0], 2.0)
+
+    def reads_grad(x):
+        (x**3).backward()
+        return x * x.grad
+
+    with pytest.raises(TraceError, match=r"grad\(\) or backward\(\) inside a traced function"):
+        trace(reads_grad, 2.0)
+    # with create_graph the derivative is part of the graph, so the replay computes it anew
+    traced = trace(lambda x: x * mg.grad(x**3, [x], create_graph=True)[0], 2.0)
+    assert traced(5.0) == Replayed(375.0, (225.0,), ())  # x·3x² = 3x³, d/dx = 9x²
+    # and outside a trace both work as ever
+    x = Value(2.0)
+    assert mg.grad(x**3, [x]) == [12.0]
+
+
+@pytest.mark.parametrize("zero, other", [(0.0, -0.0), (-0.0, 0.0)])
+def test_float_guard_tells_minus_zero_from_zero(zero, other):
+    # copysign(1, float(x)) is +1 at 0.0 and -1 at -0.0: the two zeros take different branches
+    def f(x):
+        return x * math.copysign(1.0, float(x))
+
+    xv = Value(other)
+    out = f(xv)
+    out.backward()
+    traced = trace(f, zero)
+    assert same(list(traced(other)), [out.data, (xv.grad,), ()]) and traced.retraces == 1
+
+
+@needs_numpy
+def test_batch_float_guard_tells_minus_zero_from_zero():
+    traced = trace_batch(lambda x: x * math.copysign(1.0, float(x)), 0.0)
+    result = traced([0.0, -0.0])  # -0.0 takes the other sign: the batch falls back per sample
+    assert result.grads[0].tolist() == [1.0, -1.0] and traced.fallbacks == 1
+
+
+@needs_numpy
+@pytest.mark.parametrize("bad, name", [
+    ([1.0, None], "NoneType"), (["3"], "str"), ([1.0, 2 + 1j], "complex"), (np and np.array([1j]), "complex"),
+])
+def test_batch_refuses_what_trace_refuses(bad, name):
+    traced = trace_batch(lambda x: x * 2.0, 1.0)
+    with pytest.raises(TypeError, match=rf"argument 0\[\d\] must be a real number .*{name}"):
+        traced(bad)
+    with pytest.raises(TypeError, match="real number"):
+        trace(lambda x: x * 2.0, 1.0)(bad[-1] if not isinstance(bad[-1], float) else None)
+    listed = trace_batch(lambda xs: xs[0] * xs[1], [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"argument 0\[1\]\[0\] must be a real number"):
+        listed([[1.0, 2.0], [None, 1.0]])
