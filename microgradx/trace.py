@@ -21,11 +21,16 @@ arrays (the ``fast`` extra): one vectorised call per operation, of the rules on 
 
 from __future__ import annotations
 
+import collections
+import dis
 import functools
+import inspect
+import itertools
 import math
 import numbers
 import operator
 import threading
+import types
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -185,7 +190,7 @@ class Trace:
         self._lock = threading.Lock()  # guards `retraces` and the parameters' .grad sums
         self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
         self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
-        self._compile(*self._run(example_args))
+        self._program = self._compile(*self._run(example_args))
 
     def _run(self, args: tuple) -> tuple:
         """Run `f` on Values made from `args`, recording its guards; returns what `_compile` needs."""
@@ -199,31 +204,32 @@ class Trace:
         inputs = [v for a in arguments for v in (a if isinstance(a, list) else [a])]
         return inputs, output, extras, guards
 
-    def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
-        """Record the graph as a new `_Program` and put it in place in one assignment.
-
-        Replays running in other threads keep the program they started with: a program is never
-        changed once made, so a re-trace in one thread cannot mix two tapes in another's replay.
-        """
-        self._program = _Program(inputs, output, extras, guards)
+    def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> _Program:
+        """The recorded graph as a compiled `_Program` (the caller puts it in place)."""
+        return _Program(_record_tape(inputs, output, extras, guards), self._shape, self._sizes, self._lock)
 
     @property
     def tape(self) -> list[tuple[str, tuple[int, ...]]]:
         """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
-        return list(self._program.tape)
+        return [(op, operands) for _, op, operands in self._program.tape.ops]
 
     @property
     def guards(self) -> list[tuple[str, int, int, float | None, object]]:
         """The recorded guards: ``(method, slot, other operand's slot or -1, or its number, answer)``."""
-        return list(self._program.guards)
+        return list(self._program.tape.guards)
+
+    @property
+    def source(self) -> str:
+        """The replay as the Python function it was compiled from (see docs/replay.md)."""
+        return self._program.source
 
     def __len__(self) -> int:
-        return len(self._program.tape)
+        return len(self._program.tape.ops)
 
     def __repr__(self) -> str:
-        program = self._program
-        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(program.leaves) + program.n_inputs} leaves, "
-                f"{len(program.tape)} ops, {len(program.guards)} guards)")
+        tape = self._program.tape
+        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(tape.leaves) + tape.n_inputs} leaves, "
+                f"{len(tape.ops)} ops, {len(tape.guards)} guards)")
 
     def __call__(self, *args: object) -> Replayed:
         return self._replay(args, 1.0)
@@ -233,10 +239,10 @@ class Trace:
         inputs = self._flatten(args)
         program = self._program  # this replay's program, whatever other threads put in its place
         try:
-            values = program.forward(inputs)
+            result = program.run(inputs, seed)
         except (ArithmeticError, ValueError):
-            values = None  # an op failed: `f` itself decides below whether that is the user's error
-        if values is None or not program.guards_hold(values):
+            result = None  # an op failed: `f` itself decides below whether that is the user's error
+        if result is None:
             # These inputs take another branch (or fail). Run `f` on them: it raises the very
             # error the plain path raises, or builds the graph of the branch it now takes.
             recorded = self._run(args)
@@ -246,12 +252,15 @@ class Trace:
                     "one (a comparison, float() or bool() of a Value answers differently); "
                     "trace again, or use on_guard='retrace'"
                 )
-            program = _Program(*recorded)
+            program = self._compile(*recorded)
             with self._lock:
                 self.retraces += 1
                 self._program = program
-            values = program.forward(inputs)
-        return self._backward(program, values, seed)
+            result = program.run(inputs, seed)
+            if result is None:
+                raise GuardError(f"{getattr(self.f, '__name__', 'f')} asked different questions of the same "
+                                 "numbers twice: it depends on something besides its arguments and Values")
+        return Replayed(*result)
 
     def _flatten(self, args: tuple) -> list[float]:
         if len(args) != len(self._shape):
@@ -267,103 +276,404 @@ class Trace:
                 flat.append(realmath.as_float(x, f"argument {i}"))
         return flat
 
-    def _backward(self, program: _Program, values: list[float], seed: float = 1.0) -> Replayed:
-        grads = program.chain_rule(values, seed, program.backward_steps)
-        self._add_leaf_grads(program, grads, float)
-        flat = iter(grads[: program.n_inputs])
-        arg_grads = tuple(
-            [next(flat) for _ in range(n)] if is_list else next(flat)
-            for is_list, n in zip(self._shape, self._sizes, strict=True)
-        )
-        aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in program.extras)
-        return Replayed(values[program.output_slot], arg_grads, aux)
 
-    def _add_leaf_grads(self, program: _Program, grads: list, total: Callable[[Any], float]) -> None:
-        """Add each parameter's gradient into its ``.grad``, one replay at a time (threads share them)."""
-        with self._lock:
-            for s, leaf in program.leaf_grads:
-                leaf.grad += total(grads[s])
+# --- the tape: the recorded graph as numbered slots ----------------------------------------------
+
+
+class _Tape(NamedTuple):
+    """The recorded graph as slots: inputs, then the other leaves, then one slot per operation."""
+
+    ops: list[tuple[int, str, tuple[int, ...]]]  # (slot, op, operand slots), in forward order
+    backward: list[int]  # the positions in `ops` of the output's graph, in the order backward() visits
+    leaves: list[Value]  # the leaves that are not inputs: their slots follow the inputs'
+    n_inputs: int
+    output: int  # the output's slot
+    extras: list  # the extra outputs' slots (a list of slots for a list of Values)
+    guards: list  # (method, slot, other's slot or -1, other as a number, traced answer)
+    reached: set[int]  # the slots of the output's graph (those with a gradient)
+
+
+def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list) -> _Tape:
+    """Number the graph's nodes: the one function here that walks the engine's graph.
+
+    Everything replay computes (the output's graph, extras, guarded nodes) in the order it was
+    computed; the backward steps are the output's part of it, newest first: backward()'s order.
+    """
+    roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
+    roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
+    forward = topological_order(*roots)
+    forward.reverse()
+    slot: dict[Value, int] = {v: i for i, v in enumerate(inputs)}  # an unused input gets one too
+    leaves = [v for v in forward if not v.parents and v not in slot]
+    for v in leaves:
+        slot[v] = len(slot)
+    nodes = [v for v in forward if v.parents]
+    for v in nodes:
+        slot[v] = len(slot)
+    ops = [(slot[v], v.op, tuple(slot[p] for p in v.parents)) for v in nodes]
+    reached = {slot[output]}
+    backward = []
+    for k in range(len(ops) - 1, -1, -1):  # newest first: a node before its operands
+        s, _, operands = ops[k]
+        if s in reached:
+            backward.append(k)
+            reached.update(operands)
+    return _Tape(
+        ops, backward, leaves, len(inputs), slot[output],
+        [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras],
+        [(name, slot[node], slot[other] if type(other) is Value else -1,
+          None if other is None or type(other) is Value else float(other), answer)
+         for name, node, other, answer in guards],
+        reached,
+    )
+
+
+# --- the compiled replay: the tape written out as straight-line Python ----------------------------
+#
+# Each operation becomes one expression over local variables, and its backward step one or two
+# statements, so a replay is one call of one function. The source text is made only of names this
+# module makes up (v3 for slot 3's number, g5 for a gradient, c0 for a constant, f0 and l0 for a
+# rule's functions, p0 for a parameter), Python's operators, and the rule table's arithmetic; numbers
+# and functions are passed in by reference (the tuple K), never written into the text.
+
+_MAX_DEPTH = 40  # operations nested in one expression before a name is given (Python's parser nests 200)
+
+_OPERATORS = {operator.add: "({a} + {b})", operator.sub: "({a} - {b})", operator.mul: "({a} * {b})",
+              operator.truediv: "({a} / {b})", operator.neg: "(-{a})"}
+"""Rule forwards that are Python's operators, written as the operator itself (the same float operation)."""
+
+
+class _NotArithmetic(Exception):
+    """A rule looked at its operands other than by arithmetic: it is called, not written in."""
+
+
+def _operation(symbol: str, reflected: bool = False) -> Callable[[_Symbol, object], Any]:
+    """The method of `_Symbol` for a binary operator: the text of ``self symbol other``."""
+    return lambda self, other: self._binary(symbol, other, reflected)
+
+
+class _Symbol:
+    """An operand while a rule is written in: each arithmetic operation on it gives the text of
+    that operation. Anything else (bool(), float(), a method) raises `_NotArithmetic`."""
+
+    __slots__ = ("text", "uses", "writer")
+
+    def __init__(self, text: str, uses: frozenset, writer: _Writer) -> None:
+        self.text, self.uses, self.writer = text, uses, writer
+
+    def _operand(self, x: object) -> tuple[str, frozenset] | None:
+        if type(x) is _Symbol:
+            return x.text, x.uses
+        if type(x) in (float, int, bool):  # a constant of the rule: passed by reference
+            return self.writer.constant(x), frozenset()
+        return None
+
+    def _binary(self, symbol: str, other: object, reflected: bool = False) -> Any:
+        operand = self._operand(other)
+        if operand is None:
+            return NotImplemented
+        left, right = (operand, (self.text, self.uses)) if reflected else ((self.text, self.uses), operand)
+        return _Symbol(f"({left[0]} {symbol} {right[0]})", left[1] | right[1], self.writer)
+
+    __add__, __radd__ = _operation("+"), _operation("+", reflected=True)
+    __sub__, __rsub__ = _operation("-"), _operation("-", reflected=True)
+    __mul__, __rmul__ = _operation("*"), _operation("*", reflected=True)
+    __truediv__, __rtruediv__ = _operation("/"), _operation("/", reflected=True)
+    __pow__, __rpow__ = _operation("**"), _operation("**", reflected=True)
+    __lt__ = _operation("<")
+    __le__ = _operation("<=")
+    __gt__ = _operation(">")
+    __ge__ = _operation(">=")
+    __eq__ = _operation("==")
+    __ne__ = _operation("!=")
+
+    def __neg__(self) -> _Symbol:
+        return _Symbol(f"(-{self.text})", self.uses, self.writer)
+
+    def _refuse(self, *args: object) -> Any:
+        raise _NotArithmetic
+
+    __bool__ = __float__ = __int__ = __index__ = __complex__ = __abs__ = __hash__ = _refuse
+    __round__ = __trunc__ = __floor__ = __ceil__ = __pos__ = __getattr__ = _refuse
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_NOT_PLAIN = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE | (
+    inspect.CO_ASYNC_GENERATOR)
+
+
+def _arithmetic_only(fn: object, arity: int) -> bool:
+    """True for a function of `arity` operands that does arithmetic on them and nothing else: no
+    global or attribute names, no closure, no branch, no nested code. Only such a function is
+    written in (its operations, replayed on `_Symbol`s, are all it can do); any other is called."""
+    code = getattr(fn, "__code__", None)
+    if type(code) is not types.CodeType or getattr(fn, "__defaults__", None):
+        return False
+    if code.co_argcount != arity or code.co_kwonlyargcount or code.co_flags & _NOT_PLAIN:
+        return False
+    if code.co_names or code.co_freevars or code.co_cellvars:
+        return False
+    if any(type(c) is types.CodeType for c in code.co_consts):
+        return False
+    return not any(i.opcode in _JUMPS for i in dis.get_instructions(code))
+
+
+class _Writer:
+    """Writes one tape as the source of ``replay(X, seed, K, lock)`` and collects what it refers to."""
+
+    def __init__(self, batch: bool) -> None:
+        self.batch = batch
+        self.lines: list[str] = []
+        self.objects: list[object] = []  # K: constants, functions and parameters, by reference
+        self.names: list[str] = []
+        self._constants: dict[tuple, str] = {}
+        self._functions: dict[int, str] = {}
+        self._forward: dict[str, tuple] = {}
+        self._local: dict[str, tuple] = {}
+        self._count = itertools.count()
+        self._per_prefix: collections.Counter = collections.Counter()
+
+    def _bind(self, obj: object, prefix: str) -> str:
+        name = f"{prefix}{self._per_prefix[prefix]}"
+        self._per_prefix[prefix] += 1
+        self.names.append(name)
+        self.objects.append(obj)
+        return name
+
+    def constant(self, x: object) -> str:
+        """A number's name (-0.0 and 0.0 are two numbers; nan is one)."""
+        key = (type(x), x.hex() if type(x) is float else x)
+        if key not in self._constants:
+            self._constants[key] = self._bind(x, "c")
+        return self._constants[key]
+
+    def function(self, fn: object) -> str:
+        if id(fn) not in self._functions:
+            self._functions[id(fn)] = self._bind(fn, "f")
+        return self._functions[id(fn)]
+
+    def symbols(self, arity: int) -> list[_Symbol]:
+        """The operands and the result as placeholders {a}, {b} and {o}, for a rule to be written in."""
+        return [_Symbol(f"{{{key}}}", frozenset(key), self) for key in (*("a", "b")[:arity], "o")]
+
+    def forward(self, op: str, arity: int) -> str:
+        """``op``'s forward as a template over {a} and {b}: written in, or a call by reference."""
+        if op not in self._forward:
+            rule = RULES[op]
+            template = _OPERATORS.get(rule.forward) if type(rule.forward) is not types.FunctionType else None
+            if template is None and _arithmetic_only(rule.forward, arity):
+                try:
+                    out = rule.forward(*self.symbols(arity)[:arity])
+                    template = out.text if type(out) is _Symbol else None
+                except Exception:  # anything but arithmetic: call it instead
+                    template = None
+            if template is None:
+                template = f"{self.function(rule.forward)}({', '.join(('{a}', '{b}')[:arity])})"
+            self._forward[op] = (template,)
+        return self._forward[op][0]
+
+    def local(self, op: str, arity: int) -> tuple:
+        """``op``'s local derivatives: a tuple of (constant or template over {a} {b} {o}) and the
+        placeholders they read; or None and a call by reference of the rule (all of them read)."""
+        if op not in self._local:
+            rule = RULES[op]
+            written = None
+            if _arithmetic_only(rule.local, arity + 1):
+                try:
+                    out = rule.local(*self.symbols(arity))
+                    if type(out) is tuple and len(out) == arity and all(
+                        type(d) is _Symbol or type(d) in (float, int, bool) for d in out
+                    ):
+                        written = out
+                except Exception:  # anything but arithmetic: call it instead
+                    written = None
+            if written is None:
+                fn = arrays.local(op) if self.batch else rule.local
+                self._local[op] = (None, self.function(fn), frozenset("abo"[:arity] + "o"))
+            else:
+                uses = frozenset().union(*(d.uses for d in written if type(d) is _Symbol))
+                self._local[op] = (tuple(d.text if type(d) is _Symbol else d for d in written), None, uses)
+        return self._local[op]
+
+    def new(self, prefix: str) -> str:
+        return f"{prefix}{next(self._count)}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+
+def _write(tape: _Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Writer:
+    """The source of the replay of `tape`: the forward pass, its guards, the backward pass."""
+    w = _Writer(batch)
+    ops = tape.ops
+    # Which numbers need a name: those read again (by two operations, a backward step, a guard,
+    # the caller). Any other operation's number is written into the one expression that uses it.
+    needed = {tape.output} | {s for e in tape.extras for s in (e if isinstance(e, list) else [e])}
+    needed |= {s for _, a, b, _, _ in tape.guards for s in (a, b) if s >= 0}
+    for k in tape.backward:
+        s, op, operands = ops[k]
+        uses = w.local(op, len(operands))[2]
+        needed.update(p for p, key in zip(operands, "ab", strict=False) if key in uses)
+        if "o" in uses:
+            needed.add(s)
+    for _, op, operands in ops:  # an operand the forward reads twice (a * a) is computed once
+        template = w.forward(op, len(operands))
+        needed.update(p for p, key in zip(operands, ("{a}", "{b}"), strict=False) if template.count(key) > 1)
+    consumers = collections.Counter(p for _, _, operands in ops for p in operands)
+    n_leaves = tape.n_inputs + len(tape.leaves)
+    expr = [f"v{s}" for s in range(n_leaves)] + [""] * len(ops)
+    depth = [0] * (n_leaves + len(ops))
+    guards_at = collections.defaultdict(list)  # a guard is asked as soon as its numbers are known
+    for guard in tape.guards:
+        guards_at[max(guard[1], guard[2], n_leaves - 1)].append(guard)
+
+    if tape.n_inputs:
+        w.emit(f"[{', '.join(f'v{s}' for s in range(tape.n_inputs))}] = X")
+    params = [w._bind(leaf, "p") for leaf in tape.leaves]
+    for i, p in enumerate(params):  # a parameter's number, read at each replay
+        w.emit(f"v{tape.n_inputs + i} = {p}.data")
+    _write_guards(w, guards_at[n_leaves - 1], batch)
+    for s, op, operands in ops:
+        template = w.forward(op, len(operands))
+        text = template.format(**{key: expr[p] for key, p in zip("ab", operands, strict=False)})
+        depth[s] = 1 + max(depth[p] for p in operands)
+        if s in needed or consumers[s] != 1 or depth[s] > _MAX_DEPTH:
+            w.emit(f"v{s} = {text}")
+            text, depth[s] = f"v{s}", 0
+        expr[s] = text
+        _write_guards(w, guards_at[s], batch)
+    grads = _write_backward(w, tape)
+    added = [(p, grads[s]) for s, p in enumerate(params, tape.n_inputs) if s in grads]
+    if added:  # every parameter's gradient, added into its .grad one replay at a time (threads)
+        w.emit("with lock:")
+        total = w.function(_batch_total) if batch else ""
+        for p, g in added:
+            w.emit(f"    {p}.grad += {total}({g}, n)" if batch else f"    {p}.grad += {g}")
+    zero = w.constant(0.0)
+    flat = iter(f"{zero} + {grads[s]}" if s in grads else zero for s in range(tape.n_inputs))
+    arg_grads = [f"[{', '.join(next(flat) for _ in range(n))}]" if is_list else next(flat)
+                 for is_list, n in zip(shape, sizes, strict=True)]
+    aux = [f"[{', '.join(f'v{s}' for s in e)}]" if isinstance(e, list) else f"v{e}" for e in tape.extras]
+    w.emit(f"return v{tape.output}, {_tuple(arg_grads)}, {_tuple(aux)}")
+    return w
+
+
+def _tuple(items: list[str]) -> str:
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def _write_guards(w: _Writer, guards: list, batch: bool) -> None:
+    """Each guard as an ``if``: when the number answers differently, return None (re-trace)."""
+    for name, a, b, number, answer in guards:
+        other = f"v{b}" if b >= 0 else w.constant(number) if number is not None else ""
+        if batch:  # every sample's answer, by a function passed by reference
+            check = w.function(functools.partial(_batch_holds, name))
+            w.emit(f"if not {check}(v{a}, {other or 'None'}, {w.constant(answer)}): return None")
+        elif name == "__float__":  # the very number: same_float, by reference
+            w.emit(f"if not {w.function(same_float)}(v{a}, {w.constant(answer)}): return None")
+        else:
+            symbol = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__bool__": "!="}[name]
+            question = f"v{a} {symbol} {other or w.constant(0.0)}"
+            w.emit(f"if {'not ' if answer else ''}({question}): return None")
+
+
+def _write_backward(w: _Writer, tape: _Tape) -> dict[int, str]:
+    """The chain rule, node by node in backward()'s order: each contribution ``upstream · local``
+    added in the same order as backward() adds it, so the floats are the same. A slot's first
+    contribution is assigned (-0.0 + x is x, exactly) and a contribution ``upstream · 1`` is the
+    upstream itself: then the slot shares the upstream's name until something is added to it."""
+    grads: dict[int, str] = {tape.output: "seed"}
+    sharing = collections.Counter({"seed": 1})  # how many slots a gradient's name stands for
+    for k in tape.backward:
+        s, op, operands = tape.ops[k]
+        upstream = grads[s]
+        written, function, _ = w.local(op, len(operands))
+        values = {"a": f"v{operands[0]}", "b": f"v{operands[-1]}", "o": f"v{s}"}
+        if written is None:  # the rule called by reference
+            names = [w.new("d") for _ in operands]
+            args = ", ".join(values[key] for key in "ab"[: len(operands)] + "o")
+            w.emit(f"[{', '.join(names)}] = {function}({args})")
+            written = names
+        for p, local in zip(operands, written, strict=True):
+            if type(local) is str:  # a template, or a name from the call
+                term = f"{upstream} * {local.format(**values)}"
+            elif local == 1.0 and type(local) is float:
+                term = upstream  # (x · 1.0 is x, exactly)
+            elif local == -1.0 and type(local) is float:
+                term = f"-{upstream}"  # (x · -1.0 is -x, and g + -x is g - x, exactly)
+            else:
+                term = f"{upstream} * {w.constant(local)}"
+            total = grads.get(p)
+            if total is None and term == upstream:
+                grads[p] = upstream
+                sharing[upstream] += 1
+                continue
+            if total is None:
+                name, line = w.new("g"), term
+            else:
+                name = total if sharing[total] == 1 else w.new("g")
+                line = f"{total} - {upstream}" if term == f"-{upstream}" else f"{total} + {term}"
+                sharing[total] -= 1
+            w.emit(f"{name} = {line}")
+            grads[p] = name
+            sharing[name] += 1
+        sharing[upstream] -= 1  # this node's gradient is used up
+    return grads
+
+
+def _batch_holds(name: str, x: Any, other: Any, answer: Any) -> bool:
+    """True when the guard answers for every sample of the batch as it did when `f` was traced."""
+    np = realmath.numpy_module()
+    if name == "__float__":  # the number escaped: it must not change, sign of 0 included
+        same = (x == answer) & (np.signbit(x) == (math.copysign(1.0, answer) < 0.0)) | (
+            np.isnan(x) & math.isnan(answer))
+    elif name == "__bool__":
+        same = (x != 0.0) == answer
+    else:
+        same = _COMPARE[name](x, other) == answer
+    return bool(np.all(same))
+
+
+def _batch_total(g: Any, n: int) -> float:
+    """A parameter's gradient over the batch: the sum over the samples (`g` may be one number for all)."""
+    return float(g.sum()) if realmath.is_array(g) else g * n
+
+
+_COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}
 
 
 class _Program:
-    """One recorded graph as a tape: forward steps, backward steps and guards. Never changed once
-    made, so a replay that holds one is unaffected by a re-trace in another thread."""
+    """One recorded graph, compiled: ``run(inputs, seed)`` replays it, returning (output, gradients,
+    extras), or None when a guard answers differently. Never changed once made, so a replay that
+    holds one is unaffected by a re-trace in another thread; each replay's numbers are local
+    variables of its own call."""
 
-    def __init__(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
-        # Everything replay must compute (the output's graph, extras, guarded nodes) in the order
-        # it was computed; backward steps are the output's part of it, reversed: the engine's order.
-        roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
-        roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
-        forward = topological_order(*roots)
-        forward.reverse()
-        in_output = set(topological_order(output))
+    def __init__(self, tape: _Tape, shape: list[bool], sizes: list[int], lock: threading.Lock) -> None:
+        self.tape = tape
+        self._args = shape, sizes, lock
+        self.source, self.run = _compile(_write(tape, shape, sizes, batch=False), lock, batch=False)
+        self._batch: Callable | None = None
 
-        # Slots: inputs first, in argument order (an input f never used still gets one), then the
-        # other leaves, then the operations in forward order.
-        slot: dict[Value, int] = {v: i for i, v in enumerate(inputs)}
-        leaves = [v for v in forward if not v.parents and v not in slot]
-        for v in leaves:
-            slot[v] = len(slot)
-        ops = [v for v in forward if v.parents]
-        for v in ops:
-            slot[v] = len(slot)
+    def batch(self) -> Callable:
+        """The replay over NumPy arrays of samples, ``batch(columns, seeds, n)``, compiled on first use."""
+        if self._batch is None:
+            shape, sizes, lock = self._args
+            self._batch = _compile(_write(self.tape, shape, sizes, batch=True), lock, batch=True)[1]
+        return self._batch
 
-        def operands(v: Value) -> tuple[int, int]:  # a unary op's second slot is -1
-            return slot[v.parents[0]], slot[v.parents[1]] if len(v.parents) == 2 else -1
 
-        # One step per operation: (forward function, operand slots) in forward order and, for the
-        # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
-        self.forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]
-        backward = [v for v in reversed(ops) if v in in_output]
-        self.backward_steps = [(RULES[v.op].local, slot[v], *operands(v)) for v in backward]
-        # the same with the rules on arrays, for `trace_batch`, made on a batch's first use
-        names = [v.op for v in backward]
-        self.batch_steps = functools.cache(
-            lambda: [(arrays.local(op), *s[1:]) for op, s in zip(names, self.backward_steps, strict=True)]
-        )
-        self.tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
-        self.n_inputs = len(inputs)
-        self.leaves = leaves
-        self.leaf_grads = [(slot[v], v) for v in leaves if v in in_output]
-        self.output_slot = slot[output]
-        self.extras = [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras]
-        self.guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
-            (name, slot[node], slot[other] if type(other) is Value else -1,
-             None if other is None or type(other) is Value else float(other), result)
-            for name, node, other, result in guards
-        ]
-        self.size = len(slot)
+def _compile(w: _Writer, lock: threading.Lock, batch: bool) -> tuple[str, Callable]:
+    """The written replay as a function: compiled once, never evaluated as a string.
 
-    def guards_hold(self, values: list[float]) -> bool:
-        """True when every guard answers for these numbers as it did when `f` was traced."""
-        return all(
-            _holds(name, values[a], values[b] if b >= 0 else number, result)
-            for name, a, b, number, result in self.guards
-        )
-
-    def forward(self, inputs: list) -> list:
-        """Every slot's number: inputs, leaves' current ``.data``, then each operation's ``forward``."""
-        values = inputs + [leaf.data for leaf in self.leaves]
-        append = values.append
-        for fn, a, b in self.forward_steps:
-            append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
-        return values
-
-    def chain_rule(self, values: list, seed: object, steps: list) -> list:
-        """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
-        # -0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
-        grads = [-0.0] * self.size
-        grads[self.output_slot] = seed
-        for local, o, a, b in steps:
-            upstream = grads[o]
-            if b < 0:
-                (da,) = local(values[a], values[o])
-                grads[a] += upstream * da
-            else:
-                da, db = local(values[a], values[b], values[o])
-                grads[a] += upstream * da
-                grads[b] += upstream * db
-        return grads
+    The source is made of names `_write` made up and the rule table's arithmetic, nothing a user
+    wrote; what it refers to (numbers, rule functions, parameters) is the tuple K, bound as a default
+    argument, and it runs with no builtins at all."""
+    head = "def replay(X, seed, n, K, lock):" if batch else "def replay(X, seed, K, lock):"
+    unpack = [f"    [{', '.join(w.names)}] = K"] if w.names else []
+    source = "\n".join([head, *unpack, *w.lines]) + "\n"
+    module = compile(source, "<microgradx replay>", "exec", dont_inherit=True)
+    (code,) = [c for c in module.co_consts if type(c) is types.CodeType]
+    return source, types.FunctionType(code, {"__builtins__": {}}, "replay", (tuple(w.objects), lock))
 
 
 def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> Trace:
@@ -410,9 +720,6 @@ def _numpy() -> Any:
     return numpy
 
 
-_COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}
-
-
 class BatchTrace:
     """A per-sample function traced once, replayed over a batch of samples with NumPy arrays.
 
@@ -447,33 +754,24 @@ class BatchTrace:
         np, plain = self._np, self.plain
         columns, n = self._columns(args)
         seed = 1.0 if reduce == "sum" else 1.0 / n
-        program = plain._program  # this batch's program, whatever other threads put in its place
+        replay = plain._program.batch()  # this batch's program, whatever other threads put in its place
         with np.errstate(all="ignore"):  # floats overflow to inf and make nan silently: so do arrays
             try:
-                values = program.forward(columns)
+                result = replay(columns, np.full(n, seed), n)
             except (ArithmeticError, ValueError):
-                values = None  # some sample fails: the per-sample path raises the plain path's error
-            if values is None or not self._guards_hold(program, values):
-                with plain._lock:
-                    self.fallbacks += 1
-                return self._per_sample(args, n, seed)
-            grads = program.chain_rule(values, np.full(n, seed), program.batch_steps())
-        # each parameter's gradient: the sum over the samples
-        plain._add_leaf_grads(program, grads, lambda g: float(g.sum()) if type(g) is np.ndarray else g * n)
+                result = None  # some sample fails: the per-sample path raises the plain path's error
+        if result is None:  # a guard flipped for some sample, or an op failed for one
+            with plain._lock:
+                self.fallbacks += 1
+            return self._per_sample(args, n, seed)
+        value, grads, aux = result
 
         def rows(slots: object) -> Any:  # one sample per row
             if isinstance(slots, list):
                 return np.stack([rows(s) for s in slots], axis=1) if slots else np.zeros((n, 0))
             return np.broadcast_to(np.asarray(slots, dtype=float), (n,)).copy()
 
-        flat = iter(range(program.n_inputs))
-        arg_grads = tuple(
-            rows([grads[next(flat)] for _ in range(size)]) if is_list else rows(grads[next(flat)])
-            for is_list, size in zip(plain._shape, plain._sizes, strict=True)
-        )
-        aux = tuple(rows([values[s] for s in e] if isinstance(e, list) else values[e])
-                    for e in program.extras)
-        return BatchReplayed(rows(values[program.output_slot]), arg_grads, aux)
+        return BatchReplayed(rows(value), tuple(map(rows, grads)), tuple(map(rows, aux)))
 
     def _columns(self, args: tuple) -> tuple[list, int]:
         """One float array of length B per input slot, from per-argument arrays of B rows."""
@@ -497,22 +795,6 @@ class BatchTrace:
             raise ValueError("trace_batch: a batch needs at least one sample")
         return columns, n
 
-    def _guards_hold(self, program: _Program, values: list) -> bool:
-        """True when every guard answers for every sample as it did when `f` was traced."""
-        np = self._np
-        for name, a, b, number, result in program.guards:
-            x, other = values[a], values[b] if b >= 0 else number
-            if name == "__float__":  # the number escaped: it must not change, sign of 0 included
-                same = ((x == result) & (np.signbit(x) == (math.copysign(1.0, result) < 0.0))
-                        | (np.isnan(x) & math.isnan(result)))
-            elif name == "__bool__":
-                same = (x != 0.0) == result
-            else:
-                same = _COMPARE[name](x, other) == result
-            if not np.all(same):
-                return False
-        return True
-
     def _per_sample(self, args: tuple, n: int, seed: float) -> BatchReplayed:
         """Replay sample by sample with the plain trace (it re-traces, or raises, as it must)."""
         np, plain = self._np, self.plain
@@ -524,7 +806,7 @@ class BatchTrace:
         ]
         values = np.array([r.value for r in results])
         grads = tuple(np.array([r.grads[k] for r in results]) for k in range(len(args)))
-        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._program.extras)))
+        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._program.tape.extras)))
         return BatchReplayed(values, grads, aux)
 
 
