@@ -221,7 +221,7 @@ class Trace:
     @property
     def source(self) -> str:
         """The replay as the Python function it was compiled from (see docs/replay.md)."""
-        return self._program.source
+        return self._program.compiled()[0]
 
     def __len__(self) -> int:
         return len(self._program.tape.ops)
@@ -538,7 +538,7 @@ def _write(tape: _Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Wr
         text = template.format(**{key: expr[p] for key, p in zip("ab", operands, strict=False)})
         depth[s] = 1 + max(depth[p] for p in operands)
         if s in needed or consumers[s] != 1 or depth[s] > _MAX_DEPTH:
-            w.emit(f"v{s} = {text}")
+            w.emit(f"v{s} = {text[1:-1] if template[0] == '(' else text}")  # (its outer parentheses)
             text, depth[s] = f"v{s}", 0
         expr[s] = text
         _write_guards(w, guards_at[s], batch)
@@ -608,13 +608,17 @@ def _write_backward(w: _Writer, tape: _Tape) -> dict[int, str]:
                 grads[p] = upstream
                 sharing[upstream] += 1
                 continue
+            sign, term = ("-", upstream) if term == f"-{upstream}" else ("+", term)
             if total is None:
-                name, line = w.new("g"), term
-            else:
-                name = total if sharing[total] == 1 else w.new("g")
-                line = f"{total} - {upstream}" if term == f"-{upstream}" else f"{total} + {term}"
-                sharing[total] -= 1
-            w.emit(f"{name} = {line}")
+                name = w.new("g")
+                w.emit(f"{name} = {term if sign == '+' else '-' + term}")
+            elif sharing[total] == 1 and not w.batch:  # (on floats, g += x is g = g + x)
+                name = total
+                w.emit(f"{name} {sign}= {term}")
+            else:  # (a name other slots share, or an array, which += would change in place)
+                name = w.new("g")
+                w.emit(f"{name} = {total} {sign} {term}")
+            sharing[total] -= 1
             grads[p] = name
             sharing[name] += 1
         sharing[upstream] -= 1  # this node's gradient is used up
@@ -643,23 +647,38 @@ _COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt,
 
 
 class _Program:
-    """One recorded graph, compiled: ``run(inputs, seed)`` replays it, returning (output, gradients,
-    extras), or None when a guard answers differently. Never changed once made, so a replay that
-    holds one is unaffected by a re-trace in another thread; each replay's numbers are local
-    variables of its own call."""
+    """One recorded graph and its compiled replay: ``run(inputs, seed)`` returns (output, gradients,
+    extras), or None when a guard answers differently. Never changed once made (its code is written
+    once, on the first replay), so a replay that holds one is unaffected by a re-trace in another
+    thread; each replay's numbers are local variables of its own call."""
 
     def __init__(self, tape: _Tape, shape: list[bool], sizes: list[int], lock: threading.Lock) -> None:
         self.tape = tape
         self._args = shape, sizes, lock
-        self.source, self.run = _compile(_write(tape, shape, sizes, batch=False), lock, batch=False)
-        self._batch: Callable | None = None
+        self._compiling = threading.Lock()
+        self._plain: tuple[str, Callable] | None = None
+        self._batch: tuple[str, Callable] | None = None
 
-    def batch(self) -> Callable:
-        """The replay over NumPy arrays of samples, ``batch(columns, seeds, n)``, compiled on first use."""
-        if self._batch is None:
-            shape, sizes, lock = self._args
-            self._batch = _compile(_write(self.tape, shape, sizes, batch=True), lock, batch=True)[1]
-        return self._batch
+    def compiled(self, batch: bool = False) -> tuple[str, Callable]:
+        """(source, function) of the replay on floats, or with ``batch=True`` on arrays of samples.
+
+        Written and compiled on first use, not when `f` is traced: compiling costs about what
+        tracing does (docs/replay.md), and a trace that is never replayed need not pay it."""
+        done = self._batch if batch else self._plain
+        if done is None:
+            with self._compiling:  # once, even when threads replay for the first time together
+                done = self._batch if batch else self._plain
+                if done is None:
+                    shape, sizes, lock = self._args
+                    done = _compile(_write(self.tape, shape, sizes, batch), lock, batch)
+                    if batch:
+                        self._batch = done
+                    else:
+                        self._plain = done
+        return done
+
+    def run(self, inputs: list[float], seed: float) -> tuple | None:
+        return (self._plain or self.compiled())[1](inputs, seed)
 
 
 def _compile(w: _Writer, lock: threading.Lock, batch: bool) -> tuple[str, Callable]:
@@ -754,7 +773,7 @@ class BatchTrace:
         np, plain = self._np, self.plain
         columns, n = self._columns(args)
         seed = 1.0 if reduce == "sum" else 1.0 / n
-        replay = plain._program.batch()  # this batch's program, whatever other threads put in its place
+        replay = plain._program.compiled(batch=True)[1]  # (whatever other threads put in its place)
         with np.errstate(all="ignore"):  # floats overflow to inf and make nan silently: so do arrays
             try:
                 result = replay(columns, np.full(n, seed), n)
