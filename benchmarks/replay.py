@@ -123,7 +123,7 @@ def float_step(layers: list, velocity: list, X: list, y: list) -> float:
 
 def sum_products(row: list[float], inputs: list[float]) -> float:
     total = 0.0
-    for w, x in zip(row, inputs):  # (row has the bias last: zip stops before it)
+    for w, x in zip(row, inputs, strict=False):  # (row has the bias last: zip stops before it)
         total += w * x
     return total
 

@@ -25,7 +25,6 @@ import collections
 import dis
 import functools
 import inspect
-import itertools
 import math
 import numbers
 import operator
@@ -430,7 +429,7 @@ class _Writer:
         self._functions: dict[int, str] = {}
         self._forward: dict[str, tuple] = {}
         self._local: dict[str, tuple] = {}
-        self._count = itertools.count()
+        self._fresh: collections.Counter = collections.Counter()
         self._per_prefix: collections.Counter = collections.Counter()
 
     def _bind(self, obj: object, prefix: str) -> str:
@@ -496,7 +495,9 @@ class _Writer:
         return self._local[op]
 
     def new(self, prefix: str) -> str:
-        return f"{prefix}{next(self._count)}"
+        """A fresh local variable: g0, g1, ... for gradients, d0, d1, ... for a called rule's results."""
+        self._fresh[prefix] += 1
+        return f"{prefix}{self._fresh[prefix] - 1}"
 
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
