@@ -4,7 +4,9 @@ A training loop builds the same graph shape at every step. `trace(f, *example_ar
 once on Values, records the resulting graph as a flat *tape* (one entry per operation: its rule
 and the slots of its operands), and returns a `Trace`: calling it with new numbers replays the tape
 forward with each rule's ``forward`` and backward with each rule's ``local`` — the very functions
-the engine uses, so the numbers are the same, bit for bit — without creating a single Value.
+the engine uses, in the order it uses them, so the numbers are the same, bit for bit — without
+creating a single Value. On the first replay the tape is written out as one straight-line Python
+function and compiled (`microgradx.codegen`); `Trace.source` shows it.
 
 Leaves the function did not receive as arguments (a model's parameters, constants) are read
 afresh from their ``.data`` at every replay, so optimizer updates are seen, and their gradients
@@ -12,29 +14,22 @@ are added into their ``.grad`` exactly as ``backward()`` adds them. Where `f` lo
 while tracing (``<``, ``<=``, ``>``, ``>=``, ``float()``, ``bool()`` on a Value), the answer is
 recorded as a *guard*; a replay whose guard would answer differently re-traces `f` on the new
 inputs (or raises `GuardError` with ``on_guard="raise"``), so it never returns numbers from the
-wrong branch. See ``docs/replay.md`` for the tape drawn out.
+wrong branch. A `Trace` is safe to share between threads. See ``docs/replay.md``.
 
 `trace_batch(f, *one_sample)` replays the same tape over a whole batch of samples with NumPy
-arrays (the ``fast`` extra): one vectorised call per operation, of the rules on arrays
-(`microgradx.arrays.LOCAL`), with each guard asked of every sample and a per-sample fallback when one flips.
+arrays (the ``fast`` extra): one vectorised operation per line, of the rules on arrays
+(`microgradx.arrays.local`), with each guard asked of every sample and a per-sample fallback when
+one flips.
 """
-
 from __future__ import annotations
 
-import collections
-import dis
-import functools
-import inspect
-import math
 import numbers
-import operator
 import threading
-import types
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from microgradx import arrays, engine, node, realmath
-from microgradx.engine import RULES, Value, topological_order
+from microgradx import codegen, engine, node, realmath
+from microgradx.engine import Value, topological_order
 
 __all__ = [
     "BatchReplayed",
@@ -117,23 +112,6 @@ class _recording_guards:
         node.observer.reset(self._token)
 
 
-def same_float(a: float, b: float) -> bool:
-    """True when `a` and `b` are the same number to Python: -0.0 is not 0.0 (``copysign`` tells
-    them apart), and nan is nan."""
-    if a == b:
-        return a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b)
-    return a != a and b != b
-
-
-def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
-    """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
-    if name == "__float__":  # the number itself escaped into Python: it must not change, sign of 0 included
-        return same_float(a, result)
-    if name == "__bool__":
-        return (a != 0.0) == result
-    return getattr(float, name)(a, other) == result
-
-
 # --- tracing ------------------------------------------------------------------------------------
 
 
@@ -171,11 +149,12 @@ def _outputs(result: object) -> tuple[Value, list]:
 class Trace:
     """A recorded graph of `f`, replayed on floats by calling it: ``Trace(*args) -> Replayed``.
 
-    Made by `trace`. The tape lists the graph's operations in forward order; replay fills one float
-    per slot with each rule's ``forward``, then walks the output's part of the tape in the order
-    ``backward()`` visits it, multiplying by each rule's ``local`` derivatives and adding in the
-    same order, so the floats agree bit for bit. ``retraces`` counts how often a flipped guard (or
-    a failing operation) made it record `f` again.
+    Made by `trace`. The tape lists the graph's operations in forward order; replay computes one
+    float per slot with each rule's ``forward``, then goes over the output's part of the tape in
+    the order ``backward()`` visits it, multiplying by each rule's ``local`` derivatives and adding
+    in the same order, so the floats agree bit for bit: all of it one compiled function (`source`).
+    Safe to call from several threads at once. ``retraces`` counts how often a flipped guard (or a
+    failing operation) made it record `f` again.
     """
 
     def __init__(self, f: Callable[..., object], example_args: tuple, on_guard: str = "retrace") -> None:
@@ -276,23 +255,10 @@ class Trace:
         return flat
 
 
-# --- the tape: the recorded graph as numbered slots ----------------------------------------------
+# --- the tape: the recorded graph as numbered slots, compiled by `codegen` --------------------------
 
 
-class _Tape(NamedTuple):
-    """The recorded graph as slots: inputs, then the other leaves, then one slot per operation."""
-
-    ops: list[tuple[int, str, tuple[int, ...]]]  # (slot, op, operand slots), in forward order
-    backward: list[int]  # the positions in `ops` of the output's graph, in the order backward() visits
-    leaves: list[Value]  # the leaves that are not inputs: their slots follow the inputs'
-    n_inputs: int
-    output: int  # the output's slot
-    extras: list  # the extra outputs' slots (a list of slots for a list of Values)
-    guards: list  # (method, slot, other's slot or -1, other as a number, traced answer)
-    reached: set[int]  # the slots of the output's graph (those with a gradient)
-
-
-def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list) -> _Tape:
+def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list) -> codegen.Tape:
     """Number the graph's nodes: the one function here that walks the engine's graph.
 
     Everything replay computes (the output's graph, extras, guarded nodes) in the order it was
@@ -317,7 +283,7 @@ def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list)
         if s in reached:
             backward.append(k)
             reached.update(operands)
-    return _Tape(
+    return codegen.Tape(
         ops, backward, leaves, len(inputs), slot[output],
         [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras],
         [(name, slot[node], slot[other] if type(other) is Value else -1,
@@ -327,333 +293,13 @@ def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list)
     )
 
 
-# --- the compiled replay: the tape written out as straight-line Python ----------------------------
-#
-# Each operation becomes one expression over local variables, and its backward step one or two
-# statements, so a replay is one call of one function. The source text is made only of names this
-# module makes up (v3 for slot 3's number, g5 for a gradient, c0 for a constant, f0 and l0 for a
-# rule's functions, p0 for a parameter), Python's operators, and the rule table's arithmetic; numbers
-# and functions are passed in by reference (the tuple K), never written into the text.
-
-_MAX_DEPTH = 40  # operations nested in one expression before a name is given (Python's parser nests 200)
-
-_OPERATORS = {operator.add: "({a} + {b})", operator.sub: "({a} - {b})", operator.mul: "({a} * {b})",
-              operator.truediv: "({a} / {b})", operator.neg: "(-{a})"}
-"""Rule forwards that are Python's operators, written as the operator itself (the same float operation)."""
-
-
-class _NotArithmetic(Exception):
-    """A rule looked at its operands other than by arithmetic: it is called, not written in."""
-
-
-def _operation(symbol: str, reflected: bool = False) -> Callable[[_Symbol, object], Any]:
-    """The method of `_Symbol` for a binary operator: the text of ``self symbol other``."""
-    return lambda self, other: self._binary(symbol, other, reflected)
-
-
-class _Symbol:
-    """An operand while a rule is written in: each arithmetic operation on it gives the text of
-    that operation. Anything else (bool(), float(), a method) raises `_NotArithmetic`."""
-
-    __slots__ = ("text", "uses", "writer")
-
-    def __init__(self, text: str, uses: frozenset, writer: _Writer) -> None:
-        self.text, self.uses, self.writer = text, uses, writer
-
-    def _operand(self, x: object) -> tuple[str, frozenset] | None:
-        if type(x) is _Symbol:
-            return x.text, x.uses
-        if type(x) in (float, int, bool):  # a constant of the rule: passed by reference
-            return self.writer.constant(x), frozenset()
-        return None
-
-    def _binary(self, symbol: str, other: object, reflected: bool = False) -> Any:
-        operand = self._operand(other)
-        if operand is None:
-            return NotImplemented
-        left, right = (operand, (self.text, self.uses)) if reflected else ((self.text, self.uses), operand)
-        return _Symbol(f"({left[0]} {symbol} {right[0]})", left[1] | right[1], self.writer)
-
-    __add__, __radd__ = _operation("+"), _operation("+", reflected=True)
-    __sub__, __rsub__ = _operation("-"), _operation("-", reflected=True)
-    __mul__, __rmul__ = _operation("*"), _operation("*", reflected=True)
-    __truediv__, __rtruediv__ = _operation("/"), _operation("/", reflected=True)
-    __pow__, __rpow__ = _operation("**"), _operation("**", reflected=True)
-    __lt__ = _operation("<")
-    __le__ = _operation("<=")
-    __gt__ = _operation(">")
-    __ge__ = _operation(">=")
-    __eq__ = _operation("==")
-    __ne__ = _operation("!=")
-
-    def __neg__(self) -> _Symbol:
-        return _Symbol(f"(-{self.text})", self.uses, self.writer)
-
-    def _refuse(self, *args: object) -> Any:
-        raise _NotArithmetic
-
-    __bool__ = __float__ = __int__ = __index__ = __complex__ = __abs__ = __hash__ = _refuse
-    __round__ = __trunc__ = __floor__ = __ceil__ = __pos__ = __getattr__ = _refuse
-
-
-_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
-_NOT_PLAIN = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE | (
-    inspect.CO_ASYNC_GENERATOR)
-
-
-def _arithmetic_only(fn: object, arity: int) -> bool:
-    """True for a function of `arity` operands that does arithmetic on them and nothing else: no
-    global or attribute names, no closure, no branch, no nested code. Only such a function is
-    written in (its operations, replayed on `_Symbol`s, are all it can do); any other is called."""
-    code = getattr(fn, "__code__", None)
-    if type(code) is not types.CodeType or getattr(fn, "__defaults__", None):
-        return False
-    if code.co_argcount != arity or code.co_kwonlyargcount or code.co_flags & _NOT_PLAIN:
-        return False
-    if code.co_names or code.co_freevars or code.co_cellvars:
-        return False
-    if any(type(c) is types.CodeType for c in code.co_consts):
-        return False
-    return not any(i.opcode in _JUMPS for i in dis.get_instructions(code))
-
-
-class _Writer:
-    """Writes one tape as the source of ``replay(X, seed, K, lock)`` and collects what it refers to."""
-
-    def __init__(self, batch: bool) -> None:
-        self.batch = batch
-        self.lines: list[str] = []
-        self.objects: list[object] = []  # K: constants, functions and parameters, by reference
-        self.names: list[str] = []
-        self._constants: dict[tuple, str] = {}
-        self._functions: dict[int, str] = {}
-        self._forward: dict[str, tuple] = {}
-        self._local: dict[str, tuple] = {}
-        self._fresh: collections.Counter = collections.Counter()
-        self._per_prefix: collections.Counter = collections.Counter()
-
-    def _bind(self, obj: object, prefix: str) -> str:
-        name = f"{prefix}{self._per_prefix[prefix]}"
-        self._per_prefix[prefix] += 1
-        self.names.append(name)
-        self.objects.append(obj)
-        return name
-
-    def constant(self, x: object) -> str:
-        """A number's name (-0.0 and 0.0 are two numbers; nan is one)."""
-        key = (type(x), x.hex() if type(x) is float else x)
-        if key not in self._constants:
-            self._constants[key] = self._bind(x, "c")
-        return self._constants[key]
-
-    def function(self, fn: object) -> str:
-        if id(fn) not in self._functions:
-            self._functions[id(fn)] = self._bind(fn, "f")
-        return self._functions[id(fn)]
-
-    def symbols(self, arity: int) -> list[_Symbol]:
-        """The operands and the result as placeholders {a}, {b} and {o}, for a rule to be written in."""
-        return [_Symbol(f"{{{key}}}", frozenset(key), self) for key in (*("a", "b")[:arity], "o")]
-
-    def forward(self, op: str, arity: int) -> str:
-        """``op``'s forward as a template over {a} and {b}: written in, or a call by reference."""
-        if op not in self._forward:
-            rule = RULES[op]
-            template = _OPERATORS.get(rule.forward) if type(rule.forward) is not types.FunctionType else None
-            if template is None and _arithmetic_only(rule.forward, arity):
-                try:
-                    out = rule.forward(*self.symbols(arity)[:arity])
-                    template = out.text if type(out) is _Symbol else None
-                except Exception:  # anything but arithmetic: call it instead
-                    template = None
-            if template is None:
-                template = f"{self.function(rule.forward)}({', '.join(('{a}', '{b}')[:arity])})"
-            self._forward[op] = (template,)
-        return self._forward[op][0]
-
-    def local(self, op: str, arity: int) -> tuple:
-        """``op``'s local derivatives: a tuple of (constant or template over {a} {b} {o}) and the
-        placeholders they read; or None and a call by reference of the rule (all of them read)."""
-        if op not in self._local:
-            rule = RULES[op]
-            written = None
-            if _arithmetic_only(rule.local, arity + 1):
-                try:
-                    out = rule.local(*self.symbols(arity))
-                    if type(out) is tuple and len(out) == arity and all(
-                        type(d) is _Symbol or type(d) in (float, int, bool) for d in out
-                    ):
-                        written = out
-                except Exception:  # anything but arithmetic: call it instead
-                    written = None
-            if written is None:
-                fn = arrays.local(op) if self.batch else rule.local
-                self._local[op] = (None, self.function(fn), frozenset("abo"[:arity] + "o"))
-            else:
-                uses = frozenset().union(*(d.uses for d in written if type(d) is _Symbol))
-                self._local[op] = (tuple(d.text if type(d) is _Symbol else d for d in written), None, uses)
-        return self._local[op]
-
-    def new(self, prefix: str) -> str:
-        """A fresh local variable: g0, g1, ... for gradients, d0, d1, ... for a called rule's results."""
-        self._fresh[prefix] += 1
-        return f"{prefix}{self._fresh[prefix] - 1}"
-
-    def emit(self, line: str) -> None:
-        self.lines.append("    " + line)
-
-
-def _write(tape: _Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Writer:
-    """The source of the replay of `tape`: the forward pass, its guards, the backward pass."""
-    w = _Writer(batch)
-    ops = tape.ops
-    # Which numbers need a name: those read again (by two operations, a backward step, a guard,
-    # the caller). Any other operation's number is written into the one expression that uses it.
-    needed = {tape.output} | {s for e in tape.extras for s in (e if isinstance(e, list) else [e])}
-    needed |= {s for _, a, b, _, _ in tape.guards for s in (a, b) if s >= 0}
-    for k in tape.backward:
-        s, op, operands = ops[k]
-        uses = w.local(op, len(operands))[2]
-        needed.update(p for p, key in zip(operands, "ab", strict=False) if key in uses)
-        if "o" in uses:
-            needed.add(s)
-    for _, op, operands in ops:  # an operand the forward reads twice (a * a) is computed once
-        template = w.forward(op, len(operands))
-        needed.update(p for p, key in zip(operands, ("{a}", "{b}"), strict=False) if template.count(key) > 1)
-    consumers = collections.Counter(p for _, _, operands in ops for p in operands)
-    n_leaves = tape.n_inputs + len(tape.leaves)
-    expr = [f"v{s}" for s in range(n_leaves)] + [""] * len(ops)
-    depth = [0] * (n_leaves + len(ops))
-    guards_at = collections.defaultdict(list)  # a guard is asked as soon as its numbers are known
-    for guard in tape.guards:
-        guards_at[max(guard[1], guard[2], n_leaves - 1)].append(guard)
-
-    if tape.n_inputs:
-        w.emit(f"[{', '.join(f'v{s}' for s in range(tape.n_inputs))}] = X")
-    params = [w._bind(leaf, "p") for leaf in tape.leaves]
-    for i, p in enumerate(params):  # a parameter's number, read at each replay
-        w.emit(f"v{tape.n_inputs + i} = {p}.data")
-    _write_guards(w, guards_at[n_leaves - 1], batch)
-    for s, op, operands in ops:
-        template = w.forward(op, len(operands))
-        text = template.format(**{key: expr[p] for key, p in zip("ab", operands, strict=False)})
-        depth[s] = 1 + max(depth[p] for p in operands)
-        if s in needed or consumers[s] != 1 or depth[s] > _MAX_DEPTH:
-            w.emit(f"v{s} = {text[1:-1] if template[0] == '(' else text}")  # (its outer parentheses)
-            text, depth[s] = f"v{s}", 0
-        expr[s] = text
-        _write_guards(w, guards_at[s], batch)
-    grads = _write_backward(w, tape)
-    added = [(p, grads[s]) for s, p in enumerate(params, tape.n_inputs) if s in grads]
-    if added:  # every parameter's gradient, added into its .grad one replay at a time (threads)
-        w.emit("with lock:")
-        total = w.function(_batch_total) if batch else ""
-        for p, g in added:
-            w.emit(f"    {p}.grad += {total}({g}, n)" if batch else f"    {p}.grad += {g}")
-    zero = w.constant(0.0)
-    flat = iter(f"{zero} + {grads[s]}" if s in grads else zero for s in range(tape.n_inputs))
-    arg_grads = [f"[{', '.join(next(flat) for _ in range(n))}]" if is_list else next(flat)
-                 for is_list, n in zip(shape, sizes, strict=True)]
-    aux = [f"[{', '.join(f'v{s}' for s in e)}]" if isinstance(e, list) else f"v{e}" for e in tape.extras]
-    w.emit(f"return v{tape.output}, {_tuple(arg_grads)}, {_tuple(aux)}")
-    return w
-
-
-def _tuple(items: list[str]) -> str:
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
-def _write_guards(w: _Writer, guards: list, batch: bool) -> None:
-    """Each guard as an ``if``: when the number answers differently, return None (re-trace)."""
-    for name, a, b, number, answer in guards:
-        other = f"v{b}" if b >= 0 else w.constant(number) if number is not None else ""
-        if batch:  # every sample's answer, by a function passed by reference
-            check = w.function(functools.partial(_batch_holds, name))
-            w.emit(f"if not {check}(v{a}, {other or 'None'}, {w.constant(answer)}): return None")
-        elif name == "__float__":  # the very number: same_float, by reference
-            w.emit(f"if not {w.function(same_float)}(v{a}, {w.constant(answer)}): return None")
-        else:
-            symbol = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__bool__": "!="}[name]
-            question = f"v{a} {symbol} {other or w.constant(0.0)}"
-            w.emit(f"if {'not ' if answer else ''}({question}): return None")
-
-
-def _write_backward(w: _Writer, tape: _Tape) -> dict[int, str]:
-    """The chain rule, node by node in backward()'s order: each contribution ``upstream · local``
-    added in the same order as backward() adds it, so the floats are the same. A slot's first
-    contribution is assigned (-0.0 + x is x, exactly) and a contribution ``upstream · 1`` is the
-    upstream itself: then the slot shares the upstream's name until something is added to it."""
-    grads: dict[int, str] = {tape.output: "seed"}
-    sharing = collections.Counter({"seed": 1})  # how many slots a gradient's name stands for
-    for k in tape.backward:
-        s, op, operands = tape.ops[k]
-        upstream = grads[s]
-        written, function, _ = w.local(op, len(operands))
-        values = {"a": f"v{operands[0]}", "b": f"v{operands[-1]}", "o": f"v{s}"}
-        if written is None:  # the rule called by reference
-            names = [w.new("d") for _ in operands]
-            args = ", ".join(values[key] for key in "ab"[: len(operands)] + "o")
-            w.emit(f"[{', '.join(names)}] = {function}({args})")
-            written = names
-        for p, local in zip(operands, written, strict=True):
-            if type(local) is str:  # a template, or a name from the call
-                term = f"{upstream} * {local.format(**values)}"
-            elif local == 1.0 and type(local) is float:
-                term = upstream  # (x · 1.0 is x, exactly)
-            elif local == -1.0 and type(local) is float:
-                term = f"-{upstream}"  # (x · -1.0 is -x, and g + -x is g - x, exactly)
-            else:
-                term = f"{upstream} * {w.constant(local)}"
-            total = grads.get(p)
-            if total is None and term == upstream:
-                grads[p] = upstream
-                sharing[upstream] += 1
-                continue
-            sign, term = ("-", upstream) if term == f"-{upstream}" else ("+", term)
-            if total is None:
-                name = w.new("g")
-                w.emit(f"{name} = {term if sign == '+' else '-' + term}")
-            elif sharing[total] == 1 and not w.batch:  # (on floats, g += x is g = g + x)
-                name = total
-                w.emit(f"{name} {sign}= {term}")
-            else:  # (a name other slots share, or an array, which += would change in place)
-                name = w.new("g")
-                w.emit(f"{name} = {total} {sign} {term}")
-            sharing[total] -= 1
-            grads[p] = name
-            sharing[name] += 1
-        sharing[upstream] -= 1  # this node's gradient is used up
-    return grads
-
-
-def _batch_holds(name: str, x: Any, other: Any, answer: Any) -> bool:
-    """True when the guard answers for every sample of the batch as it did when `f` was traced."""
-    np = realmath.numpy_module()
-    if name == "__float__":  # the number escaped: it must not change, sign of 0 included
-        same = (x == answer) & (np.signbit(x) == (math.copysign(1.0, answer) < 0.0)) | (
-            np.isnan(x) & math.isnan(answer))
-    elif name == "__bool__":
-        same = (x != 0.0) == answer
-    else:
-        same = _COMPARE[name](x, other) == answer
-    return bool(np.all(same))
-
-
-def _batch_total(g: Any, n: int) -> float:
-    """A parameter's gradient over the batch: the sum over the samples (`g` may be one number for all)."""
-    return float(g.sum()) if realmath.is_array(g) else g * n
-
-
-_COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}
-
-
 class _Program:
     """One recorded graph and its compiled replay: ``run(inputs, seed)`` returns (output, gradients,
     extras), or None when a guard answers differently. Never changed once made (its code is written
     once, on the first replay), so a replay that holds one is unaffected by a re-trace in another
     thread; each replay's numbers are local variables of its own call."""
 
-    def __init__(self, tape: _Tape, shape: list[bool], sizes: list[int], lock: threading.Lock) -> None:
+    def __init__(self, tape: codegen.Tape, shape: list[bool], sizes: list[int], lock: threading.Lock) -> None:
         self.tape = tape
         self._args = shape, sizes, lock
         self._compiling = threading.Lock()
@@ -671,7 +317,7 @@ class _Program:
                 done = self._batch if batch else self._plain
                 if done is None:
                     shape, sizes, lock = self._args
-                    done = _compile(_write(self.tape, shape, sizes, batch), lock, batch)
+                    done = codegen.write_replay(self.tape, shape, sizes, lock, batch)
                     if batch:
                         self._batch = done
                     else:
@@ -680,20 +326,6 @@ class _Program:
 
     def run(self, inputs: list[float], seed: float) -> tuple | None:
         return (self._plain or self.compiled())[1](inputs, seed)
-
-
-def _compile(w: _Writer, lock: threading.Lock, batch: bool) -> tuple[str, Callable]:
-    """The written replay as a function: compiled once, never evaluated as a string.
-
-    The source is made of names `_write` made up and the rule table's arithmetic, nothing a user
-    wrote; what it refers to (numbers, rule functions, parameters) is the tuple K, bound as a default
-    argument, and it runs with no builtins at all."""
-    head = "def replay(X, seed, n, K, lock):" if batch else "def replay(X, seed, K, lock):"
-    unpack = [f"    [{', '.join(w.names)}] = K"] if w.names else []
-    source = "\n".join([head, *unpack, *w.lines]) + "\n"
-    module = compile(source, "<microgradx replay>", "exec", dont_inherit=True)
-    (code,) = [c for c in module.co_consts if type(c) is types.CodeType]
-    return source, types.FunctionType(code, {"__builtins__": {}}, "replay", (tuple(w.objects), lock))
 
 
 def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> Trace:

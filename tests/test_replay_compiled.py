@@ -129,7 +129,7 @@ def test_compiled_replay_equals_rebuild_bit_for_bit_across_branches_and_special_
 # --- the source: only names the writer made up --------------------------------------------------
 
 MADE_UP = re.compile(r"[vgdcfp]\d+")
-KEYWORDS = {"def", "replay", "X", "seed", "n", "K", "lock", "return", "None", "if", "not", "with", "data", "grad"}
+KEYWORDS = set("def replay X seed n K lock return None if not with data grad".split())
 
 
 def assert_only_made_up_names(source: str) -> None:
