@@ -234,15 +234,27 @@ def _write(tape: Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Wri
     # the caller). Any other operation's number is written into the one expression that uses it.
     needed = {tape.output} | {s for e in tape.extras for s in (e if isinstance(e, list) else [e])}
     needed |= {s for _, a, b, _, _ in tape.guards for s in (a, b) if s >= 0}
+    reads = {}  # per op: which of its operands (0, 1) and whether its result (2) its backward step reads
     for k in tape.backward:
         s, op, operands = ops[k]
-        uses = w.local(op, len(operands))[2]
-        needed.update(p for p, key in zip(operands, "ab", strict=False) if key in uses)
-        if "o" in uses:
+        if op not in reads:
+            uses = w.local(op, len(operands))[2]
+            reads[op] = ("a" in uses, "b" in uses, "o" in uses)
+        a_read, b_read, o_read = reads[op]
+        if a_read:
+            needed.add(operands[0])
+        if b_read:
+            needed.add(operands[1])
+        if o_read:
             needed.add(s)
-    for _, op, operands in ops:  # an operand the forward reads twice (a * a) is computed once
-        template = w.forward(op, len(operands))
-        needed.update(p for p, key in zip(operands, ("{a}", "{b}"), strict=False) if template.count(key) > 1)
+    forwards = {}  # per op: its template, whether it is parenthesised, and reads an operand twice
+    for _, op, operands in ops:
+        if op not in forwards:
+            template = w.forward(op, len(operands))
+            twice = template.count("{a}") > 1 or template.count("{b}") > 1
+            forwards[op] = (template, template[0] == "(", twice)
+        if forwards[op][2]:  # an operand the forward reads twice (a * a) is computed once
+            needed.update(operands)
     consumers = collections.Counter(p for _, _, operands in ops for p in operands)
     n_leaves = tape.n_inputs + len(tape.leaves)
     expr = [f"v{s}" for s in range(n_leaves)] + [""] * len(ops)
@@ -256,16 +268,23 @@ def _write(tape: Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Wri
     params = [w._bind(leaf, "p") for leaf in tape.leaves]
     for i, p in enumerate(params):  # a parameter's number, read at each replay
         w.emit(f"v{tape.n_inputs + i} = {p}.data")
-    _write_guards(w, guards_at[n_leaves - 1], batch)
+    _write_guards(w, guards_at.get(n_leaves - 1, ()), batch)
+    emit = w.lines.append
     for s, op, operands in ops:
-        template = w.forward(op, len(operands))
-        text = template.format(**{key: expr[p] for key, p in zip("ab", operands, strict=False)})
-        depth[s] = 1 + max(depth[p] for p in operands)
-        if s in needed or consumers[s] != 1 or depth[s] > _MAX_DEPTH:
-            w.emit(f"v{s} = {text[1:-1] if template[0] == '(' else text}")  # (its outer parentheses)
-            text, depth[s] = f"v{s}", 0
-        expr[s] = text
-        _write_guards(w, guards_at[s], batch)
+        template, parenthesised, _ = forwards[op]
+        if len(operands) == 2:
+            a, b = operands
+            text = template.format(a=expr[a], b=expr[b])
+            d = 1 + max(depth[a], depth[b])
+        else:
+            text = template.format(a=expr[operands[0]])
+            d = 1 + depth[operands[0]]
+        if s in needed or consumers[s] != 1 or d > _MAX_DEPTH:
+            emit(f"    v{s} = {text[1:-1] if parenthesised else text}")  # (its outer parentheses)
+            text, d = f"v{s}", 0
+        expr[s], depth[s] = text, d
+        if s in guards_at:
+            _write_guards(w, guards_at[s], batch)
     grads = _write_backward(w, tape)
     added = [(p, grads[s]) for s, p in enumerate(params, tape.n_inputs) if s in grads]
     if added:  # every parameter's gradient, added into its .grad one replay at a time (threads)
@@ -301,6 +320,30 @@ def _write_guards(w: _Writer, guards: list, batch: bool) -> None:
             w.emit(f"if {'not ' if answer else ''}({question}): return None")
 
 
+_ONE, _MINUS_ONE, _VALUE, _TEXT, _NAME = "one", "minus one", "value", "text", "name"
+
+
+def _plan(w: _Writer, op: str, arity: int) -> tuple[str | None, list[tuple[str, object]]]:
+    """How `op`'s backward step is written: the rule's function to call (or None), and for each
+    operand its local derivative as 1, -1, an operand or result (0, 1, 2 for a, b, out), a
+    template over {a} {b} {o}, or a constant's name."""
+    written, function, _ = w.local(op, arity)
+    if written is None:
+        return function, []
+    derivatives = []
+    for local in written:
+        if type(local) is str:
+            where = ("{a}", "{b}", "{o}")
+            derivatives.append((_VALUE, where.index(local)) if local in where else (_TEXT, local))
+        elif type(local) is float and local == 1.0:
+            derivatives.append((_ONE, None))
+        elif type(local) is float and local == -1.0:
+            derivatives.append((_MINUS_ONE, None))
+        else:
+            derivatives.append((_NAME, w.constant(local)))
+    return None, derivatives
+
+
 def _write_backward(w: _Writer, tape: Tape) -> dict[int, str]:
     """The chain rule, node by node in backward()'s order: each contribution ``upstream · local``
     added in the same order as backward() adds it, so the floats are the same. A slot's first
@@ -308,40 +351,44 @@ def _write_backward(w: _Writer, tape: Tape) -> dict[int, str]:
     upstream itself: then the slot shares the upstream's name until something is added to it."""
     grads: dict[int, str] = {tape.output: "seed"}
     sharing = collections.Counter({"seed": 1})  # how many slots a gradient's name stands for
+    plans: dict[str, tuple] = {}
+    emit = w.lines.append
     for k in tape.backward:
         s, op, operands = tape.ops[k]
         upstream = grads[s]
-        written, function, _ = w.local(op, len(operands))
-        values = {"a": f"v{operands[0]}", "b": f"v{operands[-1]}", "o": f"v{s}"}
-        if written is None:  # the rule called by reference
+        if op not in plans:
+            plans[op] = _plan(w, op, len(operands))
+        function, derivatives = plans[op]
+        if function is not None:  # the rule called by reference: its results get names
             names = [w.new("d") for _ in operands]
-            args = ", ".join(values[key] for key in "ab"[: len(operands)] + "o")
-            w.emit(f"[{', '.join(names)}] = {function}({args})")
-            written = names
-        for p, local in zip(operands, written, strict=True):
-            if type(local) is str:  # a template, or a name from the call
-                term = f"{upstream} * {local.format(**values)}"
-            elif local == 1.0 and type(local) is float:
+            emit(f"    [{', '.join(names)}] = {function}({', '.join(f'v{p}' for p in operands)}, v{s})")
+            derivatives = [(_NAME, name) for name in names]
+        for p, (kind, local) in zip(operands, derivatives, strict=True):
+            sign = "+"
+            if kind is _ONE:
                 term = upstream  # (x · 1.0 is x, exactly)
-            elif local == -1.0 and type(local) is float:
-                term = f"-{upstream}"  # (x · -1.0 is -x, and g + -x is g - x, exactly)
+            elif kind is _MINUS_ONE:
+                sign, term = "-", upstream  # (x · -1.0 is -x, and g + -x is g - x, exactly)
+            elif kind is _VALUE:  # the local derivative is an operand or the result itself (a·b)
+                term = f"{upstream} * v{(operands[0], operands[-1], s)[local]}"
+            elif kind is _TEXT:
+                term = f"{upstream} * {local.format(a=f'v{operands[0]}', b=f'v{operands[-1]}', o=f'v{s}')}"
             else:
-                term = f"{upstream} * {w.constant(local)}"
+                term = f"{upstream} * {local}"
             total = grads.get(p)
-            if total is None and term == upstream:
-                grads[p] = upstream
-                sharing[upstream] += 1
-                continue
-            sign, term = ("-", upstream) if term == f"-{upstream}" else ("+", term)
             if total is None:
+                if kind is _ONE:  # the slot shares the upstream's name
+                    grads[p] = upstream
+                    sharing[upstream] += 1
+                    continue
                 name = w.new("g")
-                w.emit(f"{name} = {term if sign == '+' else '-' + term}")
+                emit(f"    {name} = {term if sign == '+' else '-' + term}")
             elif sharing[total] == 1 and not w.batch:  # (on floats, g += x is g = g + x)
                 name = total
-                w.emit(f"{name} {sign}= {term}")
+                emit(f"    {name} {sign}= {term}")
             else:  # (a name other slots share, or an array, which += would change in place)
                 name = w.new("g")
-                w.emit(f"{name} = {total} {sign} {term}")
+                emit(f"    {name} = {total} {sign} {term}")
             sharing[total] -= 1
             grads[p] = name
             sharing[name] += 1
