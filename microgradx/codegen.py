@@ -58,6 +58,7 @@ def same_float(a: float, b: float) -> bool:
 # rule's functions, p0 for a parameter), Python's operators, and the rule table's arithmetic; numbers
 # and functions are passed in by reference (the tuple K), never written into the text.
 
+_MAX_TERMS = 40  # contributions added in one line
 _MAX_DEPTH = 40  # operations nested in one expression before a name is given (Python's parser nests 200)
 
 _OPERATORS = {operator.add: "({a} + {b})", operator.sub: "({a} - {b})", operator.mul: "({a} * {b})",
@@ -346,16 +347,32 @@ def _plan(w: _Writer, op: str, arity: int) -> tuple[str | None, list[tuple[str, 
 
 def _write_backward(w: _Writer, tape: Tape) -> dict[int, str]:
     """The chain rule, node by node in backward()'s order: each contribution ``upstream · local``
-    added in the same order as backward() adds it, so the floats are the same. A slot's first
-    contribution is assigned (-0.0 + x is x, exactly) and a contribution ``upstream · 1`` is the
-    upstream itself: then the slot shares the upstream's name until something is added to it."""
+    is added in the order backward() adds it, so the floats are the same. A slot's contributions
+    are collected and written as one sum when its gradient is complete (at its own step, or at the
+    end for a leaf): ``t1 + t2 + t3`` is ``(t1 + t2) + t3``, and ``-0.0 + t1`` is ``t1``, exactly.
+    A slot whose one contribution is ``upstream · 1`` shares the upstream's name, with no line."""
     grads: dict[int, str] = {tape.output: "seed"}
-    sharing = collections.Counter({"seed": 1})  # how many slots a gradient's name stands for
+    terms: dict[int, list[str]] = collections.defaultdict(list)  # " + t" or " - t", in backward()'s order
     plans: dict[str, tuple] = {}
     emit = w.lines.append
+
+    def settle(p: int) -> str:  # the name of slot p's gradient, its sum written out once complete
+        if p not in grads:
+            parts = terms.pop(p)
+            if len(parts) == 1 and parts[0][:3] == " + " and parts[0][3:].isidentifier():
+                grads[p] = parts[0][3:]  # one contribution, the upstream itself: the same name
+            else:
+                name = w.new("g")
+                first = parts[0][3:] if parts[0][1] == "+" else f"-{parts[0][3:]}"
+                for start in range(0, len(parts), _MAX_TERMS):  # (chunks: Python's parser nests 200 deep)
+                    head = first if start == 0 else name
+                    emit(f"    {name} = {head}{''.join(parts[max(start, 1):start + _MAX_TERMS])}")
+                grads[p] = name
+        return grads[p]
+
     for k in tape.backward:
         s, op, operands = tape.ops[k]
-        upstream = grads[s]
+        upstream = settle(s)
         if op not in plans:
             plans[op] = _plan(w, op, len(operands))
         function, derivatives = plans[op]
@@ -364,35 +381,19 @@ def _write_backward(w: _Writer, tape: Tape) -> dict[int, str]:
             emit(f"    [{', '.join(names)}] = {function}({', '.join(f'v{p}' for p in operands)}, v{s})")
             derivatives = [(_NAME, name) for name in names]
         for p, (kind, local) in zip(operands, derivatives, strict=True):
-            sign = "+"
             if kind is _ONE:
-                term = upstream  # (x · 1.0 is x, exactly)
+                terms[p].append(f" + {upstream}")  # (x · 1.0 is x, exactly)
             elif kind is _MINUS_ONE:
-                sign, term = "-", upstream  # (x · -1.0 is -x, and g + -x is g - x, exactly)
+                terms[p].append(f" - {upstream}")  # (x · -1.0 is -x, and g + -x is g - x, exactly)
             elif kind is _VALUE:  # the local derivative is an operand or the result itself (a·b)
-                term = f"{upstream} * v{(operands[0], operands[-1], s)[local]}"
+                terms[p].append(f" + {upstream} * v{(operands[0], operands[-1], s)[local]}")
             elif kind is _TEXT:
-                term = f"{upstream} * {local.format(a=f'v{operands[0]}', b=f'v{operands[-1]}', o=f'v{s}')}"
+                text = local.format(a=f"v{operands[0]}", b=f"v{operands[-1]}", o=f"v{s}")
+                terms[p].append(f" + {upstream} * {text}")
             else:
-                term = f"{upstream} * {local}"
-            total = grads.get(p)
-            if total is None:
-                if kind is _ONE:  # the slot shares the upstream's name
-                    grads[p] = upstream
-                    sharing[upstream] += 1
-                    continue
-                name = w.new("g")
-                emit(f"    {name} = {term if sign == '+' else '-' + term}")
-            elif sharing[total] == 1 and not w.batch:  # (on floats, g += x is g = g + x)
-                name = total
-                emit(f"    {name} {sign}= {term}")
-            else:  # (a name other slots share, or an array, which += would change in place)
-                name = w.new("g")
-                emit(f"    {name} = {total} {sign} {term}")
-            sharing[total] -= 1
-            grads[p] = name
-            sharing[name] += 1
-        sharing[upstream] -= 1  # this node's gradient is used up
+                terms[p].append(f" + {upstream} * {local}")
+    for p in list(terms):  # the leaves' and inputs' gradients
+        settle(p)
     return grads
 
 
