@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from microgradx import engine
 from microgradx.realmath import d_power_base, d_power_exponent, elementwise, is_array, numpy_module
+from microgradx.rules import Rule
 
 
 def _any_array(*xs: object) -> bool:
@@ -37,10 +38,15 @@ def _sqrt_local(a, out):
 _EDGES: dict[str, Callable[..., tuple]] = {"**": _pow_local, "sqrt": _sqrt_local}
 
 
-def local(op: str) -> Callable[..., tuple]:
-    """The local derivatives of `op` for floats or arrays of samples, as `rules.RULES` gives them for
-    floats. Read from the table at each call, so an op registered later (a custom op) is found."""
-    return _EDGES.get(op) or engine.RULES[op].local
+_BUILT_IN = {op: engine.RULES[op].local for op in _EDGES}
+
+
+def local(op: str, rule: Rule | None = None) -> Callable[..., tuple]:
+    """The local derivatives of `op` (by `rule`, or the table's rule now) for floats or arrays of
+    samples, as `rules.RULES` gives them for floats. Read from the table at each call, so an op
+    registered later (a custom op) is found."""
+    rule = rule or engine.RULES[op]
+    return _EDGES[op] if op in _EDGES and rule.local is _BUILT_IN[op] else rule.local
 
 
 class _Local(Mapping):

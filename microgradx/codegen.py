@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from microgradx import arrays, realmath
-from microgradx.engine import RULES, Value
+from microgradx.engine import Value
 
 __all__ = ["Tape", "same_float", "write_replay"]
 
@@ -42,6 +42,7 @@ class Tape(NamedTuple):
     extras: list  # the extra outputs' slots (a list of slots for a list of Values)
     guards: list  # (method, slot, other's slot or -1, other as a number, traced answer)
     reached: set[int]  # the slots of the output's graph (those with a gradient)
+    rules: dict  # each op's Rule, as the table had it when `f` was traced
 
 
 def same_float(a: float, b: float) -> bool:
@@ -144,7 +145,8 @@ def _arithmetic_only(fn: object, arity: int) -> bool:
 class _Writer:
     """Writes one tape as the source of ``replay(X, seed, K, lock)`` and collects what it refers to."""
 
-    def __init__(self, batch: bool) -> None:
+    def __init__(self, rules: dict, batch: bool) -> None:
+        self.rules = rules
         self.batch = batch
         self.lines: list[str] = []
         self.objects: list[object] = []  # K: constants, functions and parameters, by reference
@@ -182,7 +184,7 @@ class _Writer:
     def forward(self, op: str, arity: int) -> str:
         """``op``'s forward as a template over {a} and {b}: written in, or a call by reference."""
         if op not in self._forward:
-            rule = RULES[op]
+            rule = self.rules[op]
             template = _OPERATORS.get(rule.forward) if type(rule.forward) is not types.FunctionType else None
             if template is None and _arithmetic_only(rule.forward, arity):
                 try:
@@ -199,7 +201,7 @@ class _Writer:
         """``op``'s local derivatives: a tuple of (constant or template over {a} {b} {o}) and the
         placeholders they read; or None and a call by reference of the rule (all of them read)."""
         if op not in self._local:
-            rule = RULES[op]
+            rule = self.rules[op]
             written = None
             if _arithmetic_only(rule.local, arity + 1):
                 try:
@@ -211,7 +213,7 @@ class _Writer:
                 except Exception:  # anything but arithmetic: call it instead
                     written = None
             if written is None:
-                fn = arrays.local(op) if self.batch else rule.local
+                fn = arrays.local(op, rule) if self.batch else rule.local
                 self._local[op] = (None, self.function(fn), frozenset("abo"[:arity] + "o"))
             else:
                 uses = frozenset().union(*(d.uses for d in written if type(d) is _Symbol))
@@ -229,7 +231,7 @@ class _Writer:
 
 def _write(tape: Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Writer:
     """The source of the replay of `tape`: the forward pass, its guards, the backward pass."""
-    w = _Writer(batch)
+    w = _Writer(tape.rules, batch)
     ops = tape.ops
     # Which numbers need a name: those read again (by two operations, a backward step, a guard,
     # the caller). Any other operation's number is written into the one expression that uses it.

@@ -290,6 +290,7 @@ def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list)
           None if other is None or type(other) is Value else float(other), answer)
          for name, node, other, answer in guards],
         reached,
+        {op: engine.RULES[op] for op in {v.op for v in nodes}},  # (read now: an op may be redefined later)
     )
 
 

@@ -441,9 +441,9 @@ def test_the_replay_benchmark_runs_and_checks_its_numbers(capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.main(["--quick"])  # exits with an error if replay and rebuild ever disagree
-    assert {"rebuild", "replay", "ratio", "trace"} <= set(result)
+    assert {"rebuild", "replay", "ratio", "trace", "floor", "floor_ratio", "first_replay"} <= set(result)
     out = capsys.readouterr().out
-    assert "identical numbers" in out
+    assert "identical numbers" in out and "replay / float floor = " in out
     assert ("batch" in result) == (np is not None) and "replay (batch)" in out
 
 
