@@ -232,62 +232,12 @@ class _Writer:
 def _write(tape: Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Writer:
     """The source of the replay of `tape`: the forward pass, its guards, the backward pass."""
     w = _Writer(tape.rules, batch)
-    ops = tape.ops
-    # Which numbers need a name: those read again (by two operations, a backward step, a guard,
-    # the caller). Any other operation's number is written into the one expression that uses it.
-    needed = {tape.output} | {s for e in tape.extras for s in (e if isinstance(e, list) else [e])}
-    needed |= {s for _, a, b, _, _ in tape.guards for s in (a, b) if s >= 0}
-    reads = {}  # per op: which of its operands (0, 1) and whether its result (2) its backward step reads
-    for k in tape.backward:
-        s, op, operands = ops[k]
-        if op not in reads:
-            uses = w.local(op, len(operands))[2]
-            reads[op] = ("a" in uses, "b" in uses, "o" in uses)
-        a_read, b_read, o_read = reads[op]
-        if a_read:
-            needed.add(operands[0])
-        if b_read:
-            needed.add(operands[1])
-        if o_read:
-            needed.add(s)
-    forwards = {}  # per op: its template, whether it is parenthesised, and reads an operand twice
-    for _, op, operands in ops:
-        if op not in forwards:
-            template = w.forward(op, len(operands))
-            twice = template.count("{a}") > 1 or template.count("{b}") > 1
-            forwards[op] = (template, template[0] == "(", twice)
-        if forwards[op][2]:  # an operand the forward reads twice (a * a) is computed once
-            needed.update(operands)
-    consumers = collections.Counter(p for _, _, operands in ops for p in operands)
-    n_leaves = tape.n_inputs + len(tape.leaves)
-    expr = [f"v{s}" for s in range(n_leaves)] + [""] * len(ops)
-    depth = [0] * (n_leaves + len(ops))
-    guards_at = collections.defaultdict(list)  # a guard is asked as soon as its numbers are known
-    for guard in tape.guards:
-        guards_at[max(guard[1], guard[2], n_leaves - 1)].append(guard)
-
     if tape.n_inputs:
         w.emit(f"[{', '.join(f'v{s}' for s in range(tape.n_inputs))}] = X")
     params = [w._bind(leaf, "p") for leaf in tape.leaves]
     for i, p in enumerate(params):  # a parameter's number, read at each replay
         w.emit(f"v{tape.n_inputs + i} = {p}.data")
-    _write_guards(w, guards_at.get(n_leaves - 1, ()), batch)
-    emit = w.lines.append
-    for s, op, operands in ops:
-        template, parenthesised, _ = forwards[op]
-        if len(operands) == 2:
-            a, b = operands
-            text = template.format(a=expr[a], b=expr[b])
-            d = 1 + max(depth[a], depth[b])
-        else:
-            text = template.format(a=expr[operands[0]])
-            d = 1 + depth[operands[0]]
-        if s in needed or consumers[s] != 1 or d > _MAX_DEPTH:
-            emit(f"    v{s} = {text[1:-1] if parenthesised else text}")  # (its outer parentheses)
-            text, d = f"v{s}", 0
-        expr[s], depth[s] = text, d
-        if s in guards_at:
-            _write_guards(w, guards_at[s], batch)
+    _write_forward(w, tape)
     grads = _write_backward(w, tape)
     added = [(p, grads[s]) for s, p in enumerate(params, tape.n_inputs) if s in grads]
     if added:  # every parameter's gradient, added into its .grad one replay at a time (threads)
@@ -304,15 +254,75 @@ def _write(tape: Tape, shape: list[bool], sizes: list[int], batch: bool) -> _Wri
     return w
 
 
+def _named(w: _Writer, tape: Tape) -> tuple[set[int], dict[str, tuple]]:
+    """The slots whose numbers need a name, since something reads them again (two operations, a
+    backward step, a guard, the caller); and each op's forward as (template, parenthesised?)."""
+    ops = tape.ops
+    needed = {tape.output} | {s for e in tape.extras for s in (e if isinstance(e, list) else [e])}
+    needed |= {s for _, a, b, _, _ in tape.guards for s in (a, b) if s >= 0}
+    reads = {}  # per op: whether its backward step reads its operands a, b and its result
+    for k in tape.backward:
+        s, op, operands = ops[k]
+        if op not in reads:
+            uses = w.local(op, len(operands))[2]
+            reads[op] = ("a" in uses, "b" in uses, "o" in uses)
+        a_read, b_read, o_read = reads[op]
+        if a_read:
+            needed.add(operands[0])
+        if b_read:
+            needed.add(operands[1])
+        if o_read:
+            needed.add(s)
+    forwards = {}
+    for _, op, operands in ops:
+        if op not in forwards:
+            template = w.forward(op, len(operands))
+            twice = template.count("{a}") > 1 or template.count("{b}") > 1
+            forwards[op] = (template, template[0] == "(", twice)
+        if forwards[op][2]:  # an operand the forward reads twice (a * a) is computed once
+            needed.update(operands)
+    return needed, forwards
+
+
+def _write_forward(w: _Writer, tape: Tape) -> None:
+    """One line per named number, in forward order; any other operation's number is written into
+    the one expression that uses it. Each guard right after the numbers it asks about."""
+    needed, forwards = _named(w, tape)
+    consumers = collections.Counter(p for _, _, operands in tape.ops for p in operands)
+    n_leaves = tape.n_inputs + len(tape.leaves)
+    expr = [f"v{s}" for s in range(n_leaves)] + [""] * len(tape.ops)
+    depth = [0] * len(expr)
+    guards_at = collections.defaultdict(list)
+    for guard in tape.guards:
+        guards_at[max(guard[1], guard[2], n_leaves - 1)].append(guard)
+    _write_guards(w, guards_at.get(n_leaves - 1, ()))
+    emit = w.lines.append
+    for s, op, operands in tape.ops:
+        template, parenthesised, _ = forwards[op]
+        if len(operands) == 2:
+            a, b = operands
+            text = template.format(a=expr[a], b=expr[b])
+            d = 1 + max(depth[a], depth[b])
+        else:
+            text = template.format(a=expr[operands[0]])
+            d = 1 + depth[operands[0]]
+        if s in needed or consumers[s] != 1 or d > _MAX_DEPTH:
+            emit(f"    v{s} = {text[1:-1] if parenthesised else text}")  # (its outer parentheses)
+            text, d = f"v{s}", 0
+        expr[s], depth[s] = text, d
+        if s in guards_at:
+            _write_guards(w, guards_at[s])
+
+
 def _tuple(items: list[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def _write_guards(w: _Writer, guards: list, batch: bool) -> None:
+def _write_guards(w: _Writer, guards: list) -> None:
     """Each guard as an ``if``: when the number answers differently, return None (re-trace)."""
     for name, a, b, number, answer in guards:
         other = f"v{b}" if b >= 0 else w.constant(number) if number is not None else ""
-        if batch:  # every sample's answer, by a function passed by reference
+        if w.batch:  # every sample's answer, by a function passed by reference
             check = w.function(functools.partial(_batch_holds, name))
             w.emit(f"if not {check}(v{a}, {other or 'None'}, {w.constant(answer)}): return None")
         elif name == "__float__":  # the very number: same_float, by reference

@@ -168,10 +168,10 @@ class Trace:
         self._lock = threading.Lock()  # guards `retraces` and the parameters' .grad sums
         self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
         self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
-        self._program = self._compile(*self._run(example_args))
+        self._program = self._make_program(*self._run(example_args))
 
     def _run(self, args: tuple) -> tuple:
-        """Run `f` on Values made from `args`, recording its guards; returns what `_compile` needs."""
+        """Run `f` on Values made from `args`, recording its guards; returns what `_make_program` needs."""
         if not engine.is_grad_enabled():
             raise TraceError("trace() inside no_grad(): nothing would be recorded")
         arguments = [_argument(x, f"example_args[{i}]") for i, x in enumerate(args)]
@@ -182,7 +182,7 @@ class Trace:
         inputs = [v for a in arguments for v in (a if isinstance(a, list) else [a])]
         return inputs, output, extras, guards
 
-    def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> _Program:
+    def _make_program(self, inputs: list[Value], output: Value, extras: list, guards: list) -> _Program:
         """The recorded graph as a compiled `_Program` (the caller puts it in place)."""
         return _Program(_record_tape(inputs, output, extras, guards), self._shape, self._sizes, self._lock)
 
@@ -230,7 +230,7 @@ class Trace:
                     "one (a comparison, float() or bool() of a Value answers differently); "
                     "trace again, or use on_guard='retrace'"
                 )
-            program = self._compile(*recorded)
+            program = self._make_program(*recorded)
             with self._lock:
                 self.retraces += 1
                 self._program = program
@@ -326,6 +326,7 @@ class _Program:
         return done
 
     def run(self, inputs: list[float], seed: float) -> tuple | None:
+        """Replay on the flattened `inputs`: (output, gradients, extras), or None (a guard flipped)."""
         return (self._plain or self.compiled())[1](inputs, seed)
 
 
