@@ -53,11 +53,8 @@ def same_float(a: float, b: float) -> bool:
     return a != a and b != b
 
 
-# Each operation becomes one expression over local variables, and its backward step one or two
-# statements, so a replay is one call of one function. The source text is made only of names this
-# module makes up (v3 for slot 3's number, g5 for a gradient, c0 for a constant, f0 and l0 for a
-# rule's functions, p0 for a parameter), Python's operators, and the rule table's arithmetic; numbers
-# and functions are passed in by reference (the tuple K), never written into the text.
+# Each named number is one line over local variables, and so is each gradient (one sum of its
+# contributions), so a replay is one call of one function with no loop in it.
 
 _MAX_TERMS = 40  # contributions added in one line
 _MAX_DEPTH = 40  # operations nested in one expression before a name is given (Python's parser nests 200)
@@ -185,7 +182,7 @@ class _Writer:
         """``op``'s forward as a template over {a} and {b}: written in, or a call by reference."""
         if op not in self._forward:
             rule = self.rules[op]
-            template = _OPERATORS.get(rule.forward) if type(rule.forward) is not types.FunctionType else None
+            template = next((t for fn, t in _OPERATORS.items() if fn is rule.forward), None)
             if template is None and _arithmetic_only(rule.forward, arity):
                 try:
                     out = rule.forward(*self.symbols(arity)[:arity])

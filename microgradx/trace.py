@@ -310,8 +310,8 @@ class _Program:
     def compiled(self, batch: bool = False) -> tuple[str, Callable]:
         """(source, function) of the replay on floats, or with ``batch=True`` on arrays of samples.
 
-        Written and compiled on first use, not when `f` is traced: compiling costs about what
-        tracing does (docs/replay.md), and a trace that is never replayed need not pay it."""
+        Written and compiled on first use, not when `f` is traced: compiling costs a few times
+        what tracing does (docs/replay.md), and a trace that is never replayed need not pay it."""
         done = self._batch if batch else self._plain
         if done is None:
             with self._compiling:  # once, even when threads replay for the first time together
