@@ -57,7 +57,7 @@ def same_float(a: float, b: float) -> bool:
 # contributions), so a replay is one call of one function with no loop in it.
 
 _MAX_TERMS = 40  # contributions added in one line
-_MAX_DEPTH = 40  # operations nested in one expression before a name is given (Python's parser nests 200)
+_MAX_DEPTH = 100  # parentheses nested in one expression before a name is given (Python's parser: 200)
 
 _OPERATORS = {operator.add: "({a} + {b})", operator.sub: "({a} - {b})", operator.mul: "({a} * {b})",
               operator.truediv: "({a} / {b})", operator.neg: "(-{a})"}
@@ -275,10 +275,19 @@ def _named(w: _Writer, tape: Tape) -> tuple[set[int], dict[str, tuple]]:
         if op not in forwards:
             template = w.forward(op, len(operands))
             twice = template.count("{a}") > 1 or template.count("{b}") > 1
-            forwards[op] = (template, template[0] == "(", twice)
+            forwards[op] = (template, template[0] == "(", twice, _nesting(template))
         if forwards[op][2]:  # an operand the forward reads twice (a * a) is computed once
             needed.update(operands)
     return needed, forwards
+
+
+def _nesting(template: str) -> int:
+    """How deep the parentheses of `template` nest (an operand's own come on top)."""
+    deepest = level = 0
+    for char in template:
+        level += (char == "(") - (char == ")")
+        deepest = max(deepest, level)
+    return max(deepest, 1)
 
 
 def _write_forward(w: _Writer, tape: Tape) -> None:
@@ -295,14 +304,14 @@ def _write_forward(w: _Writer, tape: Tape) -> None:
     _write_guards(w, guards_at.get(n_leaves - 1, ()))
     emit = w.lines.append
     for s, op, operands in tape.ops:
-        template, parenthesised, _ = forwards[op]
+        template, parenthesised, _, nesting = forwards[op]
         if len(operands) == 2:
             a, b = operands
             text = template.format(a=expr[a], b=expr[b])
-            d = 1 + max(depth[a], depth[b])
+            d = nesting + max(depth[a], depth[b])
         else:
             text = template.format(a=expr[operands[0]])
-            d = 1 + depth[operands[0]]
+            d = nesting + depth[operands[0]]
         if s in needed or consumers[s] != 1 or d > _MAX_DEPTH:
             emit(f"    v{s} = {text[1:-1] if parenthesised else text}")  # (its outer parentheses)
             text, d = f"v{s}", 0

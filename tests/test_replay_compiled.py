@@ -241,3 +241,20 @@ def test_threads_replaying_a_fresh_trace_together_compile_it_once_and_agree():
     out = (w * x).tanh() * x
     out.backward()
     assert len(results) == 8 and all(r == (out.data, (x.grad,), ()) for r in results)
+
+
+def test_an_op_written_with_many_parentheses_still_compiles_in_a_long_chain(monkeypatch):
+    # each step nests its parentheses 4 deep: 100 of them in one expression would pass Python's 200
+    monkeypatch.setitem(RULES, "step", Rule("step", lambda a: (((a * 0.5) + 0.25) * 0.5) + 0.125,
+                                            lambda a, out: (0.25,), ("1/4",)))
+
+    def f(x):
+        for _ in range(100):
+            x = make("step", x)
+        return x
+
+    traced = trace(f, 0.5)
+    x = 0.3
+    for _ in range(100):  # by hand: the same float operations
+        x = (((x * 0.5) + 0.25) * 0.5) + 0.125
+    assert traced(0.3) == (x, (0.25**100,), ())
