@@ -10,10 +10,11 @@ giving the float path's numbers. The forward functions accept arrays already (`r
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from microgradx import engine
 from microgradx.realmath import d_power_base, d_power_exponent, elementwise, is_array, numpy_module
+from microgradx.rules import Rule
 
 
 def _any_array(*xs: object) -> bool:
@@ -34,15 +35,32 @@ def _sqrt_local(a, out):
     return engine.RULES["sqrt"].local(a, out)
 
 
-LOCAL: dict[str, Callable[..., tuple]] = {
-    **{op: rule.local for op, rule in engine.RULES.items()},
-    "**": _pow_local,
-    "sqrt": _sqrt_local,
-}
-"""Each built-in op's local derivatives on floats or arrays of samples (`rules.RULES` has them on floats)."""
+_EDGES: dict[str, Callable[..., tuple]] = {"**": _pow_local, "sqrt": _sqrt_local}
 
 
-def local(op: str) -> Callable[..., tuple]:
-    """The op's local derivatives for floats or arrays of samples, as `rules.RULES` gives them for floats
-    (read at each use: an op of your own, `custom_op`, takes arrays one sample at a time)."""
-    return LOCAL.get(op) or engine.RULES[op].local
+_BUILT_IN = {op: engine.RULES[op].local for op in _EDGES}
+
+
+def local(op: str, rule: Rule | None = None) -> Callable[..., tuple]:
+    """The local derivatives of `op` (by `rule`, or the table's rule now) for floats or arrays of
+    samples, as `rules.RULES` gives them for floats. Read from the table at each call, so an op
+    registered later (a custom op) is found."""
+    rule = rule or engine.RULES[op]
+    return _EDGES[op] if op in _EDGES and rule.local is _BUILT_IN[op] else rule.local
+
+
+class _Local(Mapping):
+    """`local` as a read-only mapping, ``LOCAL[op]``, over the rule table as it is now."""
+
+    def __getitem__(self, op: str) -> Callable[..., tuple]:
+        return local(op)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(engine.RULES)
+
+    def __len__(self) -> int:
+        return len(engine.RULES)
+
+
+LOCAL: Mapping[str, Callable[..., tuple]] = _Local()
+"""Each op's local derivatives for floats or arrays of samples (`local`), looked up by op name."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from microgradx import walks
 from microgradx.gradmode import GradMode, is_grad_enabled, is_recording
-from microgradx.node import Node
+from microgradx.node import Node, tell
 from microgradx.persistence import _Graph  # noqa: F401  (old pickles name microgradx.engine._Graph)
 from microgradx.realmath import as_float, type_name
 from microgradx.rules import RULES, Rule
@@ -268,7 +268,7 @@ def _backprop(root: Value, seed: float | Value, *, create_graph: bool, inputs: I
                 node._pending = None
             raise
 
-    return walks.walk(chain_rule)
+    return walks.walk(chain_rule if create_graph else tell("grad", root, None, chain_rule))  # (trace refuses)
 
 
 def _backward_floats(order: list[Value]) -> None:

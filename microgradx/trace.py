@@ -4,7 +4,9 @@ A training loop builds the same graph shape at every step. `trace(f, *example_ar
 once on Values, records the resulting graph as a flat *tape* (one entry per operation: its rule
 and the slots of its operands), and returns a `Trace`: calling it with new numbers replays the tape
 forward with each rule's ``forward`` and backward with each rule's ``local`` — the very functions
-the engine uses, so the numbers are the same, bit for bit — without creating a single Value.
+the engine uses, in the order it uses them, so the numbers are the same, bit for bit — without
+creating a single Value. On the first replay the tape is written out as one straight-line Python
+function and compiled (`microgradx.codegen`); `Trace.source` shows it.
 
 Leaves the function did not receive as arguments (a model's parameters, constants) are read
 afresh from their ``.data`` at every replay, so optimizer updates are seen, and their gradients
@@ -12,24 +14,22 @@ are added into their ``.grad`` exactly as ``backward()`` adds them. Where `f` lo
 while tracing (``<``, ``<=``, ``>``, ``>=``, ``float()``, ``bool()`` on a Value), the answer is
 recorded as a *guard*; a replay whose guard would answer differently re-traces `f` on the new
 inputs (or raises `GuardError` with ``on_guard="raise"``), so it never returns numbers from the
-wrong branch. See ``docs/replay.md`` for the tape drawn out.
+wrong branch. A `Trace` is safe to share between threads. See ``docs/replay.md``.
 
 `trace_batch(f, *one_sample)` replays the same tape over a whole batch of samples with NumPy
-arrays (the ``fast`` extra): one vectorised call per operation, of the rules on arrays
-(`microgradx.arrays.local`), with each guard asked of every sample and a per-sample fallback when one flips.
+arrays (the ``fast`` extra): one vectorised operation per line, of the rules on arrays
+(`microgradx.arrays.local`), with each guard asked of every sample and a per-sample fallback when
+one flips.
 """
-
 from __future__ import annotations
 
-import functools
-import math
 import numbers
-import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from microgradx import arrays, engine, node, realmath
-from microgradx.engine import RULES, Value, topological_order
+from microgradx import codegen, engine, node, realmath
+from microgradx.engine import Value, topological_order
 
 __all__ = [
     "BatchReplayed",
@@ -71,11 +71,15 @@ class Replayed(NamedTuple):
 # --- guards: the places where traced code looked at a number ---------------------------------
 
 
-def _refuse_no_grad() -> None:
-    raise TraceError(
-        "no_grad() inside a traced function: its results would be frozen at the example's numbers; "
-        "compute them outside the traced function, or as part of the graph"
-    )
+_FROZEN = {  # what a traced function must not do: numbers that would stay the example's
+    "no_grad": "no_grad() inside a traced function: its results would be frozen at the example's numbers",
+    "grad": "grad() or backward() inside a traced function: the derivatives they give are numbers, frozen "
+            "at the example's; use grad(..., create_graph=True), whose Values are part of the graph",
+}
+
+
+def _refuse(question: str) -> None:
+    raise TraceError(f"{_FROZEN[question]}; or compute it outside the traced function")
 
 
 class _recording_guards:
@@ -92,8 +96,8 @@ class _recording_guards:
     def observe(self, question: str, node: Value, other: Any, answer: Any) -> None:
         if not self.open:
             return
-        if question == "no_grad":
-            _refuse_no_grad()
+        if question in _FROZEN:
+            _refuse(question)
         self.guards.append((question, node, other, answer))
 
     def __enter__(self) -> None:
@@ -106,16 +110,6 @@ class _recording_guards:
     def __exit__(self, *exc: object) -> None:
         self.open = False
         node.observer.reset(self._token)
-
-
-
-def _holds(name: str, a: float, other: float | None, result: Any) -> bool:
-    """Would the guard's question, asked of the replayed numbers, get the traced answer?"""
-    if name == "__float__":  # the number itself escaped into Python: it must not change
-        return a == result or (math.isnan(a) and math.isnan(result))
-    if name == "__bool__":
-        return (a != 0.0) == result
-    return getattr(float, name)(a, other) == result
 
 
 # --- tracing ------------------------------------------------------------------------------------
@@ -155,11 +149,12 @@ def _outputs(result: object) -> tuple[Value, list]:
 class Trace:
     """A recorded graph of `f`, replayed on floats by calling it: ``Trace(*args) -> Replayed``.
 
-    Made by `trace`. The tape lists the graph's operations in forward order; replay fills one float
-    per slot with each rule's ``forward``, then walks the output's part of the tape in the order
-    ``backward()`` visits it, multiplying by each rule's ``local`` derivatives and adding in the
-    same order, so the floats agree bit for bit. ``retraces`` counts how often a flipped guard (or
-    a failing operation) made it record `f` again.
+    Made by `trace`. The tape lists the graph's operations in forward order; replay computes one
+    float per slot with each rule's ``forward``, then goes over the output's part of the tape in
+    the order ``backward()`` visits it, multiplying by each rule's ``local`` derivatives and adding
+    in the same order, so the floats agree bit for bit: all of it one compiled function (`source`).
+    Safe to call from several threads at once. ``retraces`` counts how often a flipped guard (or a
+    failing operation) made it record `f` again.
     """
 
     def __init__(self, f: Callable[..., object], example_args: tuple, on_guard: str = "retrace") -> None:
@@ -170,12 +165,13 @@ class Trace:
         self.f = f
         self.on_guard = on_guard
         self.retraces = 0
+        self._lock = threading.Lock()  # guards `retraces` and the parameters' .grad sums
         self._shape = [isinstance(x, Sequence) and not isinstance(x, str) for x in example_args]
         self._sizes = [len(x) if is_list else 1 for x, is_list in zip(example_args, self._shape, strict=True)]
-        self._compile(*self._run(example_args))
+        self._program = self._make_program(*self._run(example_args))
 
     def _run(self, args: tuple) -> tuple:
-        """Run `f` on Values made from `args`, recording its guards; returns what `_compile` needs."""
+        """Run `f` on Values made from `args`, recording its guards; returns what `_make_program` needs."""
         if not engine.is_grad_enabled():
             raise TraceError("trace() inside no_grad(): nothing would be recorded")
         arguments = [_argument(x, f"example_args[{i}]") for i, x in enumerate(args)]
@@ -186,65 +182,32 @@ class Trace:
         inputs = [v for a in arguments for v in (a if isinstance(a, list) else [a])]
         return inputs, output, extras, guards
 
-    def _compile(self, inputs: list[Value], output: Value, extras: list, guards: list) -> None:
-        """Turn the recorded graph into the tape: forward steps, backward steps and guards."""
-        # Everything replay must compute (the output's graph, extras, guarded nodes) in the order
-        # it was computed; backward steps are the output's part of it, reversed: the engine's order.
-        roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
-        roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
-        forward = topological_order(*roots)
-        forward.reverse()
-        in_output = set(topological_order(output))
-
-        # Slots: inputs first, in argument order (an input f never used still gets one), then the
-        # other leaves, then the operations in forward order.
-        slot: dict[Value, int] = {v: i for i, v in enumerate(inputs)}
-        leaves = [v for v in forward if not v.parents and v not in slot]
-        for v in leaves:
-            slot[v] = len(slot)
-        ops = [v for v in forward if v.parents]
-        for v in ops:
-            slot[v] = len(slot)
-
-        def operands(v: Value) -> tuple[int, int]:  # a unary op's second slot is -1
-            return slot[v.parents[0]], slot[v.parents[1]] if len(v.parents) == 2 else -1
-
-        # One step per operation: (forward function, operand slots) in forward order and, for the
-        # output's graph, (local rule, out slot, operand slots) in the order backward() visits.
-        self._forward_steps = [(RULES[v.op].forward, *operands(v)) for v in ops]  # (+ − ·: `operator`'s)
-        backward = [v for v in reversed(ops) if v in in_output]
-        self._backward_steps = [(RULES[v.op].local, slot[v], *operands(v)) for v in backward]
-        self._backward_ops = [v.op for v in backward]  # for `_batch_steps`, made on a batch's first use
-        self.__dict__.pop("_batch_steps", None)  # (a retrace's tape needs its own)
-        self._tape = [(v.op, tuple(slot[p] for p in v.parents)) for v in ops]
-        self._n_inputs = len(inputs)
-        self._leaves = leaves
-        self._leaf_grads = [(slot[v], v) for v in leaves if v in in_output]
-        self._output_slot = slot[output]
-        self._extras = [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras]
-        self._guards = [  # (method, slot, other's slot or -1, other as a number, traced answer)
-            (name, slot[node], slot[other] if type(other) is Value else -1,
-             None if other is None or type(other) is Value else float(other), result)
-            for name, node, other, result in guards
-        ]
-        self._size = len(slot)
+    def _make_program(self, inputs: list[Value], output: Value, extras: list, guards: list) -> _Program:
+        """The recorded graph as a compiled `_Program` (the caller puts it in place)."""
+        return _Program(_record_tape(inputs, output, extras, guards), self._shape, self._sizes, self._lock)
 
     @property
     def tape(self) -> list[tuple[str, tuple[int, ...]]]:
         """The operations in forward order as ``(op, operand slots)``; slots below them are leaves."""
-        return list(self._tape)
+        return [(op, operands) for _, op, operands in self._program.tape.ops]
 
     @property
     def guards(self) -> list[tuple[str, int, int, float | None, object]]:
         """The recorded guards: ``(method, slot, other operand's slot or -1, or its number, answer)``."""
-        return list(self._guards)
+        return list(self._program.tape.guards)
+
+    @property
+    def source(self) -> str:
+        """The replay as the Python function it was compiled from (see docs/replay.md)."""
+        return self._program.compiled()[0]
 
     def __len__(self) -> int:
-        return len(self._tape)
+        return len(self._program.tape.ops)
 
     def __repr__(self) -> str:
-        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(self._leaves) + self._n_inputs} leaves, "
-                f"{len(self)} ops, {len(self._guards)} guards)")
+        tape = self._program.tape
+        return (f"Trace({getattr(self.f, '__name__', 'f')}: {len(tape.leaves) + tape.n_inputs} leaves, "
+                f"{len(tape.ops)} ops, {len(tape.guards)} guards)")
 
     def __call__(self, *args: object) -> Replayed:
         return self._replay(args, 1.0)
@@ -252,11 +215,12 @@ class Trace:
     def _replay(self, args: tuple, seed: float) -> Replayed:
         """Replay on `args`; gradients are those of ``seed · f`` (the batch fallback's mean)."""
         inputs = self._flatten(args)
+        program = self._program  # this replay's program, whatever other threads put in its place
         try:
-            values = self._forward(inputs)
+            result = program.run(inputs, seed)
         except (ArithmeticError, ValueError):
-            values = None  # an op failed: `f` itself decides below whether that is the user's error
-        if values is None or not self._guards_hold(values):
+            result = None  # an op failed: `f` itself decides below whether that is the user's error
+        if result is None:
             # These inputs take another branch (or fail). Run `f` on them: it raises the very
             # error the plain path raises, or builds the graph of the branch it now takes.
             recorded = self._run(args)
@@ -266,10 +230,15 @@ class Trace:
                     "one (a comparison, float() or bool() of a Value answers differently); "
                     "trace again, or use on_guard='retrace'"
                 )
-            self.retraces += 1
-            self._compile(*recorded)
-            values = self._forward(inputs)
-        return self._backward(values, seed)
+            program = self._make_program(*recorded)
+            with self._lock:
+                self.retraces += 1
+                self._program = program
+            result = program.run(inputs, seed)
+            if result is None:
+                raise GuardError(f"{getattr(self.f, '__name__', 'f')} asked different questions of the same "
+                                 "numbers twice: it depends on something besides its arguments and Values")
+        return Replayed(*result)
 
     def _flatten(self, args: tuple) -> list[float]:
         if len(args) != len(self._shape):
@@ -285,54 +254,80 @@ class Trace:
                 flat.append(realmath.as_float(x, f"argument {i}"))
         return flat
 
-    def _guards_hold(self, values: list[float]) -> bool:
-        """True when every guard answers for these numbers as it did when `f` was traced."""
-        return all(
-            _holds(name, values[a], values[b] if b >= 0 else number, result)
-            for name, a, b, number, result in self._guards
-        )
 
-    def _forward(self, inputs: list[float]) -> list[float]:
-        """Every slot's number: inputs, leaves' current ``.data``, then each operation's ``forward``."""
-        values = inputs + [leaf.data for leaf in self._leaves]
-        append = values.append
-        for fn, a, b in self._forward_steps:
-            append(fn(values[a]) if b < 0 else fn(values[a], values[b]))
-        return values
+# --- the tape: the recorded graph as numbered slots, compiled by `codegen` --------------------------
 
-    def _backward(self, values: list[float], seed: float = 1.0) -> Replayed:
-        grads = self._chain_rule(values, seed, self._backward_steps)
-        for s, leaf in self._leaf_grads:
-            leaf.grad += grads[s]
-        flat = iter(grads[: self._n_inputs])
-        arg_grads = tuple(
-            [next(flat) for _ in range(n)] if is_list else next(flat)
-            for is_list, n in zip(self._shape, self._sizes, strict=True)
-        )
-        aux = tuple([values[s] for s in e] if isinstance(e, list) else values[e] for e in self._extras)
-        return Replayed(values[self._output_slot], arg_grads, aux)
 
-    @functools.cached_property
-    def _batch_steps(self) -> list:
-        """`_backward_steps` with the rules on arrays (`arrays.local`), for `trace_batch`."""
-        return [(arrays.local(op), *step[1:]) for op, step in zip(self._backward_ops, self._backward_steps,
-                                                                   strict=True)]
+def _record_tape(inputs: list[Value], output: Value, extras: list, guards: list) -> codegen.Tape:
+    """Number the graph's nodes: the one function here that walks the engine's graph.
 
-    def _chain_rule(self, values: list, seed: object, steps: list) -> list:
-        """Every slot's d(seed · output)/d slot, by the rules' ``local`` (floats, or arrays in a batch)."""
-        # -0.0 is the exact additive identity, so the first contribution lands unchanged, as in backward().
-        grads = [-0.0] * self._size
-        grads[self._output_slot] = seed
-        for local, o, a, b in steps:
-            upstream = grads[o]
-            if b < 0:
-                (da,) = local(values[a], values[o])
-                grads[a] += upstream * da
-            else:
-                da, db = local(values[a], values[b], values[o])
-                grads[a] += upstream * da
-                grads[b] += upstream * db
-        return grads
+    Everything replay computes (the output's graph, extras, guarded nodes) in the order it was
+    computed; the backward steps are the output's part of it, newest first: backward()'s order.
+    """
+    roots = [output] + [v for e in extras for v in (e if isinstance(e, (list, tuple)) else [e])]
+    roots += [v for _, node, other, _ in guards for v in (node, other) if type(v) is Value]
+    forward = topological_order(*roots)
+    forward.reverse()
+    slot: dict[Value, int] = {v: i for i, v in enumerate(inputs)}  # an unused input gets one too
+    leaves = [v for v in forward if not v.parents and v not in slot]
+    for v in leaves:
+        slot[v] = len(slot)
+    nodes = [v for v in forward if v.parents]
+    for v in nodes:
+        slot[v] = len(slot)
+    ops = [(slot[v], v.op, tuple(slot[p] for p in v.parents)) for v in nodes]
+    reached = {slot[output]}
+    backward = []
+    for k in range(len(ops) - 1, -1, -1):  # newest first: a node before its operands
+        s, _, operands = ops[k]
+        if s in reached:
+            backward.append(k)
+            reached.update(operands)
+    return codegen.Tape(
+        ops, backward, leaves, len(inputs), slot[output],
+        [[slot[v] for v in e] if isinstance(e, (list, tuple)) else slot[e] for e in extras],
+        [(name, slot[node], slot[other] if type(other) is Value else -1,
+          None if other is None or type(other) is Value else float(other), answer)
+         for name, node, other, answer in guards],
+        reached,
+        {op: engine.RULES[op] for op in {v.op for v in nodes}},  # (read now: an op may be redefined later)
+    )
+
+
+class _Program:
+    """One recorded graph and its compiled replay: ``run(inputs, seed)`` returns (output, gradients,
+    extras), or None when a guard answers differently. Never changed once made (its code is written
+    once, on the first replay), so a replay that holds one is unaffected by a re-trace in another
+    thread; each replay's numbers are local variables of its own call."""
+
+    def __init__(self, tape: codegen.Tape, shape: list[bool], sizes: list[int], lock: threading.Lock) -> None:
+        self.tape = tape
+        self._args = shape, sizes, lock
+        self._compiling = threading.Lock()
+        self._plain: tuple[str, Callable] | None = None
+        self._batch: tuple[str, Callable] | None = None
+
+    def compiled(self, batch: bool = False) -> tuple[str, Callable]:
+        """(source, function) of the replay on floats, or with ``batch=True`` on arrays of samples.
+
+        Written and compiled on first use, not when `f` is traced: compiling costs a few times
+        what tracing does (docs/replay.md), and a trace that is never replayed need not pay it."""
+        done = self._batch if batch else self._plain
+        if done is None:
+            with self._compiling:  # once, even when threads replay for the first time together
+                done = self._batch if batch else self._plain
+                if done is None:
+                    shape, sizes, lock = self._args
+                    done = codegen.write_replay(self.tape, shape, sizes, lock, batch)
+                    if batch:
+                        self._batch = done
+                    else:
+                        self._plain = done
+        return done
+
+    def run(self, inputs: list[float], seed: float) -> tuple | None:
+        """Replay on the flattened `inputs`: (output, gradients, extras), or None (a guard flipped)."""
+        return (self._plain or self.compiled())[1](inputs, seed)
 
 
 def trace(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> Trace:
@@ -379,9 +374,6 @@ def _numpy() -> Any:
     return numpy
 
 
-_COMPARE = {"__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}
-
-
 class BatchTrace:
     """A per-sample function traced once, replayed over a batch of samples with NumPy arrays.
 
@@ -416,31 +408,24 @@ class BatchTrace:
         np, plain = self._np, self.plain
         columns, n = self._columns(args)
         seed = 1.0 if reduce == "sum" else 1.0 / n
+        replay = plain._program.compiled(batch=True)[1]  # (whatever other threads put in its place)
         with np.errstate(all="ignore"):  # floats overflow to inf and make nan silently: so do arrays
             try:
-                values = plain._forward(columns)
+                result = replay(columns, np.full(n, seed), n)
             except (ArithmeticError, ValueError):
-                values = None  # some sample fails: the per-sample path raises the plain path's error
-            if values is None or not self._guards_hold(values):
+                result = None  # some sample fails: the per-sample path raises the plain path's error
+        if result is None:  # a guard flipped for some sample, or an op failed for one
+            with plain._lock:
                 self.fallbacks += 1
-                return self._per_sample(args, n, seed)
-            grads = plain._chain_rule(values, np.full(n, seed), plain._batch_steps)
-            for s, leaf in plain._leaf_grads:  # each parameter's gradient: the sum over the samples
-                g = grads[s]
-                leaf.grad += float(g.sum()) if type(g) is np.ndarray else g * n
+            return self._per_sample(args, n, seed)
+        value, grads, aux = result
 
         def rows(slots: object) -> Any:  # one sample per row
             if isinstance(slots, list):
                 return np.stack([rows(s) for s in slots], axis=1) if slots else np.zeros((n, 0))
             return np.broadcast_to(np.asarray(slots, dtype=float), (n,)).copy()
 
-        flat = iter(range(plain._n_inputs))
-        arg_grads = tuple(
-            rows([grads[next(flat)] for _ in range(size)]) if is_list else rows(grads[next(flat)])
-            for is_list, size in zip(plain._shape, plain._sizes, strict=True)
-        )
-        aux = tuple(rows([values[s] for s in e] if isinstance(e, list) else values[e]) for e in plain._extras)
-        return BatchReplayed(rows(values[plain._output_slot]), arg_grads, aux)
+        return BatchReplayed(rows(value), tuple(map(rows, grads)), tuple(map(rows, aux)))
 
     def _columns(self, args: tuple) -> tuple[list, int]:
         """One float array of length B per input slot, from per-argument arrays of B rows."""
@@ -450,10 +435,7 @@ class BatchTrace:
         columns, n = [], None
         for i, (x, is_list, size) in enumerate(zip(args, plain._shape, plain._sizes, strict=True)):
             want = f"{size} numbers per sample" if is_list else "one number per sample"
-            try:
-                array = np.asarray(x, dtype=float)
-            except (TypeError, ValueError):
-                raise TypeError(f"argument {i} must hold {want}, got {type(x).__name__}") from None
+            array = _real_array(np, x, f"argument {i}", want)
             if array.ndim != (2 if is_list else 1) or (is_list and array.shape[1] != size):
                 raise TypeError(f"argument {i} must have shape (B, {size}) ({want}), got shape {array.shape}"
                                 if is_list else
@@ -467,21 +449,6 @@ class BatchTrace:
             raise ValueError("trace_batch: a batch needs at least one sample")
         return columns, n
 
-    def _guards_hold(self, values: list) -> bool:
-        """True when every guard answers for every sample as it did when `f` was traced."""
-        np = self._np
-        for name, a, b, number, result in self.plain._guards:
-            x, other = values[a], values[b] if b >= 0 else number
-            if name == "__float__":  # the number escaped: it must not change
-                same = (x == result) | (np.isnan(x) & np.isnan(result))
-            elif name == "__bool__":
-                same = (x != 0.0) == result
-            else:
-                same = _COMPARE[name](x, other) == result
-            if not np.all(same):
-                return False
-        return True
-
     def _per_sample(self, args: tuple, n: int, seed: float) -> BatchReplayed:
         """Replay sample by sample with the plain trace (it re-traces, or raises, as it must)."""
         np, plain = self._np, self.plain
@@ -493,8 +460,23 @@ class BatchTrace:
         ]
         values = np.array([r.value for r in results])
         grads = tuple(np.array([r.grads[k] for r in results]) for k in range(len(args)))
-        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._extras)))
+        aux = tuple(np.array([r.aux[k] for r in results]) for k in range(len(plain._program.tape.extras)))
         return BatchReplayed(values, grads, aux)
+
+
+def _real_array(np: Any, x: object, where: str, want: str) -> Any:
+    """`x` as an array of floats if it holds real numbers only, as `trace` takes them; else a
+    TypeError naming the first thing that is not one (None, a string, a complex number...)."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError):  # rows of different lengths
+        raise TypeError(f"{where} must hold {want}, got {type(x).__name__}") from None
+    if array.dtype.kind not in "biuf":  # anything but bools, integers and floats: look at each
+        for index, item in np.ndenumerate(array):
+            if not isinstance(item, numbers.Real) or isinstance(item, Value):
+                at = "".join(f"[{k}]" for k in index)
+                raise TypeError(f"{where}{at} must be a real number ({want}), got {realmath.type_name(item)}")
+    return array.astype(float)
 
 
 def trace_batch(f: Callable[..., object], *example_args: object, on_guard: str = "retrace") -> BatchTrace:

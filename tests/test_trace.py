@@ -445,9 +445,9 @@ def test_the_replay_benchmark_runs_and_checks_its_numbers(capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.main(["--quick"])  # exits with an error if replay and rebuild ever disagree
-    assert {"rebuild", "replay", "ratio", "trace"} <= set(result)
+    assert {"rebuild", "replay", "ratio", "trace", "floor", "floor_ratio", "first_replay"} <= set(result)
     out = capsys.readouterr().out
-    assert "identical numbers" in out
+    assert "identical numbers" in out and "replay / float floor = " in out
     assert ("batch" in result) == (np is not None) and "replay (batch)" in out
 
 
@@ -688,3 +688,115 @@ def test_batch_domain_error_is_the_first_failing_samples_plain_error():
         traced([1.0, -1.0, -2.0])
     assert traced.fallbacks == 1
     assert traced([1.0, 4.0]).grads[0].tolist() == [1.0, 0.25] and traced.fallbacks == 1  # 1/x by hand
+
+
+# --- sharing a trace between threads ---------------------------------------------------------------
+
+
+def _hammer(work, threads: int = 8) -> None:
+    """Run `work(k)` in `threads` threads at once, switching between them as often as Python allows."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_a_trace_shared_by_threads_that_retrace_gives_every_thread_its_own_branchs_numbers():
+    # Each thread alternates between the two branches, so re-traces happen all the time while
+    # other threads replay: every replay must still be the rebuild path's numbers.
+    def hinge(s):
+        return 1 - s if s < 1 else s * 0
+
+    step = trace(hinge, 0.5)
+    wrong = []
+
+    def work(k):
+        for i in range(400):
+            x = 2.39 if (i + k) % 2 else 0.5
+            try:
+                result = step(x)
+            except Exception as error:  # an IndexError from a half-built tape, say
+                wrong.append(repr(error))
+                continue
+            expected = (1 - x, -1.0) if x < 1 else (0.0, 0.0)
+            if (result.value, result.grads[0]) != expected:
+                wrong.append((x, result))
+
+    _hammer(work)
+    assert wrong == [] and step.retraces > 0
+
+
+def test_parameters_grads_add_up_exactly_when_threads_share_a_trace():
+    w = Value(3.0, "w")
+    step = trace(lambda x: w * x, 1.0)  # d/dw = x: each replay adds x into w.grad
+
+    def work(k):
+        for _ in range(500):
+            step(1.0)
+
+    _hammer(work)
+    assert w.grad == 8 * 500.0  # no addition lost to another thread's
+
+
+# --- numbers read out of the graph while tracing, and what a batch takes -------------------------
+
+
+def test_grad_or_backward_inside_a_traced_function_is_refused_not_frozen():
+    # grad() returns numbers of the example's graph: replayed, they would stay the example's (at
+    # x = 5, x·(3x²) is 375, a frozen 3·2² would give 60). backward() fills .grad the same way.
+    with pytest.raises(TraceError, match=r"grad\(\) or backward\(\) inside a traced function"):
+        trace(lambda x: x * mg.grad(x**3, [x])[0], 2.0)
+
+    def reads_grad(x):
+        (x**3).backward()
+        return x * x.grad
+
+    with pytest.raises(TraceError, match=r"grad\(\) or backward\(\) inside a traced function"):
+        trace(reads_grad, 2.0)
+    # with create_graph the derivative is part of the graph, so the replay computes it anew
+    traced = trace(lambda x: x * mg.grad(x**3, [x], create_graph=True)[0], 2.0)
+    assert traced(5.0) == Replayed(375.0, (225.0,), ())  # x·3x² = 3x³, d/dx = 9x²
+    # and outside a trace both work as ever
+    x = Value(2.0)
+    assert mg.grad(x**3, [x]) == [12.0]
+
+
+@pytest.mark.parametrize("zero, other", [(0.0, -0.0), (-0.0, 0.0)])
+def test_float_guard_tells_minus_zero_from_zero(zero, other):
+    # copysign(1, float(x)) is +1 at 0.0 and -1 at -0.0: the two zeros take different branches
+    def f(x):
+        return x * math.copysign(1.0, float(x))
+
+    xv = Value(other)
+    out = f(xv)
+    out.backward()
+    traced = trace(f, zero)
+    assert same(list(traced(other)), [out.data, (xv.grad,), ()]) and traced.retraces == 1
+
+
+@needs_numpy
+def test_batch_float_guard_tells_minus_zero_from_zero():
+    traced = trace_batch(lambda x: x * math.copysign(1.0, float(x)), 0.0)
+    result = traced([0.0, -0.0])  # -0.0 takes the other sign: the batch falls back per sample
+    assert result.grads[0].tolist() == [1.0, -1.0] and traced.fallbacks == 1
+
+
+@needs_numpy
+@pytest.mark.parametrize("bad, name", [
+    ([1.0, None], "NoneType"), (["3"], "str"), ([1.0, 2 + 1j], "complex"), (np and np.array([1j]), "complex"),
+])
+def test_batch_refuses_what_trace_refuses(bad, name):
+    traced = trace_batch(lambda x: x * 2.0, 1.0)
+    with pytest.raises(TypeError, match=rf"argument 0\[\d\] must be a real number .*{name}"):
+        traced(bad)
+    with pytest.raises(TypeError, match="real number"):
+        trace(lambda x: x * 2.0, 1.0)(bad[-1] if not isinstance(bad[-1], float) else None)
+    listed = trace_batch(lambda xs: xs[0] * xs[1], [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"argument 0\[1\]\[0\] must be a real number"):
+        listed([[1.0, 2.0], [None, 1.0]])
