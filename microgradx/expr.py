@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from microgradx.engine import RULES, Value, _apply
+from microgradx.engine import RULES, Value, apply
 from microgradx.formatting import fmt
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    rule.name: functools.partial(_apply, rule.op)
+    rule.name: functools.partial(apply, rule.op)
     for rule in RULES.values()
     if rule.is_function
 }
@@ -494,7 +494,7 @@ def _evaluate(tree: _Node, env: Mapping[str, Value], overflow: bool) -> Value:
             if node.kind == "call":
                 out = FUNCTIONS[node.value](operands[0])
             else:  # an operator: the node its rule makes, as Value's operator does
-                out = _apply(node.value, *operands)  # (a neg node's value is "neg")
+                out = apply(node.value, *operands)  # (a neg node's value is "neg")
         except (ArithmeticError, ValueError) as e:
             raise ExpressionError(f"column {node.column}: {e}") from None
         if not overflow and not math.isfinite(out.data) and all(math.isfinite(v.data) for v in operands):
