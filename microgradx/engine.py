@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from microgradx.gradmode import GradMode, is_grad_enabled, is_recording
+from microgradx.gradmode import GradMode, enable_grad, is_grad_enabled, is_recording
 from microgradx.node import Node
 from microgradx.realmath import as_float, type_name
 from microgradx.rules import RULES, Rule
@@ -153,8 +153,9 @@ def apply(op: str, *operands: Value | Number) -> Value:
             if NotImplemented in operands:
                 return NotImplemented
             break
-    forward = RULES[op].forward  # a function of one value, or of two (spelled out: 40% faster than *)
-    out = Value(forward(operands[0].data) if len(operands) == 1 else forward(operands[0].data, operands[1].data))
+    forward = RULES[op].forward  # of one value or of two, spelled out (40% faster than a star call)
+    a = operands[0].data
+    out = Value(forward(a) if len(operands) == 1 else forward(a, operands[1].data))
     if is_recording():
         out.op, out._parents = op, operands
     return out
@@ -270,7 +271,7 @@ def grad(output: Value, inputs: Iterable[Value] | Value, create_graph: bool = Fa
         if type(x) is not Value:
             raise TypeError(f"grad(inputs) must be Values, got {type_name(x)}")
     if create_graph:  # the same pass, on Values: the rules record what they compute
-        with _enable_grad():
+        with enable_grad():
             gradients = _gradients(output, Value(1.0), _local_values)
             return [gradients[x] if x in gradients else Value(0.0) for x in inputs]
     gradients = _gradients(output, 1.0, local_derivatives)
@@ -289,6 +290,3 @@ class no_grad(GradMode):
 
     _enabled = False
 
-
-class _enable_grad(GradMode):
-    _enabled = True
