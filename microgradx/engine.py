@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
@@ -24,8 +25,7 @@ from microgradx.rules import RULES, Rule
 __all__ = ["RULES", "Rule", "Step", "Value", "apply", "backward_steps", "grad", "is_grad_enabled",
            "local_derivatives", "no_grad", "topological_order"]
 
-Number = int | float
-"""What a Value mixes with: any real number (bool, Fraction and numpy scalars included)."""
+Number = int | float  # what a Value mixes with: any real number (bool, Fraction, NumPy's too)
 
 # --- Value and its ops -------------------------------------------------------------------------
 
@@ -70,60 +70,26 @@ class Value(Node):
         """The operands, in the math's order: ``2 - a`` has parents ``(Value(2.0), a)``; () for a leaf."""
         return self._parents
 
-    # The ops: each result is one node, computed by its rule (`apply`).
-    def __add__(self, other: Value | Number) -> Value:
-        return apply("+", self, other)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return apply("-", self, other)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return apply("*", self, other)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return apply("/", self, other)
-
-    def __pow__(self, other: Value | Number) -> Value:
-        return apply("**", self, other)
-
-    # Reflected operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
-    def __radd__(self, other: Number) -> Value:
-        return apply("+", other, self)
-
-    def __rsub__(self, other: Number) -> Value:
-        return apply("-", other, self)
-
-    def __rmul__(self, other: Number) -> Value:
-        return apply("*", other, self)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return apply("/", other, self)
-
-    def __rpow__(self, other: Number) -> Value:
-        return apply("**", other, self)
-
-    def __neg__(self) -> Value:
-        return apply("neg", self)
-
-    def __pos__(self) -> Value:
-        return self
-
-    def __abs__(self) -> Value:
-        return apply("abs", self)
+    # The ops, one line each: the node of the op's rule on its operands (`apply`). Reflected
+    # operators keep the math's operand order: 2 - a has parents (Value(2.0), a).
+    def __add__(self, other: Value | Number) -> Value: return apply("+", self, other)
+    def __radd__(self, other: Number) -> Value: return apply("+", other, self)
+    def __sub__(self, other: Value | Number) -> Value: return apply("-", self, other)
+    def __rsub__(self, other: Number) -> Value: return apply("-", other, self)
+    def __mul__(self, other: Value | Number) -> Value: return apply("*", self, other)
+    def __rmul__(self, other: Number) -> Value: return apply("*", other, self)
+    def __truediv__(self, other: Value | Number) -> Value: return apply("/", self, other)
+    def __rtruediv__(self, other: Number) -> Value: return apply("/", other, self)
+    def __pow__(self, other: Value | Number) -> Value: return apply("**", self, other)
+    def __rpow__(self, other: Number) -> Value: return apply("**", other, self)
+    def __neg__(self) -> Value: return apply("neg", self)
+    def __abs__(self) -> Value: return apply("abs", self)
+    def __pos__(self) -> Value: return self
 
     # The functions of one value, each its rule as a method (`_method`), listed for readers and
     # type checkers: an op declared only in `rules.py` gets its method too (below the class).
-    exp = _method("exp")
-    log = _method("log")
-    sqrt = _method("sqrt")
-    tanh = _method("tanh")
-    sigmoid = _method("sigmoid")
-    sin = _method("sin")
-    cos = _method("cos")
-
-    def relu(self) -> Value:
-        """max(0, x); its derivative at 0 is taken as 0."""
-        return apply("relu", self)
+    exp, log, sqrt, tanh = _method("exp"), _method("log"), _method("sqrt"), _method("tanh")
+    sigmoid, relu, sin, cos = _method("sigmoid"), _method("relu"), _method("sin"), _method("cos")
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
@@ -148,22 +114,19 @@ def apply(op: str, *operands: Value | Number) -> Value:
     recorded unless grad mode is off (`no_grad`). A number operand becomes a leaf; anything else
     (None too) returns NotImplemented, so that Python raises its own TypeError."""
     for x in operands:
-        if type(x) is not Value:
-            operands = tuple(_as_value(x) for x in operands)
-            if NotImplemented in operands:
+        if type(x) is not Value:  # a number becomes a leaf; anything else is not ours to add
+            if not all(type(x) is Value or isinstance(x, numbers.Real) for x in operands):
                 return NotImplemented
+            operands = tuple(x if type(x) is Value else Value(x) for x in operands)
             break
+    if op not in RULES:
+        raise ValueError(f"apply: no rule for the op {op!r} in RULES (its ops: {', '.join(RULES)})")
     forward = RULES[op].forward  # of one value or of two, spelled out (40% faster than a star call)
     a = operands[0].data
     out = Value(forward(a) if len(operands) == 1 else forward(a, operands[1].data))
     if is_recording():
         out.op, out._parents = op, operands
     return out
-
-
-def _as_value(x: object) -> Value:
-    """A Value as it is, a number as a leaf, NotImplemented for anything else."""
-    return x if type(x) is Value else Value(x) if isinstance(x, numbers.Real) else NotImplemented
 
 
 # --- the local derivatives and the topological order ---------------------------------------------
@@ -181,13 +144,8 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     return local(operands[0].data, operands[1].data, node.data)
 
 
-def _local_values(node: Value) -> tuple[Value, ...]:
-    """The same rule on the Values themselves: derivatives recorded in a graph (``create_graph``)."""
+def _local_values(node: Value) -> tuple[Value, ...]:  # the same on Values: for create_graph
     return RULES[node.op].local(*node._parents, node) if node._parents else ()
-
-
-def _creation(node: Value) -> int:
-    return node._seq
 
 
 def topological_order(root: Value, *more_roots: Value) -> list[Value]:
@@ -207,7 +165,7 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
             if operand not in seen:
                 seen.add(operand)
                 order.append(operand)
-    order.sort(key=_creation, reverse=True)
+    order.sort(key=operator.attrgetter("_seq"), reverse=True)
     return order
 
 
