@@ -219,19 +219,33 @@ def _forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Va
 
 def _rebuilt(forward: list[Value], values: dict[Value, float]) -> dict[Value, Value]:
     """The graph again at `values` (the updated weights' round): each leaf a new Value holding its
-    number, each op applied again by the engine, so the round's backward pass is the engine's own.
-    An op its new operands are outside the domain of (a diverging descent) becomes a nan leaf."""
+    number, each op applied again by the engine, so the round's backward pass is the engine's own."""
     graph: dict[Value, Value] = {}
     with enable_grad():
         for node in forward:
             if not node.parents:
                 graph[node] = Value(values[node])
                 continue
+            operands = [graph[p] for p in node.parents]
             try:
-                graph[node] = apply(node.op, *(graph[p] for p in node.parents))
+                graph[node] = apply(node.op, *operands)
             except (ArithmeticError, ValueError):
-                graph[node] = Value(math.nan)
+                graph[node] = _out_of_domain(node.op, operands)
     return graph
+
+
+def _out_of_domain(op: str, operands: list[Value]) -> Value:
+    """The node of `op` on operands outside its domain (a diverging descent), holding nan as the
+    page's forward pass shows it: made at 1.0, inside every op's domain, on the page's own copies,
+    which then get their numbers back (the backward pass reads its local derivatives there)."""
+    numbers = [operand.data for operand in operands]
+    for operand in operands:
+        operand.data = 1.0
+    out = apply(op, *operands)
+    for operand, number in zip(operands, numbers, strict=True):
+        operand.data = number
+    out.data = math.nan
+    return out
 
 
 def _backward_steps(
