@@ -43,8 +43,7 @@ def _method(op: str) -> Callable[[Value], Value]:
 class Value(Node):
     """A scalar that remembers how it was computed, so `backward()` can apply the chain rule.
 
-    Its label, printing, comparisons (of numbers; ``==`` is identity) and pickling: `node.Node`
-    and `persistence`.
+    Its label, printing, comparisons (``==`` is identity): `node.Node`; pickling: `persistence`.
 
     >>> w = Value(0.3, "w"); E = (w * 2.0 - 1.0) ** 2; E.backward(); round(w.grad, 6)
     -1.6
@@ -91,8 +90,7 @@ class Value(Node):
     sigmoid, relu, sin, cos = _method("sigmoid"), _method("relu"), _method("sin"), _method("cos")
 
     def backward(self, gradient: Number = 1.0) -> None:
-        """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included.
-
+        """Add d self / d n into ``n.grad`` for every node n this value depends on, itself included;
         ``gradient`` (default 1) is d self / d self. Grads accumulate across calls, as in PyTorch
         (call `zero_grad` between steps); iterative, so any depth works."""
         gradients = _gradients(self, as_float(gradient, "backward(gradient)"), local_derivatives)
@@ -104,8 +102,7 @@ for _op, _rule in RULES.items():  # a function of one value declared only in rul
     if _rule.is_function and _op != "abs" and not hasattr(Value, _op):  # (abs(x) calls __abs__)
         setattr(Value, _op, _method(_op))
 
-next_creation_number = itertools.count().__next__
-"""A new creation number, larger than every earlier one (`persistence` numbers loaded nodes too)."""
+next_creation_number = itertools.count().__next__  # larger than every earlier one (`persistence` too)
 
 
 def apply(op: str, *operands: Value | Number) -> Value:
