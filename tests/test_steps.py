@@ -77,6 +77,9 @@ def test_a_rule_added_to_the_table_at_run_time_is_read_by_the_walk(monkeypatch):
     y = apply("cube", x)
     assert y.data == 8.0 and sums_of(y)[x] == 12.0 and mg.grad(y, [x]) == [12.0]
     assert mg.grad(mg.grad(y, [x], create_graph=True)[0], [x]) == [12.0]  # 6·x
+    monkeypatch.setitem(RULES, "floor", Rule("floor", math.floor, lambda a, out: (0.0,), ("0",)))
+    floor = apply("floor", Value(2.5))
+    assert floor.data == 2.0 and type(floor.data) is float  # a forward's int is a float, as Value(2) is
 
 
 def test_bad_arguments_are_named():
