@@ -172,7 +172,6 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
 
 class Step(NamedTuple):
     """One use of an operand in the backward pass: d root/d operand += upstream · local."""
-
     node: Value  # whose turn it is: all its consumers came before it
     operand: Value  # one of its operands (one step per operand, in order: x·x has two)
     upstream: float  # d root / d node, complete
@@ -188,10 +187,11 @@ def _chain_rule(root: Value, gradients: dict, local: Callable[[Value], tuple]) -
         upstream = gradients[node]  # complete: every consumer of node came before it
         derivatives = local(node)
         for k, operand in enumerate(node._parents):  # (a third faster than a zip)
-            contribution = upstream * derivatives[k]
+            derivative = derivatives[k]
+            contribution = upstream * derivative
             total = gradients.get(operand)
             gradients[operand] = contribution if total is None else total + contribution
-            yield node, operand, upstream, derivatives[k], contribution  # a `Step`
+            yield node, operand, upstream, derivative, contribution  # a `Step`
 
 
 def backward_steps(root: Value, seed: float = 1.0) -> Iterator[Step]:
