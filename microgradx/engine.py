@@ -133,13 +133,10 @@ def apply(op: str, *operands: Value | Number) -> Value:
 def local_derivatives(node: Value) -> tuple[float, ...]:
     """∂node/∂operand for each operand of `node`, at the graph's numbers, by ``RULES[node.op].local``;
     () for a leaf. The one place every view of the backward pass takes them from."""
-    operands = node._parents
-    if not operands:
-        return ()
-    local = RULES[node.op].local  # (a, out) or (a, b, out), spelled out: 3x faster than a star call
-    if len(operands) == 1:
-        return local(operands[0].data, node.data)
-    return local(operands[0].data, operands[1].data, node.data)
+    operands = node._parents  # the rule takes (a, b, out) or (a, out), spelled out (3x a star call)
+    if len(operands) == 2:
+        return RULES[node.op].local(operands[0].data, operands[1].data, node.data)
+    return RULES[node.op].local(operands[0].data, node.data) if operands else ()
 
 
 def _local_values(node: Value) -> tuple[Value, ...]:  # the same on Values: for create_graph

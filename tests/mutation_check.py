@@ -299,8 +299,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        "    return local(operands[0].data, operands[1].data, node.data)\n",
-        "    return local(operands[0].data, operands[1].data, node.data)[:1] * 2\n",
+        "        return RULES[node.op].local(operands[0].data, operands[1].data, node.data)\n",
+        "        return RULES[node.op].local(operands[0].data, operands[1].data, node.data)[:1] * 2\n",
         "backward gives the second operand the first one's derivative",
         (BINARY_CLOSED,),
     ),
