@@ -3,7 +3,7 @@
 Build expressions from `Value`s, call `.backward()`, and read each input's ``.grad``.
 """
 
-from microgradx import nn, optim
+from microgradx import nn, optim, persistence  # noqa: F401  (persistence: how Values pickle)
 from microgradx.check import compare, gradcheck
 from microgradx.custom import custom_op
 from microgradx.draw import draw, to_dot, to_text

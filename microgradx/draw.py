@@ -23,7 +23,7 @@ from collections import Counter
 import graphviz
 
 from microgradx._files import write_atomically
-from microgradx.engine import RULES, Value, topological_order
+from microgradx.engine import RULES, Value, local_derivatives, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names, one_line
 
 __all__ = [
@@ -425,9 +425,8 @@ def _edge_style(state: bool | None) -> dict[str, str]:
 
 def _local_number(node: Value, index: int) -> float:
     """∂node/∂(operand `index`) at the current data, by the engine's own rule (never a copy of it)."""
-    operands = [parent.data for parent in node.parents]
     try:
-        return float(RULES[node.op].local(*operands, node.data)[index])
+        return float(local_derivatives(node)[index])
     except (ArithmeticError, ValueError):  # data changed since the graph was built, e.g. a ÷ 0
         return float("nan")
 

@@ -9,13 +9,15 @@ graph with 2^40 paths is recognised at once and explained by its backward accumu
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from microgradx import notebook
 from microgradx.check import json_number
-from microgradx.engine import RULES, Value, grad, topological_order
+from microgradx.engine import Value, backward_steps, grad, local_derivatives, topological_order
 from microgradx.formatting import (
     derivative_name,
     fmt,
@@ -29,7 +31,7 @@ from microgradx.formatting import (
 )
 from microgradx.notebook import md as _md
 
-__all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain", "local_values"]
+__all__ = ["Edge", "Explanation", "NodeGrad", "Path", "explain"]
 
 MAX_ROWS = 120
 """How many nodes of a backward accumulation the text shows before eliding the middle."""
@@ -153,14 +155,14 @@ class Explanation:
             return _elide(self.accumulation)
         nodes = list(self._grads)
         head, tail = nodes[: MAX_ROWS - _TAIL], nodes[-_TAIL:]
-        rows = _accumulate(self._grads, self.wrt, self.names, head + tail)
+        rows = _accumulate(self.output, self._grads, self.wrt, self.names, head + tail)
         return [*rows[: len(head)], None, *rows[len(head) :]]
 
     @property
     def accumulation(self) -> list[NodeGrad]:
         """One `NodeGrad` per node on the paths, in backward order (built when first asked for)."""
         if self._accumulation is None:
-            self._accumulation = _accumulate(self._grads, self.wrt, self.names)
+            self._accumulation = _accumulate(self.output, self._grads, self.wrt, self.names)
         return self._accumulation
 
     def __repr__(self) -> str:
@@ -419,7 +421,7 @@ def explain(output: Value, wrt: Value, max_paths: int = 64, max_edges: int | Non
         key = (child, index)
         if key not in edges:
             parent = child.parents[index]
-            value = local_values(child)[index]
+            value = float(local_derivatives(child)[index])
             formula = local_formula(child, index, names)
             edges[key] = Edge(parent, child, index, formula, value, names[parent], names[child])
         return edges[key]
@@ -432,19 +434,20 @@ def explain(output: Value, wrt: Value, max_paths: int = 64, max_edges: int | Non
 
 
 def _accumulate(
-    grads: dict[Value, float], wrt: Value, names: dict[Value, str], only: list[Value] | None = None
+    output: Value, grads: dict[Value, float], wrt: Value, names: dict[Value, str],
+    only: list[Value] | None = None,
 ) -> list[NodeGrad]:
-    """Each on-path node's gradient with the uses it is summed from (`grads` is in backward order);
-    with `only`, just those nodes' rows (a text shows MAX_ROWS of a million)."""
+    """Each on-path node's gradient with the uses it is summed from: the engine's backward steps
+    into it (`grads` holds the on-path nodes, in backward order); with `only`, just those nodes'
+    rows (a text shows MAX_ROWS of a million)."""
     rows = list(grads) if only is None else only
     uses: dict[Value, list[tuple[Value, int, float, float]]] = {node: [] for node in rows}
-    for node, upstream in grads.items():
-        if node is wrt or not node.parents or not any(p in uses for p in node.parents):
+    for node, steps in itertools.groupby(backward_steps(output), key=operator.attrgetter("node")):
+        if node is wrt or node not in grads:
             continue  # paths end at wrt: what wrt is made of is not on them
-        local = local_values(node)
-        for index, parent in enumerate(node.parents):
-            if parent in uses:
-                uses[parent].append((node, index, upstream, local[index]))
+        for index, step in enumerate(steps):  # a node's steps come one per operand, in order
+            if step.operand in uses:
+                uses[step.operand].append((node, index, step.upstream, step.local))
     return [NodeGrad(node, names[node], grads[node], tuple(uses[node])) for node in rows]
 
 
@@ -506,12 +509,6 @@ def _enumerate_paths(output: Value, wrt: Value, counts: dict[Value, int], edge: 
         for index in reversed(steps):  # reversed: the first operand's paths come out first
             stack.append((node.parents[index], (edge(node, index), so_far)))
     return found
-
-
-def local_values(node: Value) -> tuple[float, ...]:
-    """The local derivatives ∂node/∂operand at the graph's numbers, by the engine's own rule."""
-    args = [parent.data for parent in node.parents]
-    return tuple(float(d) for d in RULES[node.op].local(*args, node.data))
 
 
 def _product(edges: list[Edge]) -> float:

@@ -21,7 +21,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from microgradx.check import HandFormula, Point, _call, _validate_point, compare, json_number
-from microgradx.engine import RULES, Value, grad, topological_order
+from microgradx.engine import Value, grad, local_derivatives, topological_order
 from microgradx.explain import explain
 from microgradx.formatting import derivative_name, fmt, node_names
 from microgradx.html import _asset, _svg, page_data
@@ -238,7 +238,7 @@ class Exploration:
         local = {}
         for k, (child, i) in enumerate(self.edges):
             node = forward[child]
-            local[k] = RULES[node.op].local(*(p.data for p in node.parents), node.data)[i]
+            local[k] = local_derivatives(node)[i]
         detailed = self.wrt[:DETAILED_INPUTS]
         rows = {row.name: row for row in self._compare(point, detailed).rows}
         of_input = dict(zip(forward, grads, strict=True))

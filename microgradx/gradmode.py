@@ -78,3 +78,10 @@ class GradMode(ContextDecorator):
         outer = _outer_modes.get()
         _recording.set(outer[-1])
         _outer_modes.set(outer[:-1])
+
+
+class enable_grad(GradMode):
+    """Operations record a graph inside, even within `no_grad` (as ``torch.enable_grad``): for
+    `grad`'s ``create_graph`` pass and for graphs a view rebuilds to walk them (the step-through page)."""
+
+    _enabled = True

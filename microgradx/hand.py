@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from microgradx.engine import RULES, Value, grad, topological_order
+from microgradx.engine import RULES, Value, grad, local_derivatives, topological_order
 from microgradx.expr import FUNCTIONS, Expression, ExpressionError, check_name, parse
 from microgradx.formatting import derivative_name, fmt
 
@@ -585,15 +585,13 @@ def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[
     edges' formulas with the constants multiplied out. Factors that are 1 at every point say
     nothing and are left out. Best first: stretches between labelled nodes, then shorter ones.
     """
-    from microgradx.explain import local_values
-
     position = {node: i for i, node in enumerate(given.order)}
     cache: dict[tuple[int, int], tuple[float, ...]] = {}
 
     def edge_values(edge: Any) -> tuple[float, ...]:
         key = (position[edge.child], edge.index)
         if key not in cache:
-            cache[key] = tuple(local_values(s.order[key[0]])[edge.index] for s in samples)
+            cache[key] = tuple(local_derivatives(s.order[key[0]])[edge.index] for s in samples)
         return cache[key]
 
     found: dict[tuple, _Candidate] = {}
@@ -684,8 +682,6 @@ def _paths(
     When every path has the same product (w·w: two paths w → w·w), which ones the hand has
     cannot be told: the relation is the constant, with why the paths read alike.
     """
-    from microgradx.explain import local_values
-
     position = {node: i for i, node in enumerate(given.order)}
     paths = explanation.paths
     products = []
@@ -694,7 +690,7 @@ def _paths(
         for edge in path.edges:
             key = position[edge.child]
             values = [
-                v * local_values(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)
+                v * local_derivatives(s.order[key])[edge.index] for v, s in zip(values, samples, strict=True)
             ]
         products.append(values)
     count = len(paths)

@@ -27,8 +27,9 @@ from importlib import resources
 from typing import NamedTuple
 
 from microgradx._files import write_atomically
-from microgradx.engine import RULES, Value, topological_order
+from microgradx.engine import RULES, Value, apply, backward_steps, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, expression, fmt, local_formula, node_names
+from microgradx.gradmode import enable_grad
 
 __all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "page_data", "static_svg", "stepper_page", "to_html"]
 
@@ -175,7 +176,8 @@ def page_data(
                 f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
             )
         if r <= iterations or lr is None:
-            grads = _backward_steps(output, backward_order, index, names, edge_of, values, steps)
+            graph = {node: node for node in forward} if r == 1 else _rebuilt(forward, values)
+            grads = _backward_steps(output, graph, backward_order, index, names, edge_of, steps)
             if r == 1:
                 for i, node in enumerate(forward):
                     nodes[i]["grad"] = None if _is_constant(node) else _raw(grads[node])
@@ -215,31 +217,59 @@ def _forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Va
     return values
 
 
+def _rebuilt(forward: list[Value], values: dict[Value, float]) -> dict[Value, Value]:
+    """The graph again at `values` (the updated weights' round): each leaf a new Value holding its
+    number, each op applied again by the engine, so the round's backward pass is the engine's own."""
+    graph: dict[Value, Value] = {}
+    with enable_grad():
+        for node in forward:
+            if not node.parents:
+                graph[node] = Value(values[node])
+                continue
+            operands = [graph[p] for p in node.parents]
+            try:
+                graph[node] = apply(node.op, *operands)
+            except (ArithmeticError, ValueError):
+                graph[node] = _out_of_domain(node.op, operands)
+    return graph
+
+
+def _out_of_domain(op: str, operands: list[Value]) -> Value:
+    """The node of `op` on operands outside its domain (a diverging descent), holding nan as the
+    page's forward pass shows it: made at 1.0, inside every op's domain, on the page's own copies,
+    which then get their numbers back (the backward pass reads its local derivatives there)."""
+    numbers = [operand.data for operand in operands]
+    for operand in operands:
+        operand.data = 1.0
+    out = apply(op, *operands)
+    for operand, number in zip(operands, numbers, strict=True):
+        operand.data = number
+    out.data = math.nan
+    return out
+
+
 def _backward_steps(
     output: Value,
+    graph: dict[Value, Value],
     backward_order: list[Value],
     index: dict[Value, int],
     names: dict[Value, str],
     edge_of: dict[tuple[Value, int], int],
-    values: dict[Value, float],
     steps: list[dict],
 ) -> dict[Value, float]:
-    """Append the backward pass's steps: the engine's order and sums (`_backprop`), one step per
-    operand that gets a grad, locals from ``RULES[op].local`` at `values`; returns every grad."""
+    """Append the backward pass's steps: the engine's own (`engine.backward_steps`) on `graph`,
+    the page's graph or its rebuilt copy, one step per operand that gets a grad; returns every grad."""
     uses = dict.fromkeys(backward_order, 0)
     for node in backward_order:
         for parent in node.parents:
             uses[parent] += 1
-    grads: dict[Value, float] = {output: 1.0}
+    page_node = {copy: node for node, copy in graph.items()}
+    grads: dict[Value, float] = {output: 1.0}  # the sums as the page shows them, step by step
     steps.append(_seed_step(output, index, names))
-    for node in backward_order:
-        upstream = grads[node]
-        parents = node.parents
-        if not parents:
-            continue
-        local = RULES[node.op].local(*(values[p] for p in parents), values[node])
-        for k, (parent, d) in enumerate(zip(parents, local, strict=True)):
-            contribution = upstream * d  # chain rule: d out/d parent += d out/d node · ∂node/∂parent
+    for copy, its_steps in itertools.groupby(backward_steps(graph[output]), key=lambda step: step.node):
+        node = page_node[copy]
+        for k, (_, _, upstream, d, contribution) in enumerate(its_steps):  # one per operand, in order
+            parent = node.parents[k]
             before = grads.get(parent)
             grads[parent] = contribution if before is None else before + contribution
             uses[parent] -= 1

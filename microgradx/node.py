@@ -1,7 +1,8 @@
-"""Everything a `Value` does besides the math: its label, how it prints, compares and pickles.
+"""Everything a `Value` does besides the math: its label, how it prints and compares.
 
 Why this exists: `engine.Value` is the file a learner reads for the chain rule, and none of
-this is the chain rule. It is `Value`'s base class, `Node`, with no slots of its own. It also
+this is the chain rule. It is `Value`'s base class, `Node`, with no slots of its own (how a Value
+pickles is `persistence`'s, which depends on the engine, never the reverse). It also
 holds the hook `microgradx.trace` listens on: a trace records a function's ops once and replays
 them, which is only right while every question the function asked of a number (a comparison,
 ``float()``, ``bool()``) gets the same answer, so the trace must hear each one to guard it.
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from microgradx import persistence
 from microgradx.realmath import type_name
 
 # Told ``(question, node, other, answer)`` for each question asked of a Value's number, and
@@ -66,9 +66,6 @@ class Node:
 
     def __format__(self, spec: str) -> str:
         return format(self.data, spec) if spec else repr(self)
-
-    # pickle, deepcopy, copy.copy: a graph is saved as a table, never by recursion
-    __getstate__, __setstate__, __copy__ = persistence.get_state, persistence.set_state, persistence.copy_node
 
     # Asking for the number: ordering compares numbers; == and hash stay identity (Values are
     # dict keys and set members). Each answer is shown to the `observer`.

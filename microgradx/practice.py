@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -21,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from microgradx import notebook
-from microgradx.engine import Value, grad, topological_order
-from microgradx.explain import local_values
+from microgradx.engine import Value, backward_steps, grad, topological_order
 from microgradx.formatting import derivative_name, fmt, local_formula, node_names
 from microgradx.hand import Sample, diagnose, hand_function, nearby
 from microgradx.html import page_data, stepper_page
@@ -237,14 +237,12 @@ class Use:
 
 def uses(output: Value) -> dict[Value, list[Use]]:
     """Every node's uses (in the backward pass's order), each with its upstream gradient and local
-    derivative from the engine (`grad` and the rule table)."""
-    order = topological_order(output)
-    grads = dict(zip(order, grad(output, order), strict=True))
+    derivative: the engine's backward steps (`engine.backward_steps`)."""
     names = node_names(output)
-    found: dict[Value, list[Use]] = {node: [] for node in order}
-    for node in (n for n in order if n.parents):
-        for k, (parent, local) in enumerate(zip(node.parents, local_values(node), strict=True)):
-            found[parent].append(Use(node, k, grads[node], local, local_formula(node, k, names)))
+    found: dict[Value, list[Use]] = {node: [] for node in topological_order(output)}
+    for node, steps in itertools.groupby(backward_steps(output), key=operator.attrgetter("node")):
+        for k, step in enumerate(steps):  # a node's steps come one per operand, in order
+            found[step.operand].append(Use(node, k, step.upstream, step.local, local_formula(node, k, names)))
     return found
 
 

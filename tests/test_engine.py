@@ -1,7 +1,8 @@
 """The engine's math against independent truths: closed forms, finite differences, SymPy, PyTorch.
 
-Saving graphs is in test_persistence.py; walks taking turns (threads, signals, forks) in test_walks.py;
-what a Value does besides the math (label, printing, comparisons, subclassing) in test_node.py.
+Saving graphs is in test_persistence.py; the backward walk's steps, threads and re-entrant passes
+in test_steps.py; what a Value does besides the math (label, printing, comparisons, subclassing)
+in test_node.py.
 """
 
 from __future__ import annotations

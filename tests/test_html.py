@@ -222,6 +222,22 @@ def test_update_step_moves_the_highlighted_weight_against_its_gradient():
     assert sum(s["phase"] == "update" for s in page_data(E)["steps"]) == 0
 
 
+def test_later_rounds_step_through_the_engines_pass_at_the_updated_weights_even_out_of_domain():
+    # round 2 moves z to 0.5 − 0.4·(ln z + √z + 1 + √z/2) < 0: log(z) is nan in the forward pass,
+    # and the backward steps still show each local derivative at the new z, by hand
+    z = mg.Value(0.5, "z")
+    g = (z.log() + z.sqrt()) * z
+    data = page_data(g, highlight=z, lr=0.4, iterations=2)
+    z2 = 0.5 - 0.4 * (math.log(0.5) + math.sqrt(0.5) + 1.0 + math.sqrt(0.5) / 2)
+    assert z2 < 0
+    forward = topological_order(g)[::-1]
+    log_node = next(i for i, n in enumerate(forward) if n.op == "log")
+    round_2 = [s for s in data["steps"] if s["phase"] == "backward" and s.get("round") == 2 and s.get("from")]
+    (into_z_from_log,) = [s for s in round_2 if s["from"] == log_node]
+    assert into_z_from_log["local"] == pytest.approx(1.0 / z2, rel=1e-15)  # ∂ln z/∂z = 1/z, at the new z
+    assert round_2[-1]["note"].endswith("/d(that node).")
+
+
 def test_highlight_marks_the_paths_from_the_weight_to_the_output():
     E, w, _, y, z, yhat = seed_neuron()
     data = page_data(E, highlight=y)

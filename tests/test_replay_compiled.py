@@ -171,10 +171,8 @@ def test_the_source_runs_without_builtins_and_is_compiled_not_evaluated_as_a_str
 
 
 def make(op: str, a: Value) -> Value:
-    """A node of `op` on `a`, made through the engine (its public apply where it has one)."""
-    if hasattr(engine, "apply"):
-        return engine.apply(op, a)
-    return engine._record(RULES[op].forward(a.data), op, a)
+    """A node of `op` on `a`, made through the engine's public apply."""
+    return engine.apply(op, a)
 
 
 @pytest.fixture
