@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from microgradx import node
-from microgradx.engine import RULES, Number, Rule, Value, apply
+from microgradx.engine import RULES, Number, Rule, Value
 from microgradx.formatting import fmt
+from microgradx.functions import call
 from microgradx.hand import Sample, diagnose
 from microgradx.realmath import elementwise, is_array, type_name
 from microgradx.rules import BUILT_IN, latex_function
@@ -97,7 +98,7 @@ def custom_op(
     def function(*operands: Value | Number) -> Value:
         if len(operands) != arity:
             raise TypeError(f"{name}() takes {arity} operand{'s' * (arity > 1)}, got {len(operands)}")
-        return apply(name, *operands)
+        return call(name, *operands)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"{name}: an op of your own (microgradx.custom_op). Accepts Values or numbers."

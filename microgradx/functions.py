@@ -7,14 +7,53 @@ the op is still declared once.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 
 from microgradx.engine import RULES, Number, Value, apply
 from microgradx.realmath import type_name
 
-__all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "degrees", "exp",
-           "exp2", "expm1", "hypot", "log", "log1p", "log2", "log10", "radians", "relu", "sigmoid", "sign",
-           "sin", "sinh", "sqrt", "tan", "tanh", "zero_grad"]
+__all__ = [
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "call",
+    "cos",
+    "cosh",
+    "degrees",
+    "exp",
+    "exp2",
+    "expm1",
+    "hypot",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "radians",
+    "relu",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sinh",
+    "sqrt",
+    "tan",
+    "tanh",
+    "zero_grad",
+]
+
+
+def call(op: str, *operands: Value | Number) -> Value:
+    """The node of `op` on its operands, as a function call: where an operator hands Python back
+    NotImplemented (so that Python raises its own error), a call says what was wrong."""
+    out = apply(op, *operands)
+    if out is NotImplemented:
+        wrong = next(x for x in operands if not isinstance(x, Value | numbers.Real))
+        raise TypeError(f"{op}() takes Values or real numbers, got {type_name(wrong)}")
+    return out
 
 
 def _function(op: str) -> Callable[..., Value]:
@@ -25,7 +64,7 @@ def _function(op: str) -> Callable[..., Value]:
         if len(operands) != len(rule.formulas):
             raise TypeError(f"{op}() takes {len(rule.formulas)} argument{'s' * (len(rule.formulas) > 1)}, "
                             f"got {len(operands)}")
-        return apply(op, *operands)
+        return call(op, *operands)
 
     function.__name__ = function.__qualname__ = op
     said = rule.doc or f"{rule.text.format(a='a', b='b')}, as RULES[{op!r}] declares it."

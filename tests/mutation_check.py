@@ -610,8 +610,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         ENGINE,
-        'return _apply("%", self, other)',
-        'return _apply("%", other, self)',
+        'Value | Number) -> Value: return apply("%", self, other)',
+        'Value | Number) -> Value: return apply("%", other, self)',
         "§8 a % b records its operands as (b, a)",
         (BINARY_CLOSED,),
     ),
