@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from microgradx import notebook
 from microgradx.engine import Value, no_grad
-from microgradx.formatting import fmt
+from microgradx.formatting import fmt, json_number
 
 if TYPE_CHECKING:
     from microgradx.hand import Diagnosis
@@ -30,19 +30,6 @@ TINY = sys.float_info.min
 Point = Mapping[str, float] | Sequence[float]
 HandFormula = Callable[..., Any] | str | Any
 """A hand derivative: a function of the inputs, a formula string (``"(ŷ - y)*x"``) or a SymPy expression."""
-
-
-def json_number(x: float) -> float | str:
-    """A float as JSON can carry it: finite numbers unchanged, ``inf``/``-inf``/``nan`` as strings.
-
-    JSON has no infinities or NaN (``json.dumps(..., allow_nan=False)`` refuses them), so every
-    ``to_dict`` in microgradx writes them as the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
-    """
-    if math.isfinite(x):
-        return x
-    if math.isnan(x):
-        return "nan"
-    return "inf" if x > 0 else "-inf"
 
 
 @dataclass(frozen=True)
@@ -275,7 +262,7 @@ def compare(
 # --- the work ------------------------------------------------------------------------------------
 
 
-def _validate_point(at: object) -> tuple[dict[str, float], bool]:
+def validate_point(at: object) -> tuple[dict[str, float], bool]:
     """`at` as an ordered name -> float dict, and whether `f` takes its inputs positionally."""
     if isinstance(at, Mapping):
         items, positional = list(at.items()), False
@@ -308,7 +295,7 @@ def _validate_settings(eps: object, rtol: object, atol: object) -> None:
             raise ValueError(f"{name} must be a finite number {needed}, got {x!r}")
 
 
-def _call(f: Callable[..., Any], args: dict[str, Any], positional: bool) -> Any:
+def call_with(f: Callable[..., Any], args: dict[str, Any], positional: bool) -> Any:
     return f(*args.values()) if positional else f(**args)
 
 
@@ -357,7 +344,7 @@ def _check_takes_inputs(
 def _evaluate(f: Callable[..., Value], point: dict[str, float], positional: bool) -> float:
     """f at `point` as a float, recording no graph (for the finite differences)."""
     with no_grad():
-        out = _call(f, {name: Value(x, name) for name, x in point.items()}, positional)
+        out = call_with(f, {name: Value(x, name) for name, x in point.items()}, positional)
     if type(out) is not Value:
         raise TypeError(f"f must return a Value, got {type(out).__name__}")
     return out.data
@@ -419,7 +406,7 @@ def _check(
 ) -> CheckReport:
     if not callable(f):
         raise TypeError(f"f must be a function returning a Value, got {type(f).__name__}")
-    point, positional = _validate_point(at)
+    point, positional = validate_point(at)
     _validate_settings(eps, rtol, atol)
     eps, rtol, atol = float(eps), float(rtol), float(atol)
     hand = dict(hand) if hand is not None else {}
@@ -435,7 +422,7 @@ def _check(
         from microgradx.hand import Sample
 
         inputs = {name: Value(x, name) for name, x in at.items()}
-        out = _call(f, inputs, positional)
+        out = call_with(f, inputs, positional)
         if type(out) is not Value:
             raise TypeError(f"f must return a Value, got {type(out).__name__}")
         return Sample.of(out, inputs, at)
@@ -451,7 +438,7 @@ def _check(
         from microgradx.hand import diagnose, hand_function, nearby
 
         def call(formula: Callable[..., Any], args: dict[str, float]) -> Any:
-            return _call(formula, args, positional)
+            return call_with(formula, args, positional)
 
         formulas = {name: hand_function(name, formula, call, given) for name, formula in hand.items()}
         samples += nearby(build, given, seed)

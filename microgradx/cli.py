@@ -418,7 +418,7 @@ def _grad(args: argparse.Namespace) -> int:
         hand = _run_check(lambda: _compare_hands(expression, hands, point, wrt), "--hand")
 
     if args.json:
-        from microgradx.check import json_number
+        from microgradx.formatting import json_number
 
         result: dict[str, Any] = {
             "expression": args.expr,

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from microgradx import notebook
-from microgradx.check import json_number
 from microgradx.engine import Value, backward_steps, grad, local_derivatives, topological_order
 from microgradx.formatting import (
     derivative_name,
     fmt,
+    json_number,
     latex_escape,
     latex_formula,
     latex_names,
@@ -239,7 +239,7 @@ class Explanation:
             ]
             for edge in path.edges:
                 lines.append(f"| {_md(edge.derivative)} | {_md(edge.formula)} | {_md(fmt(edge.value))} |")
-            symbolic = " · ".join(_factor(edge.formula) for edge in path.edges) or "1"
+            symbolic = " · ".join(as_factor(edge.formula) for edge in path.edges) or "1"
             lines.append(f"| **path product** | {_md(symbolic)} | **{_md(fmt(path.product))}** |")
         if self.truncated:
             o = self._output_name
@@ -309,7 +309,7 @@ class Explanation:
                 ]
                 for edge in path.edges
             ]
-            symbolic = " · ".join(_factor(edge.formula) for edge in path.edges) or "1"
+            symbolic = " · ".join(as_factor(edge.formula) for edge in path.edges) or "1"
             rows.append(
                 [
                     notebook.cell("<b>path product</b>"),
@@ -536,7 +536,7 @@ def _top_level(text: str, marks: tuple[str, ...]) -> bool:
     return False
 
 
-def _factor(text: str) -> str:
+def as_factor(text: str) -> str:
     """A formula or number as a factor of a product: sums, quotients and negatives get parentheses."""
     if text.startswith(("−", "-")) or _top_level(text, (" + ", " − ", "+", "−", "/")):
         return f"({text})"
@@ -562,8 +562,8 @@ def _path_lines(number: int, path: Path, names: dict[Value, str]) -> list[str]:
     wl, wf = max(map(len, lhs)), max(map(len, formulas))
     for e, left, formula in zip(path.edges, lhs, formulas, strict=True):
         lines.append(f"  {left.ljust(wl)} = {formula.ljust(wf)} = {fmt(e.value)}")
-    symbolic = " · ".join(_factor(e.formula) for e in path.edges)
-    numbers = " · ".join(_factor(fmt(e.value)) for e in path.edges)
+    symbolic = " · ".join(as_factor(e.formula) for e in path.edges)
+    numbers = " · ".join(as_factor(fmt(e.value)) for e in path.edges)
     lines.append(f"  path product = {symbolic}")
     lines.append(f"  {' ' * len('path product')} = {numbers} = {fmt(path.product)}")
     return lines
@@ -572,7 +572,7 @@ def _path_lines(number: int, path: Path, names: dict[Value, str]) -> list[str]:
 def _terms_text(row: NodeGrad) -> str:
     if not row.terms:
         return "(start)"
-    shown = [f"{_factor(fmt(up))}·{_factor(fmt(local))}" for _, _, up, local in row.terms[:MAX_TERMS]]
+    shown = [f"{as_factor(fmt(up))}·{as_factor(fmt(local))}" for _, _, up, local in row.terms[:MAX_TERMS]]
     more = len(row.terms) - MAX_TERMS
     if more > 0:
         shown.append(f"… ({more} more use{'s' * (more != 1)})")

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from microgradx.check import HandFormula, Point, _call, _validate_point, compare, json_number
+from microgradx.check import HandFormula, Point, call_with, compare, validate_point
 from microgradx.engine import Value, grad, local_derivatives, topological_order
 from microgradx.explain import explain
-from microgradx.formatting import derivative_name, fmt, node_names
-from microgradx.html import _asset, _svg, page_data
+from microgradx.formatting import derivative_name, fmt, json_number, node_names
+from microgradx.html import asset, page_data, svg
 
 if TYPE_CHECKING:
     import anywidget
@@ -124,7 +124,7 @@ def _hand_formulas(hand: object, wrt: list[str]) -> dict[str, HandFormula]:
 def _point(at: object) -> tuple[dict[str, float], bool]:
     """`at` as compare reads it, with a number no float holds (10**400) a ValueError naming it."""
     try:
-        return _validate_point(at)
+        return validate_point(at)
     except OverflowError:
         items = at.items() if isinstance(at, Mapping) else enumerate(at)  # type: ignore[arg-type]
         name = next(f"{n!r}" if isinstance(at, Mapping) else f"'x{n}'" for n, x in items if _too_large(x))
@@ -194,7 +194,7 @@ class Exploration:
     def build(self, point: dict[str, float]) -> tuple[Value, dict[str, Value]]:
         """The graph `f` builds at `point`: its output and the input Values."""
         inputs = {name: Value(x, name) for name, x in point.items()}
-        out = _call(self.f, inputs, self.positional)
+        out = call_with(self.f, inputs, self.positional)
         if type(out) is not Value:
             raise TypeError(f"f must return a Value, got {type(out).__name__}")
         return out, inputs
@@ -204,7 +204,7 @@ class Exploration:
         leaves = {node for node in forward if not node.parents}
         highlight = [inputs[name] for name in self.wrt if inputs[name] in leaves]
         data = page_data(out, highlight=highlight)
-        self.svg = _svg(data, forward)
+        self.svg = svg(data, forward)
         self.edges = [(e["child"], e["index"]) for e in data["edges"]]
         self.output_index = data["output"]
         self.kinds = [node["kind"] for node in data["nodes"]]
@@ -269,10 +269,10 @@ class Exploration:
 
         def part(**given: Value) -> Value:  # f of the detailed inputs; the others are labelled leaves
             inputs = {name: given[name] if name in given else Value(fixed[name], name) for name in point}
-            return _call(self.f, inputs, positional)
+            return call_with(self.f, inputs, positional)
 
         def whole(formula: Callable[..., Any]) -> Callable[..., Any]:  # a hand callable takes every input
-            return lambda **given: _call(
+            return lambda **given: call_with(
                 formula, {name: given.get(name, fixed.get(name)) for name in point}, positional
             )
 
@@ -426,8 +426,8 @@ def static_html(state: dict[str, Any]) -> str:
 
 def _styles() -> str:
     """The stepper's stylesheet for the picture (its page-wide rules scoped to the widget), and ours."""
-    stepper = _asset("stepper.css").replace(":root", ":host")
-    return stepper + "\n" + _asset("explore.css")
+    stepper = asset("stepper.css").replace(":root", ":host")
+    return stepper + "\n" + asset("explore.css")
 
 
 @functools.cache
@@ -449,7 +449,7 @@ def _widget_class() -> type:
         `Exploration.state`), ``last_step`` (the last descent step), and the static ``svg``.
         """
 
-        _esm = _asset("explore.js")
+        _esm = asset("explore.js")
         styles = traitlets.Unicode("").tag(sync=True)
         svg = traitlets.Unicode("").tag(sync=True)
         sliders = traitlets.List().tag(sync=True)

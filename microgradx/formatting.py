@@ -19,6 +19,7 @@ __all__ = [
     "derivative_name",
     "expression",
     "fmt",
+    "json_number",
     "latex_escape",
     "latex_formula",
     "latex_names",
@@ -460,3 +461,16 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def json_number(x: float) -> float | str:
+    """A float as JSON can carry it: finite numbers unchanged, ``inf``/``-inf``/``nan`` as strings.
+
+    JSON has no infinities or NaN (``json.dumps(..., allow_nan=False)`` refuses them), so every
+    ``to_dict`` in microgradx writes them as the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
+    """
+    if math.isfinite(x):
+        return x
+    if math.isnan(x):
+        return "nan"
+    return "inf" if x > 0 else "-inf"

@@ -354,7 +354,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the relation, the factor, the text and the points with both values."""
-        from microgradx.check import json_number
+        from microgradx.formatting import json_number
 
         return {
             "relation": self.relation,
@@ -397,7 +397,7 @@ class _Candidate:
         return self.noun.removeprefix("factor ")
 
     def sentence(self, missing: bool, sign: str, where: str) -> str:
-        times = _factor(self.formula)
+        times = as_factor(self.formula)
         if missing:
             said, relation = f"the {self.noun} is missing", f"autograd = hand · {times}"
         else:
@@ -572,10 +572,10 @@ def _strip(text: str) -> str:
     return text[1:-1]
 
 
-def _factor(text: str) -> str:
-    from microgradx.explain import _factor
+def as_factor(text: str) -> str:
+    from microgradx.explain import as_factor
 
-    return _factor(text)
+    return as_factor(text)
 
 
 def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[_Candidate]:
@@ -627,8 +627,8 @@ def _stretch_words(edges: tuple[Any, ...]) -> tuple[str, str]:
         else:
             lead, power = _power_parts(edge)
             constant *= lead
-            texts.append(_factor(power))
-    shown = ([] if abs(constant - 1.0) <= 1e-12 else [_factor(fmt(constant))]) + texts
+            texts.append(as_factor(power))
+    shown = ([] if abs(constant - 1.0) <= 1e-12 else [as_factor(fmt(constant))]) + texts
     formula = _strip(shown[0]) if len(shown) == 1 else " · ".join(shown)
     top, bottom = edges[0].child_name, edges[-1].parent_name
     return f"factor ∂{derivative_name(top)}/∂{derivative_name(bottom)} = {formula}", formula
@@ -665,7 +665,7 @@ def _parts(
         outs = tuple(s.order[position[edge.child]].data for s in samples)
         a = edge.parent_name
         for text, part in ((f"σ({a})", outs), (f"1−σ({a})", tuple(1.0 - o for o in outs))):
-            parts.append((f"factor {_factor(text)} of {whole}", text, part))
+            parts.append((f"factor {as_factor(text)} of {whole}", text, part))
     return parts
 
 

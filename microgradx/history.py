@@ -17,16 +17,22 @@ import os
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from microgradx.engine import Value, no_grad, topological_order
 from microgradx.formatting import fmt
+from microgradx.html import forward_values, page_from_assets
 
-if TYPE_CHECKING:
-    from microgradx.nn import Module
-from microgradx.html import _forward_values, page_from_assets
 
-__all__ = ["MAX_CURVE_FRAMES", "MAX_PAGE_CELLS", "MAX_PAGE_PARAMETERS", "MAX_PAGE_STEPS", "History"]
+class Model(Protocol):
+    """What History needs of a model (`nn.Module` is one): named parameters, and a call on inputs."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]: ...
+
+    def __call__(self, x: Any) -> Any: ...
+
+
+__all__ = ["MAX_CURVE_FRAMES", "MAX_PAGE_CELLS", "MAX_PAGE_PARAMETERS", "MAX_PAGE_STEPS", "History", "Model"]
 
 MAX_PAGE_CELLS = 100_000
 """The most (step, parameter) pairs a training page holds: a longer run shows every k-th step
@@ -79,11 +85,9 @@ class History:
     ([2.25, 0.5625], [[0.5], [1.25]], [[-3.0], [-1.5]], [[0.75], [0.375]])
     """
 
-    def __init__(self, model_or_parameters: Module | Iterable[Value]) -> None:
-        from microgradx.nn import Module  # nn exports History: import it only once both exist
-
-        if isinstance(model_or_parameters, Module):
-            self.model: Module | None = model_or_parameters
+    def __init__(self, model_or_parameters: Model | Iterable[Value]) -> None:
+        if callable(getattr(model_or_parameters, "named_parameters", None)):  # a Module
+            self.model: Model | None = model_or_parameters  # type: ignore[assignment]
             named = model_or_parameters.named_parameters()
         elif isinstance(model_or_parameters, Value | str | bytes) or not isinstance(
             model_or_parameters, Iterable
@@ -309,7 +313,7 @@ class History:
             curve = []
             for w in ws:
                 fixed[weight] = w
-                e = _forward_values(order, fixed)[graph]
+                e = forward_values(order, fixed)[graph]
                 curve.append(e if math.isfinite(e) else None)
             frames.append(curve)
         return {"param": 0, "name": self.names[0], "w": ws, "frames": frames}
@@ -397,13 +401,13 @@ def _output(out: object) -> float | list[float]:
     )
 
 
-def _plain_forward(model: Module, cells: list[list[float]]) -> list[float | list[float]]:
+def _plain_forward(model: Model, cells: list[list[float]]) -> list[float | list[float]]:
     """The model on every cell, one no_grad forward pass each."""
     with no_grad():
         return [_output(model(cell)) for cell in cells]
 
 
-def _batch_forward(model: Module):
+def _batch_forward(model: Model):
     """With NumPy, the model traced once on one point and replayed over every cell at once
     (`microgradx.trace.trace_batch`); None without NumPy. The replay's backward adds into the
     parameters' grads, which the caller restores."""

@@ -185,7 +185,7 @@ def page_data(
             for node in targets:
                 steps.append(_update_step(node, index, names, lr, values[node], grads[node]))
             previous = values
-            values = _forward_values(forward, {node: values[node] - lr * grads[node] for node in targets})
+            values = forward_values(forward, {node: values[node] - lr * grads[node] for node in targets})
         for step in steps[first:]:
             step["round"] = r
 
@@ -202,7 +202,7 @@ def page_data(
     }
 
 
-def _forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Value, float]:
+def forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Value, float]:
     """Every node's number with some leaves set to other values: each operation recomputed, in
     forward order, by its rule's ``forward`` (the engine's own math; a domain error gives nan)."""
     values: dict[Value, float] = {}
@@ -649,7 +649,7 @@ def _card_width(node: Value, name: str, shown: list[str]) -> float:
     return max(164.0, 30 + 13.5 * len(_short(name)), 76 + 15.0 * longest)
 
 
-def _svg(data: dict, forward: list[Value]) -> str:
+def svg(data: dict, forward: list[Value]) -> str:
     """The graph as inline SVG: a card per Value (ids ``n{i}``), a circle per operation, an arrow per
     operand (ids ``e{k}``), every number in an element the script rewrites."""
     nodes, edges = data["nodes"], data["edges"]
@@ -787,7 +787,7 @@ def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
     return resources.files("microgradx").joinpath("assets", name).read_text(encoding="utf-8")
 
 
@@ -816,7 +816,7 @@ def to_html(
     forward = topological_order(output)[::-1]
     name = data["nodes"][data["output"]]["name"]
     heading = title if title is not None else f"Backpropagation step by step: {name}"
-    return page_from_assets("stepper", heading, data, path, SVG=_svg(data, forward))
+    return page_from_assets("stepper", heading, data, path, SVG=svg(data, forward))
 
 
 _FIELD = re.compile(
@@ -830,7 +830,7 @@ def static_svg(output: Value, *, grads: bool) -> str:
     forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
     The edges' local derivatives are left out (a worksheet asks for them)."""
     data = page_data(output)
-    svg = _EDGE_LABEL.sub("", _svg(data, topological_order(output)[::-1]))
+    picture = _EDGE_LABEL.sub("", svg(data, topological_order(output)[::-1]))
 
     def fill(match: re.Match[str]) -> str:
         i, field, x, y, room = match.groups()
@@ -843,7 +843,7 @@ def static_svg(output: Value, *, grads: bool) -> str:
         shown = fmt(value) if isinstance(value, float) else escape(str(value))
         return f'<text id="n{i}-{field}" class="val {field}" x="{x}" y="{y}">{shown}</text>'
 
-    return _FIELD.sub(fill, svg)
+    return _FIELD.sub(fill, picture)
 
 
 def stepper_page(
@@ -853,7 +853,7 @@ def stepper_page(
     script (``assets/quiz.*``, reading ``data["quiz"]`` and each step's ``ask``) join the stepper's."""
     forward = topological_order(output)[::-1]
     return page_from_assets(
-        "stepper", heading, data, path, extra="quiz" if quiz else None, SVG=_svg(data, forward)
+        "stepper", heading, data, path, extra="quiz" if quiz else None, SVG=svg(data, forward)
     )
 
 
@@ -869,9 +869,9 @@ def page_from_assets(
     """The page ``assets/KIND.html`` filled in with its own CSS and script, `data` as JSON and the
     `more` parts; written atomically to `path` when given. Shared by the stepper and `History`.
     `extra` names assets whose CSS and script follow KIND's (the quiz's, after the stepper's)."""
-    style, script = _asset(f"{kind}.css"), _asset(f"{kind}.js")
+    style, script = asset(f"{kind}.css"), asset(f"{kind}.js")
     if extra is not None:
-        style, script = style + _asset(f"{extra}.css"), script + _asset(f"{extra}.js")
+        style, script = style + asset(f"{extra}.css"), script + asset(f"{extra}.js")
     parts = {
         "TITLE": escape(heading),
         "STYLE": style,
@@ -883,7 +883,7 @@ def page_from_assets(
         **more,
     }
     # One pass over the template, so a label that reads "{{SCRIPT}}" stays a label.
-    page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset(f"{kind}.html"))
+    page = _PLACEHOLDER.sub(lambda m: parts[m.group(1)], asset(f"{kind}.html"))
     if path is not None:
         write_atomically(path, page)
     return page
