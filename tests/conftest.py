@@ -98,3 +98,42 @@ def missing_requirement(page: Path) -> str | None:
         if not found:
             return f"{page.name} needs {module}, which is not installed"
     return None
+
+
+# --- markers: the inner loop -----------------------------------------------------------------------
+# `pytest -m "not slow and not browser and not notebook and not docs"` is the inner loop (under a
+# minute here); plain `pytest`, the README's command, runs everything. Files are marked by what
+# they drive; single slow tests by name (each measured at a few seconds or more on these machines).
+_FILE_MARKERS = {
+    "browser": ("_browser.py", "test_worksheet_print.py"),
+    "notebook": ("test_notebooks.py",),
+    "docs": ("test_docs.py", "test_readme.py"),
+    "torch": ("test_torch_bridge.py",),
+}
+_SLOW = (
+    "test_a_chain_of_a_million_operations",
+    "test_the_replay_benchmark_runs",
+    "test_moons_main_prints_the_same_lines",
+    "test_moons_replay_trains_the_same_numbers",
+    "test_moons_plot_writes_a_png",
+    "test_random_text_parses_or_raises_expression_error_only",
+    "test_random_text_through_the_command",
+    "test_deep_graphs_copy_and_pickle_without_recursion",
+    "test_a_million_steps_under_the_default_recursion_limit",
+    "test_grokking_explain_shows_the_input_as_the_last_factor",
+    "test_yinyang_trains_100_steps",
+    "test_a_long_neuron_run_keeps_a_bounded_number",
+    "test_a_long_chain_is_explained_by_its_accumulation",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    import pytest
+
+    for item in items:
+        path = item.path.name
+        for marker, files in _FILE_MARKERS.items():
+            if path.endswith(files):
+                item.add_marker(getattr(pytest.mark, marker))
+        if item.name.startswith(_SLOW):
+            item.add_marker(pytest.mark.slow)
