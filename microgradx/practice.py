@@ -563,7 +563,7 @@ class Exercise:
 
     def _title(self) -> str:
         return (
-            f"level {self.level}, questions {self.seed}" if self.seed is not None else f"level {self.level}"
+            f"level {self.level}, exercise {self.seed}" if self.seed is not None else f"level {self.level}"
         )
 
     def __repr__(self) -> str:
