@@ -25,6 +25,7 @@ __all__ = ["RULES", "Rule", "Step", "Value", "apply", "backward_steps", "grad", 
            "local_derivatives", "no_grad", "topological_order"]
 
 Number = int | float  # what a Value mixes with: any real number (bool, Fraction, NumPy's too)
+next_creation_number = itertools.count().__next__  # a global counter: each new node gets the next number
 
 # --- Value and its ops -------------------------------------------------------------------------
 
@@ -103,13 +104,10 @@ for _op, _rule in RULES.items():  # a function of one value declared only in rul
     if _rule.is_function and _op != "abs" and not hasattr(Value, _op):  # (abs(x) calls __abs__)
         setattr(Value, _op, _method(_op))
 
-next_creation_number = itertools.count().__next__  # larger than every earlier one (`persistence` too)
-
-
 def apply(op: str, *operands: Value | Number) -> Value:
     """The node of `op` on its operands by ``RULES[op].forward``, recording its op and operands unless
     grad mode is off. A number becomes a leaf; anything else (None too) is Python's TypeError."""
-    if type(operands[0]) is not Value or type(operands[-1]) is not Value:  # (one operand or two)
+    if type(operands[0]) is not Value or type(operands[-1]) is not Value:  # ([0] is [-1] for one)
         if not all(type(x) is Value or isinstance(x, numbers.Real) for x in operands):
             return NotImplemented  # not ours to add: Python tries the other side, then raises
         operands = tuple(x if type(x) is Value else Value(x) for x in operands)  # 2 - x: Value(2)
@@ -148,13 +146,13 @@ def _local_values(node: Value) -> tuple[Value, ...]:  # the same on Values: for 
 def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     """Every node `root` (or any of the roots) depends on, roots included, newest first.
 
-    A node is newer than its operands, so newest first puts each node after all its consumers
-    (reversed, operands before results). One loop over a list that grows as operands are found
-    (no recursion: any depth works), then one sort by creation number, in C."""
-    order = list(dict.fromkeys((root, *more_roots)))
-    for r in order:
+    A node is newer than its operands, so newest first puts each node after all its consumers:
+    walking this list is micrograd's ``reversed(topo)``. One loop over a list that grows as operands
+    are found (no recursion: any depth works), then one sort by creation number, in C."""
+    for r in (root, *more_roots):
         if type(r) is not Value:
             raise TypeError(f"topological_order takes Values, got {type_name(r)}")
+    order = list(dict.fromkeys((root, *more_roots)))
     seen = set(order)
     for node in order:  # a list iterator also visits what is appended while it runs
         for operand in node._parents:
@@ -177,15 +175,15 @@ class Step(NamedTuple):
     contribution: float  # upstream · local: one term of d root / d operand
 
 
-def _chain_rule(root: Value, gradients: dict, local: Callable[[Value], tuple]) -> Iterator[tuple]:
+def _chain_rule(root: Value, gradients: dict, derivatives_of: Callable[[Value], tuple]) -> Iterator[tuple]:
     """The backward pass from `root`, whose gradient `gradients` holds: each node in topological
     order adds ``upstream · local`` into each operand's entry, so that `gradients` ends holding
     d root / d node for every node. The dict belongs to the caller, so nothing else shares it."""
-    if local is local_derivatives:  # numbers read out of the graph: a trace hears it (and refuses)
+    if derivatives_of is local_derivatives:  # (a hook for `trace`, which refuses it: skip it at first)
         tell("grad", root, None, None)
     for node in topological_order(root):
         upstream = gradients[node]  # complete: every consumer of node came before it
-        derivatives = local(node)
+        derivatives = derivatives_of(node)
         for k, operand in enumerate(node._parents):  # (a third faster than a zip)
             derivative = derivatives[k]
             contribution = upstream * derivative
@@ -203,10 +201,10 @@ def backward_steps(root: Value, seed: float = 1.0) -> Iterator[Step]:
     return map(Step._make, steps)
 
 
-def _gradients(root: Value, seed: float | Value, local: Callable[[Value], tuple]) -> dict:
+def _gradients(root: Value, seed: float | Value, derivatives_of: Callable[[Value], tuple]) -> dict:
     """{node: d root / d node} for every node `root` depends on: the backward pass, run through."""
     gradients = {root: seed}
-    for _ in _chain_rule(root, gradients, local):
+    for _ in _chain_rule(root, gradients, derivatives_of):
         pass
     return gradients
 

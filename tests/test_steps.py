@@ -207,3 +207,10 @@ def test_a_million_steps_under_the_default_recursion_limit():
         assert count == 2_000_000 and total == 1.0  # each ·1.0 has two operands: v and the constant
     finally:
         sys.setrecursionlimit(previous)
+
+
+def test_topological_order_of_a_list_says_it_takes_values():
+    # a list is not hashable: the type check must come before the order is deduplicated
+    a = Value(1.0, "a")
+    with pytest.raises(TypeError, match="topological_order takes Values, got list"):
+        topological_order([a])
