@@ -20,7 +20,7 @@ from microgradx.engine import Value, no_grad
 from microgradx.formatting import fmt, json_number
 
 if TYPE_CHECKING:
-    from microgradx.hand import Diagnosis
+    from microgradx.diagnosis import Diagnosis
 
 __all__ = ["CheckReport", "CheckRow", "compare", "gradcheck", "json_number"]
 
@@ -50,7 +50,7 @@ class CheckRow:
     ok: bool
     note: str = ""
     diagnosis: Diagnosis | None = None
-    """In `compare`, what a wrong hand derivative is missing (`microgradx.hand.Diagnosis`), else None."""
+    """In `compare`, what a wrong hand derivative is missing (`microgradx.diagnosis.Diagnosis`), else None."""
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a JSON-ready dict (non-finite numbers as strings, see `json_number`)."""
@@ -239,7 +239,7 @@ def compare(
     as Python), or as a SymPy expression in those names. A row is ok only when autograd, numeric
     and hand agree; inputs without a hand formula are checked as in `gradcheck`. Each hand
     derivative is also compared with autograd at a few random points near `at` (drawn with
-    `seed`), and a wrong one gets a `Diagnosis` saying what it is missing (see `microgradx.hand`).
+    `seed`), and a wrong one gets a `Diagnosis` saying what it is missing (see `microgradx.diagnosis`).
 
     >>> import microgradx as mg
     >>> def neuron(w, x, y):
@@ -435,7 +435,8 @@ def _check(
     samples = [given]
     formulas = {}
     if hand:
-        from microgradx.hand import diagnose, hand_function, nearby
+        from microgradx.diagnosis import diagnose
+        from microgradx.hand import hand_function, nearby
 
         def call(formula: Callable[..., Any], args: dict[str, float]) -> Any:
             return call_with(formula, args, positional)

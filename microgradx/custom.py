@@ -19,10 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from microgradx import node
+from microgradx.diagnosis import diagnose
 from microgradx.engine import RULES, Number, Rule, Value
 from microgradx.formatting import fmt
 from microgradx.functions import call
-from microgradx.hand import Sample, diagnose
+from microgradx.hand import Sample
 from microgradx.realmath import elementwise, is_array, type_name
 from microgradx.rules import BUILT_IN, latex_function
 
@@ -328,7 +329,7 @@ def _graph_samples(rows: list, forward: Callable) -> list[Sample] | None:
 
 
 def _diagnosis(rows: list, j: int, forward: Callable) -> str:
-    """What `hand.diagnose` finds comparing the derivative ('yours') with the central differences: with
+    """What `diagnosis.diagnose` finds comparing the derivative ('yours') with the central differences: with
     forward's own graph, a missing factor of the chain rule; without it, a constant factor or a sign."""
     samples = _graph_samples(rows, forward)
     if samples is None:

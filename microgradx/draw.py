@@ -13,11 +13,6 @@ from __future__ import annotations
 import html
 import os
 import pathlib
-import re
-import shutil
-import subprocess
-import sys
-import sysconfig
 from collections import Counter
 
 import graphviz
@@ -25,6 +20,7 @@ import graphviz
 from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value, local_derivatives, topological_order
 from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names, one_line
+from microgradx.renderer import RendererNotFound, find_renderer, run_renderer
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -97,17 +93,6 @@ def _font(text: str, color: str | None = None, *, bold: bool = False) -> str:
 # --- draw ------------------------------------------------------------------------------------------
 
 
-class RendererNotFound(graphviz.ExecutableNotFound):
-    """No program on this machine can render the requested format; the message says what to install.
-
-    A `RuntimeError` (and a `graphviz.ExecutableNotFound`, so code written for the graphviz package
-    catches it too). DOT files need no renderer: ``render(value, "graph.dot")`` always works.
-    """
-
-    def __init__(self, message: str) -> None:
-        RuntimeError.__init__(self, message)
-
-
 class Drawing(graphviz.Digraph):
     """A `graphviz.Digraph` that renders with ``dot`` when installed, else with ``graphviz-pure``.
 
@@ -142,7 +127,7 @@ class Drawing(graphviz.Digraph):
         encoding: str | None = None,
     ) -> bytes | str:
         """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
-        data = _run_renderer(self, format or self.format, renderer, formatter, neato_no_op, quiet, engine)
+        data = self._run(format or self.format, renderer, formatter, neato_no_op, quiet, engine)
         return data if encoding is None else data.decode(encoding)
 
     def render(  # type: ignore[override]
@@ -178,13 +163,30 @@ class Drawing(graphviz.Digraph):
         target = outfile or source.with_name(f"{source.name}.{suffix}")
         if raise_if_result_exists and target.exists():
             raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
-        data = _run_renderer(self, format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
+        data = self._run(format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
         write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
         if cleanup:
             source.unlink()
         if view or quiet_view:
             graphviz.view(target, quiet=quiet_view)
         return os.fspath(target)
+
+    def _run(
+        self,
+        format: str,
+        renderer: str | None,
+        formatter: str | None,
+        neato_no_op: bool | int | None,
+        quiet: bool,
+        engine: str | None,
+        cwd: pathlib.Path | None = None,
+    ) -> bytes:
+        """The picture in `format`, with graphviz's own command-line options (``-K``, ``-T``, ``-n``)."""
+        output = ":".join(part for part in (format, renderer, formatter) if part)
+        arguments = [f"-K{engine or self.engine}", f"-T{output}"]
+        if neato_no_op:
+            arguments.append(f"-n{int(neato_no_op)}")
+        return run_renderer(self.source.encode(self.encoding), format, arguments, quiet=quiet, cwd=cwd)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -230,16 +232,10 @@ def draw(
     graph.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
     graph.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
     graph.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
-    if max_nodes is not None:
-        if len(order) > max_nodes:
-            reason = f"more than max_nodes={max_nodes}"
-        elif _layout_size(order) > LAYOUT_PER_NODE * max_nodes:
-            reason = "too many long arrows to lay out quickly"
-        else:
-            reason = ""
-        if reason:
-            _draw_summary(graph, output, order, show_grad, highlight, reason)
-            return graph
+    reason = _summary_reason(order, max_nodes)
+    if reason:
+        _draw_summary(graph, output, order, show_grad, highlight, reason)
+        return graph
 
     names = node_names(output)
     stacked = rankdir in ("LR", "RL")
@@ -280,6 +276,17 @@ def draw(
         color = PATH if highlight is not None and highlight in names else INK
         graph.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
     return graph
+
+
+def _summary_reason(order: list[Value], max_nodes: int | None) -> str:
+    """Why the graph is drawn as a summary (too many Values, or a slow layout), or "" when it is not."""
+    if max_nodes is None:
+        return ""
+    if len(order) > max_nodes:
+        return f"more than max_nodes={max_nodes}"
+    if _layout_size(order) > LAYOUT_PER_NODE * max_nodes:
+        return "too many long arrows to lay out quickly"
+    return ""
 
 
 def _no_backward_yet(order: list[Value]) -> bool:
@@ -550,123 +557,6 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     return "\n".join(lines)
 
 
-# --- renderers -----------------------------------------------------------------------------------
-
-_PURE_FORMATS = {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "canon", "json", "json0", "plain"}
-_INSTALL = (
-    "install one with `pip install graphviz-pure` (SVG and PNG) or Graphviz itself "
-    "(`apt-get install graphviz`, `brew install graphviz`, or graphviz.org/download)"
-)
-
-
-def _graphviz_pure() -> str | None:
-    """The ``graphviz-pure`` program installed with this Python (its scripts folder), else on PATH."""
-    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
-    for folder in (pathlib.Path(sys.executable).parent, pathlib.Path(sysconfig.get_path("scripts"))):
-        candidate = folder / exe
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return shutil.which("graphviz-pure")
-
-
-def find_renderer(format: str = "svg") -> str | None:
-    """The program that will render `format`: Graphviz's ``dot`` if on PATH, else ``graphviz-pure``.
-
-    Returns its path, or None when nothing here can render `format` (graphviz-pure writes SVG and
-    PNG but not PDF).
-    """
-    dot = shutil.which("dot")
-    if dot:
-        return dot
-    if format.lower() in _PURE_FORMATS:
-        return _graphviz_pure()
-    return None
-
-
-def _require_renderer(format: str, renderer: str | None = None) -> str:
-    """The renderer for `format` (or check the given one), raising `RendererNotFound` with advice."""
-    format = format.lower()
-    if renderer is not None:
-        found = shutil.which(renderer)
-        if found is None:
-            raise RendererNotFound(f"renderer {renderer!r} was not found; {_INSTALL}")
-    else:
-        found = find_renderer(format)
-    if found is None:
-        if sys.platform == "emscripten":  # Pyodide: no program can run at all
-            raise RendererNotFound(
-                f"no renderer can write {format.upper()} in the browser (Python cannot run programs there): "
-                "show the drawing in a notebook cell (it displays the stepper's picture) or write a .dot file"
-            )
-        if _graphviz_pure() is not None:
-            raise RendererNotFound(
-                f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
-                "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
-            )
-        raise RendererNotFound(f"no Graphviz renderer found to write {format.upper()}: {_INSTALL}")
-    if _is_pure(found) and format not in _PURE_FORMATS:
-        raise RendererNotFound(
-            f"{format.upper()} needs Graphviz's dot (graphviz-pure writes SVG and PNG only): install it "
-            "with `apt-get install graphviz` or `brew install graphviz`, or write .svg/.png instead"
-        )
-    return found
-
-
-# graphviz-pure sizes text with Graphviz's built-in font metrics (its "textspan_lut"), which hold
-# widths for ASCII only, under every font name (Helvetica, Arial, Arimo, Times, DejaVu Sans...: no
-# name avoids it). The first non-ASCII byte it measures (the "−" of a negative number, "·", "σ", "²",
-# any label beyond ASCII) makes it print this notice once per run, and it counts each byte of that
-# character as a space: about right for what microgradx writes (a "−" counts as three spaces, a
-# little wide; a "σ" as two, about its width). No DOT we could write avoids the notice, and it
-# says nothing a learner can act on, so a drawing drops this one line from the renderer's stderr;
-# every other message passes.
-WIDTH_NOTICE = re.compile(
-    r"^(?:Warning: )+no value for width of non-ASCII character \d+\. "
-    r"Falling back to width of space character\r?\n?",
-    re.M,
-)
-
-
-def _is_pure(program: str) -> bool:
-    return pathlib.Path(program).name.startswith("graphviz-pure")
-
-
-def _run_renderer(
-    graph: graphviz.Digraph,
-    format: str,
-    renderer: str | None = None,
-    formatter: str | None = None,
-    neato_no_op: bool | int | None = None,
-    quiet: bool = False,
-    engine: str | None = None,
-    cwd: pathlib.Path | None = None,
-) -> bytes:
-    """Pipe `graph`'s DOT source into the renderer for `format` (as graphviz's own pipe does, with
-    the program `find_renderer` picks) and return what it writes. Its messages go to stderr, but
-    for graphviz-pure's notice about non-ASCII widths (`WIDTH_NOTICE`)."""
-    exe = _require_renderer(format)
-    output = ":".join(part for part in (format, renderer, formatter) if part)
-    command = [exe, f"-K{engine or graph.engine}", f"-T{output}"]
-    if neato_no_op:
-        command.append(f"-n{int(neato_no_op)}")
-    try:
-        result = subprocess.run(command, input=graph.source.encode(graph.encoding), capture_output=True,
-                                cwd=cwd if cwd and cwd.parts else None, check=False)
-    except OSError as error:
-        raise RendererNotFound(f"could not run {exe!r}; {_INSTALL}") from error
-    if result.returncode != 0:
-        raise graphviz.CalledProcessError(
-            result.returncode, command, output=result.stdout, stderr=result.stderr
-        )
-    message = result.stderr.decode(graph.encoding, "replace")
-    if _is_pure(exe):
-        message = WIDTH_NOTICE.sub("", message)
-    if not quiet and message:
-        sys.stderr.write(message)
-        sys.stderr.flush()
-    return result.stdout
-
-
 _SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 
@@ -702,13 +592,6 @@ def render(
     if format == "dot":
         data = source.encode("utf-8")
     else:
-        exe = _require_renderer(format, renderer)
-        result = subprocess.run(
-            [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, check=False
-        )
-        if result.returncode != 0 or not result.stdout:
-            detail = result.stderr.decode("utf-8", "replace").strip() or f"exit status {result.returncode}"
-            raise RuntimeError(f"{pathlib.Path(exe).name} could not render {format.upper()}: {detail}")
-        data = result.stdout
+        data = run_renderer(source.encode("utf-8"), format, [f"-T{format}"], program=renderer, quiet=True)
     write_atomically(path, data)
     return path

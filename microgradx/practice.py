@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from microgradx import notebook
+from microgradx.diagnosis import diagnose
 from microgradx.engine import Value, backward_steps, grad, topological_order
 from microgradx.formatting import derivative_name, fmt, local_formula, node_names
-from microgradx.hand import Sample, diagnose, hand_function, nearby
+from microgradx.hand import Sample, hand_function, nearby
 from microgradx.html import page_data, stepper_page
 
 __all__ = [

@@ -24,11 +24,12 @@ from microgradx import Value
 from microgradx.formatting import fmt
 
 D = importlib.import_module("microgradx.draw")  # the module (microgradx.draw is the function)
+R = importlib.import_module("microgradx.renderer")
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 DOT = shutil.which("dot")
-PURE = D._graphviz_pure()
+PURE = R._graphviz_pure()
 
 # Every renderer we can find: Graphviz's dot when installed (CI installs it), always graphviz-pure,
 # which is a dependency of microgradx (so its absence is a failure, not a skip).
@@ -471,7 +472,7 @@ def test_dot_files_need_no_renderer_and_other_suffixes_are_refused(tmp_path, mon
 def without_any_renderer(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
-    monkeypatch.setattr(D.sysconfig, "get_path", lambda name: str(tmp_path / "nothing"))
+    monkeypatch.setattr(R.sysconfig, "get_path", lambda name: str(tmp_path / "nothing"))
 
 
 def test_without_any_renderer_the_error_says_how_to_install_one(tmp_path, monkeypatch):
@@ -517,8 +518,8 @@ def test_graphviz_pure_leaves_no_width_notice_on_stderr_and_passes_other_message
     E.backward()
     graph = mg.draw(E, show_local=True)
     # The renderer itself does print the notice for this graph (so the test below means something).
-    raw = D.subprocess.run([PURE, "-Tsvg"], input=graph.source.encode(), capture_output=True, check=True)
-    assert D.WIDTH_NOTICE.search(raw.stderr.decode())
+    raw = R.subprocess.run([PURE, "-Tsvg"], input=graph.source.encode(), capture_output=True, check=True)
+    assert R.WIDTH_NOTICE.search(raw.stderr.decode())
     assert "<svg" in graph._repr_mimebundle_()["image/svg+xml"]  # what Jupyter shows inline
     assert "<svg" in graph.pipe(format="svg", encoding="utf-8")
     assert pathlib_read(graph.render(outfile=tmp_path / "g.png")).startswith(PNG)

@@ -23,6 +23,7 @@ from conftest import seed_neuron
 import microgradx as mg
 
 draw_module = importlib.import_module("microgradx.draw")  # (microgradx.draw is also the function)
+renderer_module = importlib.import_module("microgradx.renderer")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
@@ -59,8 +60,8 @@ def in_the_browser(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         raise OSError(38, "Function not implemented")  # what Pyodide's subprocess raises
 
     monkeypatch.setattr(sys, "platform", "emscripten")
-    monkeypatch.setattr(draw_module.shutil, "which", lambda *a, **k: None)
-    monkeypatch.setattr(draw_module, "_graphviz_pure", lambda: None)
+    monkeypatch.setattr(renderer_module.shutil, "which", lambda *a, **k: None)
+    monkeypatch.setattr(renderer_module, "_graphviz_pure", lambda: None)
     monkeypatch.setattr(subprocess, "run", no_programs)
     monkeypatch.setattr(subprocess, "Popen", no_programs)
     return started
