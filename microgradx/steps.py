@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, apply, backward_steps, topological_order
 from microgradx.formatting import derivative_name, expression, fmt, local_formula, node_names
@@ -60,6 +61,78 @@ def _highlights(highlight: Value | Iterable[Value] | None, members: set[Value]) 
     return chosen
 
 
+class _Graph(NamedTuple):
+    """The graph as the steps read it: the output, both orders, each node's index and name, and
+    each operand's edge (by the consuming node and the operand's position)."""
+
+    output: Value
+    forward: list[Value]
+    backward_order: list[Value]
+    index: dict[Value, int]
+    names: dict[Value, str]
+    edge_of: dict[tuple[Value, int], int]
+
+
+def _checked_rate(lr: float | None, iterations: int) -> float | None:
+    """`lr` as a float (or None), after checking it and `iterations` (clear errors for bad input)."""
+    if lr is not None:
+        if type(lr) is bool or not isinstance(lr, int | float) or not math.isfinite(lr):
+            raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
+        lr = float(lr)
+    if type(iterations) is not int or not 1 <= iterations <= MAX_ITERATIONS:
+        raise ValueError(
+            f"to_html(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
+        )
+    if iterations > 1 and lr is None:
+        raise ValueError(
+            "to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
+        )
+    return lr
+
+
+def _check_size(backward_order: list[Value], iterations: int) -> None:
+    if len(backward_order) * iterations > MAX_PAGE_NODES:
+        raise ValueError(
+            f"to_html: the graph has {len(backward_order):,} Values"
+            + (f" × {iterations} iterations" if iterations > 1 else "")
+            + f", more than a step-through page takes "
+            f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
+            "step through a smaller graph (one sample, one neuron), or draw() it, which summarises"
+        )
+
+
+def _targets(
+    forward: list[Value], chosen: list[Value], names: dict[Value, str], lr: float | None
+) -> list[Value]:
+    """The Values gradient descent updates: the highlighted ones, else every labelled leaf."""
+    targets = chosen if chosen else [n for n in forward if not n.parents and n.label]
+    if lr is not None:
+        for node in targets:
+            if node.parents:
+                raise ValueError(
+                    f"to_html(lr=...): {names[node]} is computed by {node.op!r}, so gradient descent "
+                    "cannot update it; highlight leaves (weights) only"
+                )
+    return targets
+
+
+def _nodes_and_edges(
+    forward: list[Value], index: dict[Value, int], names: dict[Value, str]
+) -> tuple[list[dict], list[dict], dict[tuple[Value, int], int]]:
+    """The page's nodes and edges (one per operand), and each operand's edge number."""
+    nodes = []
+    for node in forward:
+        kind = "op" if node.parents else ("const" if is_constant(node) else "input")
+        nodes.append({"name": names[node], "kind": kind, "op": node.op, "data": _raw(node.data)})
+    edges = []
+    edge_of: dict[tuple[Value, int], int] = {}
+    for node in forward:
+        for k, parent in enumerate(node.parents):
+            edge_of[node, k] = len(edges)
+            edges.append({"parent": index[parent], "child": index[node], "index": k})
+    return nodes, edges, edge_of
+
+
 def page_data(
     output: Value,
     *,
@@ -78,85 +151,18 @@ def page_data(
     """
     if type(output) is not Value:
         raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
-    if lr is not None:
-        if type(lr) is bool or not isinstance(lr, int | float) or not math.isfinite(lr):
-            raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
-        lr = float(lr)
-    if type(iterations) is not int or not 1 <= iterations <= MAX_ITERATIONS:
-        raise ValueError(
-            f"to_html(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
-        )
-    if iterations > 1 and lr is None:
-        raise ValueError(
-            "to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
-        )
+    lr = _checked_rate(lr, iterations)
     backward_order = topological_order(output)
-    if len(backward_order) * iterations > MAX_PAGE_NODES:
-        raise ValueError(
-            f"to_html: the graph has {len(backward_order):,} Values"
-            + (f" × {iterations} iterations" if iterations > 1 else "")
-            + f", more than a step-through page takes "
-            f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
-            "step through a smaller graph (one sample, one neuron), or draw() it, which summarises"
-        )
+    _check_size(backward_order, iterations)
     forward = backward_order[::-1]
     index = {node: i for i, node in enumerate(forward)}
     names = node_names(output)
     chosen = _highlights(highlight, set(index))
-    targets = chosen if chosen else [n for n in forward if not n.parents and n.label]
-    if lr is not None:
-        for node in targets:
-            if node.parents:
-                raise ValueError(
-                    f"to_html(lr=...): {names[node]} is computed by {node.op!r}, so gradient descent "
-                    "cannot update it; highlight leaves (weights) only"
-                )
-
-    nodes = []
-    for node in forward:
-        kind = "op" if node.parents else ("const" if is_constant(node) else "input")
-        nodes.append({"name": names[node], "kind": kind, "op": node.op, "data": _raw(node.data)})
-    edges = []
-    edge_of: dict[tuple[Value, int], int] = {}
-    for node in forward:
-        for k, parent in enumerate(node.parents):
-            edge_of[node, k] = len(edges)
-            edges.append({"parent": index[parent], "child": index[node], "index": k})
-
-    steps: list[dict] = []
-    inputs = [n for n in forward if not n.parents]
-    steps.append(_start_step(inputs, index, names, output))
-    written = _precedences(forward, names)
-    values = previous = {node: node.data for node in forward}
+    targets = _targets(forward, chosen, names, lr)
+    nodes, edges, edge_of = _nodes_and_edges(forward, index, names)
+    graph = _Graph(output, forward, backward_order, index, names, edge_of)
     rounds = iterations + 1 if lr is not None else 1  # with lr, a last forward pass shows the new E
-    for r in range(1, rounds + 1):
-        first = len(steps) if r > 1 else 0
-        if r > 1:
-            steps.append(_again_step(inputs, targets, index, names, output, values, r))
-        for node in forward:
-            if node.parents:
-                edges_in = [edge_of[node, k] for k in range(len(node.parents))]
-                steps.append(_forward_step(node, index, names, written, edges_in, values))
-        if r > 1:
-            old, new = previous[output], values[output]
-            change = "lower" if new < old else ("higher" if new > old else "the same")
-            steps[-1]["note"] += (
-                f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
-            )
-        if r <= iterations or lr is None:
-            graph = {node: node for node in forward} if r == 1 else _rebuilt(forward, values)
-            grads = _backward_steps(output, graph, backward_order, index, names, edge_of, steps)
-            if r == 1:
-                for i, node in enumerate(forward):
-                    nodes[i]["grad"] = None if is_constant(node) else _raw(grads[node])
-        if lr is not None and r <= iterations:
-            for node in targets:
-                steps.append(_update_step(node, index, names, lr, values[node], grads[node]))
-            previous = values
-            values = forward_values(forward, {node: values[node] - lr * grads[node] for node in targets})
-        for step in steps[first:]:
-            step["round"] = r
-
+    steps = _all_steps(graph, nodes, targets, lr, iterations, rounds)
     on_path = _on_paths(forward, chosen)
     return {
         "output": index[output],
@@ -168,6 +174,47 @@ def page_data(
         "lr": lr,
         "rounds": rounds,
     }
+
+
+def _all_steps(
+    g: _Graph, nodes: list[dict], targets: list[Value], lr: float | None, iterations: int, rounds: int
+) -> list[dict]:
+    """Every step, round by round: forward, backward, and with `lr` the updates; the first round's
+    grads are written into `nodes`."""
+    forward, index, names, output = g.forward, g.index, g.names, g.output
+    steps: list[dict] = []
+    inputs = [n for n in forward if not n.parents]
+    steps.append(_start_step(inputs, index, names, output))
+    written = _precedences(forward, names)
+    values = previous = {node: node.data for node in forward}
+    for r in range(1, rounds + 1):
+        first = len(steps) if r > 1 else 0
+        if r > 1:
+            steps.append(_again_step(inputs, targets, index, names, output, values, r))
+        for node in forward:
+            if node.parents:
+                edges_in = [g.edge_of[node, k] for k in range(len(node.parents))]
+                steps.append(_forward_step(node, index, names, written, edges_in, values))
+        if r > 1:
+            old, new = previous[output], values[output]
+            change = "lower" if new < old else ("higher" if new > old else "the same")
+            steps[-1]["note"] += (
+                f"  With the updated weights {names[output]} = {fmt(new)}, {change} than {fmt(old)}."
+            )
+        if r <= iterations or lr is None:
+            copies = {node: node for node in forward} if r == 1 else _rebuilt(forward, values)
+            grads = _backward_steps(output, copies, g.backward_order, index, names, g.edge_of, steps)
+            if r == 1:
+                for i, node in enumerate(forward):
+                    nodes[i]["grad"] = None if is_constant(node) else _raw(grads[node])
+        if lr is not None and r <= iterations:
+            for node in targets:
+                steps.append(_update_step(node, index, names, lr, values[node], grads[node]))
+            previous = values
+            values = forward_values(forward, {node: values[node] - lr * grads[node] for node in targets})
+        for step in steps[first:]:
+            step["round"] = r
+    return steps
 
 
 def forward_values(forward: list[Value], leaves: dict[Value, float]) -> dict[Value, float]:
