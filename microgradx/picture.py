@@ -62,17 +62,24 @@ class _Layout(NamedTuple):
     height: float
 
 
-def _layout(forward: list[Value], edges: list[dict], width: list[float], height: list[float]) -> _Layout:
-    """A layered drawing (Sugiyama-style, all iterative): columns from `_layers`; an edge spanning
-    several columns gets a slot in each column it crosses, so it never runs under a card; rows
-    ordered by barycentre sweeps against crossings (operand a above operand b where that is a
-    tie); each column centred vertically."""
+class _Slots(NamedTuple):
+    """The rows to place: a slot per node (by forward index), then one per column an edge crosses."""
+
+    layer: list[int]  # each slot's column
+    height: list[float]
+    chains: list[list[int]]  # per edge: its slots from the operand to the result
+    port: dict[tuple[int, int], float]  # a hop into an operation: operand a above operand b
+
+
+def _slots(forward: list[Value], edges: list[dict], height: list[float]) -> _Slots:
+    """Columns from `_layers`; an edge spanning several columns (if `_routed_edges` routes it) gets
+    a slot in each column it crosses, so it never runs under a card."""
     n = len(forward)
     layer = _layers(forward)
     slot_layer = list(layer)
     slot_height = list(height)
     chains: list[list[int]] = []
-    port: dict[tuple[int, int], float] = {}  # a hop into an operation: operand a above operand b
+    port: dict[tuple[int, int], float] = {}
     routed = _routed_edges(edges, layer, n)
     for k, edge in enumerate(edges):
         p, c = edge["parent"], edge["child"]
@@ -85,16 +92,22 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
         port[chain[-1], c] = (edge["index"] - 0.5) * 1e-6  # only ever breaks a tie
         chain.append(c)
         chains.append(chain)
-    before: list[list[int]] = [[] for _ in slot_layer]
-    after: list[list[int]] = [[] for _ in slot_layer]
-    for chain in chains:
+    return _Slots(slot_layer, slot_height, chains, port)
+
+
+def _columns(slots: _Slots) -> list[list[int]]:
+    """Each column's slots, top to bottom: ordered by barycentre sweeps against crossings (operand a
+    above operand b where that is a tie)."""
+    before: list[list[int]] = [[] for _ in slots.layer]
+    after: list[list[int]] = [[] for _ in slots.layer]
+    for chain in slots.chains:
         for a, b in itertools.pairwise(chain):
             after[a].append(b)
             before[b].append(a)
-    columns: list[list[int]] = [[] for _ in range(max(slot_layer) + 1)]
-    for slot, col in enumerate(slot_layer):
+    columns: list[list[int]] = [[] for _ in range(max(slots.layer) + 1)]
+    for slot, col in enumerate(slots.layer):
         columns[col].append(slot)
-    position = [0.0] * len(slot_layer)
+    position = [0.0] * len(slots.layer)
     for col in columns:
         for row, slot in enumerate(col):
             position[slot] = (row + 0.5) / len(col)
@@ -114,9 +127,17 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
 
     for _ in range(4):
         sweep(columns[1:], before, {})
-        sweep(columns[-2::-1], after, port)
+        sweep(columns[-2::-1], after, slots.port)
+    return columns
 
-    xs = [0.0] * len(slot_layer)
+
+def _layout(forward: list[Value], edges: list[dict], width: list[float], height: list[float]) -> _Layout:
+    """A layered drawing (Sugiyama-style, all iterative): the slots (`_slots`) in columns ordered
+    against crossings (`_columns`), each column centred vertically."""
+    n = len(forward)
+    slots = _slots(forward, edges, height)
+    columns = _columns(slots)
+    xs = [0.0] * len(slots.layer)
     left, right = [0.0] * len(columns), [0.0] * len(columns)
     x = float(_MARGIN)
     for c, col in enumerate(columns):
@@ -129,20 +150,20 @@ def _layout(forward: list[Value], edges: list[dict], width: list[float], height:
             xs[slot] = x + (col_width - width[slot]) / 2 if centred and slot < n else x
         right[c] = x + col_width
         x += col_width + _COL_GAP
-    col_heights = [sum(slot_height[s] for s in col) + _ROW_GAP * (len(col) - 1) for col in columns]
+    col_heights = [sum(slots.height[s] for s in col) + _ROW_GAP * (len(col) - 1) for col in columns]
     total_h = max(col_heights) + 2 * _MARGIN
-    ys = [0.0] * len(slot_layer)
+    ys = [0.0] * len(slots.layer)
     for col, col_h in zip(columns, col_heights, strict=True):
         y = (total_h - col_h) / 2
         for slot in col:
             ys[slot] = y
-            y += slot_height[slot] + _ROW_GAP
+            y += slots.height[slot] + _ROW_GAP
     routes = []
-    for chain in chains:
+    for chain in slots.chains:
         route = []
         for slot in chain[1:-1]:
             mid = ys[slot] + _PASS_H / 2
-            route += [(left[slot_layer[slot]], mid), (right[slot_layer[slot]], mid)]
+            route += [(left[slots.layer[slot]], mid), (right[slots.layer[slot]], mid)]
         routes.append(route)
     return _Layout(xs[:n], ys[:n], routes, x - _COL_GAP + _MARGIN, total_h)
 
