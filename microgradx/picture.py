@@ -211,6 +211,124 @@ def _card_width(node: Value, name: str, shown: list[str]) -> float:
     return max(164.0, 30 + 13.5 * len(_short(name)), 76 + 15.0 * longest)
 
 
+class _Placed(NamedTuple):
+    """The graph placed: forward order, the layout, and each card's size (by forward index)."""
+
+    forward: list[Value]
+    layout: _Layout
+    width: list[float]
+    height: list[float]
+
+    def mid(self, i: int) -> float:
+        """The height of card `i`'s middle, where its operation's circle and arrows meet it."""
+        return self.layout.y[i] + self.height[i] / 2
+
+
+def _svg_head(total_w: float, total_h: float) -> list[str]:
+    """The opening ``<svg>`` and the arrowheads' markers, one per edge state."""
+    return [
+        f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
+        f'role="img" aria-label="computation graph" preserveAspectRatio="xMidYMid meet">',
+        "<defs>",
+        *(
+            f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" '
+            'markerUnits="userSpaceOnUse" markerWidth="13" markerHeight="13" '
+            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="tip-{kind}"/></marker>'
+            for kind in ("idle", "seen", "fwd", "bwd", "path")
+        ),
+        "</defs>",
+    ]
+
+
+def _edge_svg(placed: _Placed, k: int, edge: dict, on_path: set[int], local: str | None) -> str:
+    """Edge `k` as a path (id ``e{k}``) from its operand's card into its operation's circle, with
+    the label ``×local`` (id ``l{k}``) when the gradient crosses it."""
+    forward, layout, width = placed.forward, placed.layout, placed.width
+    p, c = edge["parent"], edge["child"]
+    start = (layout.x[p] + width[p], placed.mid(p))
+    bx, by = layout.x[c] - _BADGE_GAP, placed.mid(c)
+    cx = bx - _badge_half(OP_GLYPH[forward[c].op]) + _BADGE_R  # centre of the pill's round left end
+    if len(forward[c].parents) == 2:  # operand a enters the circle from above, b from below
+        angle = math.radians(38 if edge["index"] == 0 else -38)
+        end = (cx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle))
+    else:
+        end = (cx - _BADGE_R, by)
+    d = [f"M{start[0]:.1f},{start[1]:.1f}"]
+    here = start
+    route = layout.routes[k]
+    for enter, leave in zip(route[::2], route[1::2], strict=True):
+        d.append(_curve(here, enter))
+        d.append(f"L{leave[0]:.1f},{leave[1]:.1f}")
+        here = leave
+    d.append(_curve(here, end))
+    cls = "edge" + (" onpath" if p in on_path and c in on_path else "")
+    out = f'<path id="e{k}" class="{cls}" d="{" ".join(d)}"/>'
+    if local is not None:  # shown while the gradient crosses this edge: × the local derivative
+        lx, ly = bx, (by + _BADGE_R + 22 if edge["index"] == 1 else by - _BADGE_R - 12)
+        out += f'<text id="l{k}" class="elabel" x="{lx:.1f}" y="{ly:.1f}">×{escape(local)}</text>'
+    return out
+
+
+def _badge_svg(node: Value, x: float, by: float) -> str:
+    """An operation's circle (or pill) left of its result's card at `x`, the link into the card, and
+    for an ordered operation the roles a and b of its operands."""
+    bx = x - _BADGE_GAP
+    glyph = OP_GLYPH[node.op]
+    size = " small" if len(glyph) > 2 else ""
+    half = _badge_half(glyph)
+    out = (
+        f'<line class="link" x1="{bx + half:.1f}" y1="{by:.1f}" x2="{x:.1f}" y2="{by:.1f}" '
+        f'marker-end="url(#arrow-idle)"/>'
+        f'<g class="badge"><rect x="{bx - half:.1f}" y="{by - _BADGE_R:.1f}" width="{2 * half:.1f}" '
+        f'height="{2 * _BADGE_R}" rx="{_BADGE_R}"/>'
+        f'<text class="glyph{size}" x="{bx:.1f}" y="{by:.1f}">{escape(glyph)}</text></g>'
+    )
+    if RULES[node.op].ordered:  # say which operand is a and which is b
+        for k, role in enumerate("ab"):
+            dy = -1 if k == 0 else 1
+            out += (
+                f'<text class="role" x="{bx - half - 8:.1f}" y="{by + dy * (_BADGE_R + 4):.1f}">'
+                f"{role}</text>"
+            )
+    return out
+
+
+def _node_svg(placed: _Placed, i: int, data: dict, on_path: set[int]) -> str:
+    """Node `i` (id ``n{i}``): its operation's badge, then its card: a constant's number, or a
+    Value's name with empty data and grad fields (ids ``n{i}-data``, ``n{i}-grad``) for the script."""
+    node, info = placed.forward[i], data["nodes"][i]
+    name = info["name"]
+    x, y, w, h = placed.layout.x[i], placed.layout.y[i], placed.width[i], placed.height[i]
+    classes = (
+        f"node {info['kind']}"
+        + (" onpath" if i in on_path else "")
+        + (" focus" if i in data["focus"] else "")
+        + (" output" if i == data["output"] else "")
+    )
+    out = f'<g id="n{i}" class="{classes}"><title>{escape(name)}</title>'
+    if node.parents:
+        out += _badge_svg(node, x, placed.mid(i))
+    if is_constant(node):
+        return out + (
+            f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="{h / 2:.0f}"/>'
+            f'<text class="const-text" x="{x + w / 2:.1f}" y="{y + h / 2:.1f}">{escape(name)}</text>'
+            "</g>"
+        )
+    return out + (
+        f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="10"/>'
+        f'<path class="head" d="M{x:.1f},{y + 38:.1f} v-28 a10,10 0 0 1 10,-10 h{w - 20:.1f} '
+        f'a10,10 0 0 1 10,10 v28 z"/>'
+        f'<text class="name" x="{x + w / 2:.1f}" y="{y + 20:.1f}">{escape(_short(name))}</text>'
+        f'<text class="key" x="{x + 12:.1f}" y="{y + 61:.1f}">data</text>'
+        f'<text id="n{i}-data" class="val data" x="{x + w - 12:.1f}" y="{y + 61:.1f}" '
+        f'data-room="{w - 70:.0f}"></text>'
+        f'<text class="key gk" x="{x + 12:.1f}" y="{y + 86:.1f}">grad</text>'
+        f'<text id="n{i}-grad" class="val grad" x="{x + w - 12:.1f}" y="{y + 86:.1f}" '
+        f'data-room="{w - 70:.0f}"></text>'
+        "</g>"
+    )
+
+
 def svg(data: dict, forward: list[Value]) -> str:
     """The graph as inline SVG: a card per Value (ids ``n{i}``), a circle per operation, an arrow per
     operand (ids ``e{k}``), every number in an element the script rewrites."""
@@ -226,102 +344,14 @@ def svg(data: dict, forward: list[Value]) -> str:
     for step in data["steps"]:
         if step["phase"] == "backward" and "local" in step:
             local_of.setdefault(step["edges"][0], step["ltext"])
-    total_w, total_h = layout.width, layout.height
-
-    def mid(i: int) -> float:
-        return layout.y[i] + height[i] / 2
-
+    placed = _Placed(forward, layout, width, height)
     on_path = set(data["highlight"])
-    out: list[str] = [
-        f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
-        f'role="img" aria-label="computation graph" preserveAspectRatio="xMidYMid meet">',
-        "<defs>",
-        *(
-            f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" '
-            'markerUnits="userSpaceOnUse" markerWidth="13" markerHeight="13" '
-            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="tip-{kind}"/></marker>'
-            for kind in ("idle", "seen", "fwd", "bwd", "path")
-        ),
-        "</defs>",
-        '<g id="edges">',
-    ]
-    for k, edge in enumerate(edges):
-        p, c = edge["parent"], edge["child"]
-        start = (layout.x[p] + width[p], mid(p))
-        bx, by = layout.x[c] - _BADGE_GAP, mid(c)
-        cx = bx - _badge_half(OP_GLYPH[forward[c].op]) + _BADGE_R  # centre of the pill's round left end
-        if len(forward[c].parents) == 2:  # operand a enters the circle from above, b from below
-            angle = math.radians(38 if edge["index"] == 0 else -38)
-            end = (cx - _BADGE_R * math.cos(angle), by - _BADGE_R * math.sin(angle))
-        else:
-            end = (cx - _BADGE_R, by)
-        d = [f"M{start[0]:.1f},{start[1]:.1f}"]
-        here = start
-        route = layout.routes[k]
-        for enter, leave in zip(route[::2], route[1::2], strict=True):
-            d.append(_curve(here, enter))
-            d.append(f"L{leave[0]:.1f},{leave[1]:.1f}")
-            here = leave
-        d.append(_curve(here, end))
-        cls = "edge" + (" onpath" if p in on_path and c in on_path else "")
-        out.append(f'<path id="e{k}" class="{cls}" d="{" ".join(d)}"/>')
-        if k in local_of:  # shown while the gradient crosses this edge: × the local derivative
-            lx, ly = bx, (by + _BADGE_R + 22 if edge["index"] == 1 else by - _BADGE_R - 12)
-            out.append(
-                f'<text id="l{k}" class="elabel" x="{lx:.1f}" y="{ly:.1f}">×{escape(local_of[k])}</text>'
-            )
+    out = _svg_head(layout.width, layout.height)
+    out.append('<g id="edges">')
+    out += [_edge_svg(placed, k, edge, on_path, local_of.get(k)) for k, edge in enumerate(edges)]
     out.append("</g>")
     out.append('<g id="nodes">')
-    for i, node in enumerate(forward):
-        info = nodes[i]
-        name = info["name"]
-        x, y, w, h = layout.x[i], layout.y[i], width[i], height[i]
-        classes = (
-            f"node {info['kind']}"
-            + (" onpath" if i in on_path else "")
-            + (" focus" if i in data["focus"] else "")
-            + (" output" if i == data["output"] else "")
-        )
-        out.append(f'<g id="n{i}" class="{classes}"><title>{escape(name)}</title>')
-        if node.parents:
-            bx, by = x - _BADGE_GAP, mid(i)
-            glyph = OP_GLYPH[node.op]
-            size = " small" if len(glyph) > 2 else ""
-            half = _badge_half(glyph)
-            out.append(
-                f'<line class="link" x1="{bx + half:.1f}" y1="{by:.1f}" x2="{x:.1f}" y2="{by:.1f}" '
-                f'marker-end="url(#arrow-idle)"/>'
-                f'<g class="badge"><rect x="{bx - half:.1f}" y="{by - _BADGE_R:.1f}" width="{2 * half:.1f}" '
-                f'height="{2 * _BADGE_R}" rx="{_BADGE_R}"/>'
-                f'<text class="glyph{size}" x="{bx:.1f}" y="{by:.1f}">{escape(glyph)}</text></g>'
-            )
-            if RULES[node.op].ordered:  # say which operand is a and which is b
-                for k, role in enumerate("ab"):
-                    dy = -1 if k == 0 else 1
-                    out.append(
-                        f'<text class="role" x="{bx - half - 8:.1f}" y="{by + dy * (_BADGE_R + 4):.1f}">'
-                        f"{role}</text>"
-                    )
-        if is_constant(node):
-            out.append(
-                f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="{h / 2:.0f}"/>'
-                f'<text class="const-text" x="{x + w / 2:.1f}" y="{y + h / 2:.1f}">{escape(name)}</text>'
-                "</g>"
-            )
-            continue
-        out.append(
-            f'<rect class="card" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="10"/>'
-            f'<path class="head" d="M{x:.1f},{y + 38:.1f} v-28 a10,10 0 0 1 10,-10 h{w - 20:.1f} '
-            f'a10,10 0 0 1 10,10 v28 z"/>'
-            f'<text class="name" x="{x + w / 2:.1f}" y="{y + 20:.1f}">{escape(_short(name))}</text>'
-            f'<text class="key" x="{x + 12:.1f}" y="{y + 61:.1f}">data</text>'
-            f'<text id="n{i}-data" class="val data" x="{x + w - 12:.1f}" y="{y + 61:.1f}" '
-            f'data-room="{w - 70:.0f}"></text>'
-            f'<text class="key gk" x="{x + 12:.1f}" y="{y + 86:.1f}">grad</text>'
-            f'<text id="n{i}-grad" class="val grad" x="{x + w - 12:.1f}" y="{y + 86:.1f}" '
-            f'data-room="{w - 70:.0f}"></text>'
-            "</g>"
-        )
+    out += [_node_svg(placed, i, data, on_path) for i in range(len(forward))]
     out.append("</g></svg>")
     return "".join(out)
 
