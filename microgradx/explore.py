@@ -4,7 +4,7 @@ The kernel computes, the browser only shows. Each move of a slider sends the inp
 Python, which calls `f` again through the engine and sends back every node's data and grad, each
 edge's local derivative, `explain`'s path products for each `wrt` input, `compare`'s numeric and
 hand columns, and the output. The picture is the HTML stepper's own layout and SVG
-(`microgradx.html`), built once per graph shape; a move only rewrites numbers.
+(`microgradx.picture`), built once per graph shape; a move only rewrites numbers.
 
 The widget is an anywidget (the `notebook` extra). Importing microgradx does not import it:
 `explore` does, when it is called, and says how to install it when it is missing.
@@ -24,7 +24,9 @@ from microgradx.check import HandFormula, Point, call_with, compare, validate_po
 from microgradx.engine import Value, grad, local_derivatives, topological_order
 from microgradx.explain import explain
 from microgradx.formatting import derivative_name, fmt, json_number, node_names
-from microgradx.html import asset, page_data, svg
+from microgradx.html import asset
+from microgradx.picture import svg
+from microgradx.steps import page_data
 
 if TYPE_CHECKING:
     import anywidget

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from microgradx.engine import Value, no_grad, topological_order
 from microgradx.formatting import fmt
-from microgradx.html import forward_values, page_from_assets
+from microgradx.html import page_from_assets
+from microgradx.steps import forward_values
 
 
 class Model(Protocol):

@@ -26,7 +26,8 @@ from microgradx.diagnosis import diagnose
 from microgradx.engine import Value, backward_steps, grad, topological_order
 from microgradx.formatting import derivative_name, fmt, local_formula, node_names
 from microgradx.hand import Sample, hand_function, nearby
-from microgradx.html import page_data, stepper_page
+from microgradx.html import stepper_page
+from microgradx.steps import page_data
 
 __all__ = [
     "ATOL",
@@ -607,7 +608,7 @@ def exercise(seed: int | None = None, *, level: int = 1) -> Exercise:
 
 
 def quiz_data(output: Value, data: dict) -> dict:
-    """Add to the stepper's `data` (from `html.page_data`) what the quiz asks at each backward step:
+    """Add to the stepper's `data` (from `steps.page_data`) what the quiz asks at each backward step:
     the running gradient after the step, and the slips' numbers with their notes."""
     order = topological_order(output)
     forward = order[::-1]

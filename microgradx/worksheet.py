@@ -18,7 +18,7 @@ from html import escape
 from importlib import resources
 
 from microgradx.formatting import derivative_name, expression, fmt
-from microgradx.html import static_svg
+from microgradx.picture import static_svg
 from microgradx.practice import Exercise, Use, uses
 
 __all__ = ["answers_html", "worksheet_html"]
