@@ -137,3 +137,16 @@ def pytest_collection_modifyitems(config, items) -> None:
                 item.add_marker(getattr(pytest.mark, marker))
         if item.name.startswith(_SLOW):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Debian Chromium per test module, driven by Playwright (the browser tests share it; each
+    calls `chromium.require()` first, so this runs only where Playwright and Chromium exist)."""
+    from chromium import ARGS, CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()

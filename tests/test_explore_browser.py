@@ -25,7 +25,7 @@ import time
 import urllib.request
 
 import pytest
-from chromium import ARGS, CHROMIUM, require
+from chromium import require
 from test_explore import error  # the same E as CELL runs in the kernel
 
 import microgradx as mg
@@ -33,7 +33,7 @@ from microgradx.engine import topological_order
 from microgradx.formatting import fmt
 
 require("jupyterlab", "notebook", "anywidget", "ipykernel")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 START_TIMEOUT = 90  # seconds for the server to answer
 WAIT_MS = 60_000  # for the kernel to start and the widget to appear
@@ -156,14 +156,6 @@ def stop(process: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def wait_for_idle_kernel(base: str, token: str, notebook: str = "explore.ipynb") -> None:

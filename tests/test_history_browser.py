@@ -12,7 +12,7 @@ import math
 import pytest
 from playwright.sync_api import expect  # after test_html_browser, which skips where it is missing
 from test_history import LABELS, POINTS, diverged, embedded, model_class, run
-from test_html_browser import Watched, browser  # noqa: F401  (skips without a browser; the fixture, shared)
+from test_html_browser import Watched  # (skips without a browser; the browser fixture is conftest's)
 
 from microgradx import Value
 from microgradx.formatting import fmt
@@ -41,7 +41,7 @@ def cell_class(watched: Watched, i: int, j: int) -> str:
     )
 
 
-def test_scrubbing_shows_the_recorded_loss_values_grads_and_boundary(browser, tmp_path):  # noqa: F811
+def test_scrubbing_shows_the_recorded_loss_values_grads_and_boundary(browser, tmp_path):
     _, history, seen = run(steps=8)
     path = tmp_path / "run.html"
     data = embedded(history.to_html(path, data=(POINTS, LABELS)))
@@ -80,7 +80,7 @@ def test_scrubbing_shows_the_recorded_loss_values_grads_and_boundary(browser, tm
     watched.page.close()
 
 
-def test_play_advances_and_a_neurons_curve_is_drawn(browser, tmp_path):  # noqa: F811
+def test_play_advances_and_a_neurons_curve_is_drawn(browser, tmp_path):
     w = Value(0.5, "w")
     history = History([w])
     for x in (1.0, 0.0, 1.0):
@@ -101,7 +101,7 @@ def test_play_advances_and_a_neurons_curve_is_drawn(browser, tmp_path):  # noqa:
     watched.page.close()
 
 
-def test_hostile_labels_and_title_are_shown_as_text_and_run_nothing(browser, tmp_path):  # noqa: F811
+def test_hostile_labels_and_title_are_shown_as_text_and_run_nothing(browser, tmp_path):
     a = Value(1.0, "</script><script>window.pwned=1</script>")
     b = Value(2.0, '<img src=x onerror="window.pwned=2">')
     history = History([a, b])
@@ -148,7 +148,7 @@ def last_tick_fits(watched: Watched) -> bool:
 
 
 @pytest.mark.parametrize("two", [False, True])
-def test_a_diverged_run_is_drawn_with_its_inf_and_nan_marked(browser, tmp_path, two):  # noqa: F811
+def test_a_diverged_run_is_drawn_with_its_inf_and_nan_marked(browser, tmp_path, two):
     history = diverged(400, two)
     path = tmp_path / "diverged.html"
     history.to_html(path)
@@ -177,7 +177,7 @@ def test_a_diverged_run_is_drawn_with_its_inf_and_nan_marked(browser, tmp_path, 
 
 
 @pytest.mark.parametrize("steps", [2_500, 100_000])
-def test_a_long_run_page_works_in_chromium(browser, tmp_path, steps):  # noqa: F811
+def test_a_long_run_page_works_in_chromium(browser, tmp_path, steps):
     history = neuron_run(steps)
     path = tmp_path / "long.html"
     page = history.to_html(path)

@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from chromium import ARGS, CHROMIUM, require
+from chromium import require
 from conftest import seed_neuron as shared_seed_neuron
 
 import microgradx as mg
@@ -20,17 +20,9 @@ from microgradx.engine import Value, topological_order
 from microgradx.formatting import fmt
 
 require()
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 DATA = re.compile(r'<script type="application/json" id="mgx-data">(.*?)</script>', re.S)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Watched:

@@ -12,24 +12,15 @@ import json
 import re
 
 import pytest
-from chromium import ARGS, CHROMIUM, require
+from chromium import require
 
 import microgradx as mg
 from microgradx.engine import Value
 from microgradx.formatting import fmt
 
 require()
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 DATA = re.compile(r'<script type="application/json" id="mgx-data">(.*?)</script>', re.S)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def neuron_loss():
