@@ -13,9 +13,9 @@ import re
 
 import pytest
 from chromium import require
+from test_practice import neuron_loss  # L = (w·x − y)² at w = 2, x = 3, y = 1: grad(w) = 30
 
 import microgradx as mg
-from microgradx.engine import Value
 from microgradx.formatting import fmt
 
 require()
@@ -23,22 +23,10 @@ require()
 DATA = re.compile(r'<script type="application/json" id="mgx-data">(.*?)</script>', re.S)
 
 
-def neuron_loss():
-    # L = (w·x − y)² at w = 2, x = 3, y = 1: e = 5; grad(e) = 10, grad(p) = 10, grad(w) = 30
-    w, x, y = Value(2.0, "w"), Value(3.0, "x"), Value(1.0, "y")
-    p = w * x
-    p.label = "p"
-    e = p - y
-    e.label = "e"
-    L = e**2
-    L.label = "L"
-    return L
-
-
 class Quiz:
     def __init__(self, browser, tmp_path, viewport=(1280, 720)):
         path = tmp_path / "quiz.html"
-        mg.quiz(neuron_loss()).save(path)
+        mg.quiz(neuron_loss()[0]).save(path)
         self.data = json.loads(DATA.search(path.read_text(encoding="utf-8")).group(1))
         self.page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         self.errors: list[str] = []

@@ -18,6 +18,7 @@ import tokenize
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_trace import rebuild, replay  # the plain path and the replay, each as (numbers) or (error)
 
 import microgradx as mg
 from microgradx import Value, engine
@@ -93,24 +94,6 @@ def program(steps: list, w: Value):
     return f
 
 
-def rebuild(f, xs: list[float], w: Value):
-    try:
-        inputs = [Value(x) for x in xs]
-        w.grad = 0.0
-        out = f(*inputs)
-        out.backward()
-    except (ArithmeticError, ValueError) as error:
-        return type(error), str(error)
-    return out.data, [x.grad for x in inputs], w.grad
-
-
-def replay(traced, xs: list[float], w: Value):
-    try:
-        w.grad = 0.0
-        result = traced(*xs)
-    except (ArithmeticError, ValueError) as error:
-        return type(error), str(error)
-    return result.value, list(result.grads), w.grad
 
 
 @settings(max_examples=200, deadline=None)
