@@ -1,0 +1,183 @@
+"""The graph snapshot: one output's graph walked and named once, read by every picture and report.
+
+`draw`, `to_text`, the stepper, `explain`, `explore`, `History` and practice all need the same
+things of a graph: its nodes in order, a readable name for each, its edges (one per operand) with
+the local derivative ∂child/∂operand as a number and as a formula, and the paths from a
+highlighted input to the output. `snapshot(output)` gathers them once, so each view reads the
+same names and numbers instead of walking and naming the graph itself.
+
+The snapshot fixes the graph's shape and names as they are when it is made. The numbers it
+shows (``.data``, ``.grad``, the local derivatives) are read from the Values, so make a new
+snapshot after changing a graph. Parts a view may not need (the edges, the formulas, the LaTeX
+names) are worked out on first use, so a large graph drawn as a summary costs one walk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from functools import cached_property
+from typing import NamedTuple
+
+from microgradx.engine import Value, local_derivatives, topological_order
+from microgradx.formatting import (
+    MAX_EXPRESSION,
+    latex_formula,
+    latex_names,
+    local_formula,
+    node_names,
+)
+
+__all__ = ["Edge", "Graph", "snapshot"]
+
+
+class Edge(NamedTuple):
+    """One operand's arrow: `parent` is operand number `operand` of `child` (0 is a, 1 is b)."""
+
+    number: int  # the edge's place in `Graph.edges`: by child in forward order, then operand
+    parent: Value
+    child: Value
+    operand: int
+
+
+class Graph:
+    """A snapshot of `output`'s graph (make one with `snapshot`).
+
+    ``forward`` lists the nodes operands first, ``backward`` the engine's backward order (the
+    output first); ``index`` is each node's place in ``forward``, ``names`` its readable name.
+    ``edges`` has one `Edge` per operand, ``edges_into(node)`` a node's own; ``local(edge)`` and
+    ``formula(edge)`` are its local derivative as a number and in node names. ``highlight`` holds
+    the highlighted nodes and ``on_path`` every node on a path from one of them to the output.
+    """
+
+    def __init__(self, output: Value, highlight: tuple[Value, ...], max_expression: int) -> None:
+        self.output = output
+        self.backward: list[Value] = topological_order(output)
+        self.forward: list[Value] = self.backward[::-1]
+        self.highlight = highlight
+        self._max_expression = max_expression
+        self._locals: dict[Value, tuple[float, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.forward)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.index
+
+    @cached_property
+    def index(self) -> dict[Value, int]:
+        """Each node's place in `forward`."""
+        return {node: i for i, node in enumerate(self.forward)}
+
+    @cached_property
+    def names(self) -> dict[Value, str]:
+        """A readable, unique name for every node (`formatting.node_names`)."""
+        return node_names(self.output, self._max_expression)
+
+    @cached_property
+    def latex_names(self) -> dict[Value, str]:
+        """The same names as LaTeX math (`formatting.latex_names`)."""
+        return latex_names(self.output, self._max_expression)
+
+    @cached_property
+    def edges(self) -> list[Edge]:
+        """Every operand's edge, by child in forward order, then by operand."""
+        edges: list[Edge] = []
+        for node in self.forward:
+            for k, parent in enumerate(node.parents):
+                edges.append(Edge(len(edges), parent, node, k))
+        return edges
+
+    @cached_property
+    def _first_edge(self) -> dict[Value, int]:
+        first: dict[Value, int] = {}
+        for edge in self.edges:
+            first.setdefault(edge.child, edge.number)
+        return first
+
+    def edges_into(self, node: Value) -> list[Edge]:
+        """`node`'s own edges, one per operand, in operand order (none for a leaf)."""
+        if not node.parents:
+            return []
+        start = self._first_edge[node]
+        return self.edges[start : start + len(node.parents)]
+
+    @cached_property
+    def uses(self) -> Counter[Value]:
+        """How many times each node is an operand (``x*x`` uses x twice)."""
+        return Counter(parent for node in self.forward for parent in node.parents)
+
+    def local(self, edge: Edge) -> float:
+        """∂child/∂parent along `edge` as a number, by the child's rule (the engine's own)."""
+        child = edge.child
+        if child not in self._locals:
+            self._locals[child] = tuple(float(d) for d in local_derivatives(child))
+        return self._locals[child][edge.operand]
+
+    def formula(self, edge: Edge) -> str:
+        """∂child/∂parent along `edge` as a formula in node names (``σ(z)·(1−σ(z))``)."""
+        return local_formula(edge.child, edge.operand, self.names)
+
+    def latex_formula(self, edge: Edge) -> str:
+        """`formula` in LaTeX, in `latex_names`."""
+        return latex_formula(edge.child, edge.operand, self.latex_names)
+
+    @cached_property
+    def on_path(self) -> frozenset[Value]:
+        """The nodes on a path from a highlighted node to the output (one pass in forward order)."""
+        on_path = set(self.highlight)
+        if on_path:
+            for node in self.forward:
+                if node not in on_path and any(parent in on_path for parent in node.parents):
+                    on_path.add(node)
+        return frozenset(on_path)
+
+    def path_counts(self, start: Value) -> dict[Value, int]:
+        """How many paths lead from `start` to each node that has one (``x*x``: two into it).
+
+        Counts stop growing at 2**53, so a huge graph's counts stay exact integers below it.
+        """
+        counts: dict[Value, int] = {}
+        for node in self.forward:
+            if node is start:
+                counts[node] = 1
+                continue
+            n = 0
+            for parent in node.parents:
+                n += counts.get(parent, 0)
+            if n:
+                counts[node] = min(n, 2**53)
+        return counts
+
+
+def snapshot(
+    output: Value,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    max_expression: int = MAX_EXPRESSION,
+    caller: str = "snapshot",
+) -> Graph:
+    """Walk and name `output`'s graph once (see `Graph`); `highlight` is a Value or Values of it.
+
+    `caller` names the function a bad argument was given to, so its errors read
+    ``draw(output) must be a Value``.
+    """
+    if type(output) is not Value:
+        raise TypeError(f"{caller}(output) must be a Value, got {type(output).__name__}")
+    if highlight is None:
+        chosen: tuple[Value, ...] = ()
+    elif type(highlight) is Value:
+        chosen = (highlight,)
+    elif isinstance(highlight, Iterable) and not isinstance(highlight, str | bytes):
+        chosen = tuple(highlight)
+    else:
+        raise TypeError(
+            f"{caller}(highlight) must be a Value or Values of the graph, got {type(highlight).__name__}"
+        )
+    for node in chosen:
+        if type(node) is not Value:
+            raise TypeError(
+                f"{caller}(highlight) must be a Value or Values of the graph, got {type(node).__name__}"
+            )
+    graph = Graph(output, chosen, max_expression)
+    return graph
