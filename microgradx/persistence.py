@@ -12,6 +12,7 @@ never the reverse. Nothing here is needed to read the math.
 
 from __future__ import annotations
 
+import pickle
 import threading
 import weakref
 from typing import TYPE_CHECKING
@@ -109,7 +110,13 @@ def set_state(node: Value, state: dict | tuple) -> None:
         parents = (*slots.get("parents", ()), None, None)
         state = {"data": slots["data"], "grad": slots["grad"], "label": slots.get("_label", ""),
                  "op": slots.get("op", ""), "a": parents[0], "b": parents[1]}
-    node.data, node.grad, node._label, node.op = state["data"], state["grad"], state["label"], state["op"]
+    op = state["op"]
+    if op and op not in engine.RULES:  # an op of your own, saved in a session that had made it
+        raise pickle.UnpicklingError(
+            f"this graph uses the op {op!r}, which is not made in this session: run "
+            f"microgradx.custom_op({op!r}, ...) as in the session that saved it, then load it again"
+        )
+    node.data, node.grad, node._label, node.op = state["data"], state["grad"], state["label"], op
     if "graph" not in state:  # a leaf, or saved with its operands (before graph tables)
         node._parents = tuple(p for p in (state.get("a"), state.get("b")) if p is not None)
         if getattr(node, "_seq", None) is None:  # (a table may have numbered it already)

@@ -448,3 +448,26 @@ def test_an_integer_literal_of_5000_digits_is_too_large_at_its_column(tmp_path):
     err = run.stderr.decode()
     assert run.returncode == 2 and err.startswith("error: column 3: the number 111"), err
     assert "(5,000 digits) is too large for a float" in err and "sys.set_int_max_str_digits" not in err
+
+
+def test_a_pickled_graph_with_an_op_of_your_own_names_the_op_when_it_is_not_made() -> None:
+    """Loading before the op is made is a clear error naming the op (it was a bare KeyError at
+    backward); made again, the same bytes load and backpropagate by its derivative."""
+    import math
+    import pickle
+
+    from microgradx.rules import RULES
+
+    def make() -> object:
+        return mg.custom_op("softplus", lambda a: math.log1p(math.exp(a)), lambda a: 1 / (1 + math.exp(-a)))
+
+    x = mg.Value(0.5, "x")
+    saved = pickle.dumps(make()(x) * 2)
+    del RULES["softplus"]
+    with pytest.raises(pickle.UnpicklingError, match=r"the op 'softplus', which is not made in this session"):
+        pickle.loads(saved)
+    make()
+    y = pickle.loads(saved)
+    y.backward()
+    (leaf,) = [n for n in y.parents[0].parents if n.label == "x"]
+    assert leaf.grad == pytest.approx(2 / (1 + math.exp(-0.5)), rel=1e-15)
