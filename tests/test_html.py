@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import math
 import os
@@ -348,11 +347,7 @@ def test_non_finite_numbers_are_embedded_as_strings():
 
 
 def test_the_docs_page_is_the_seed_neuron_as_backward_computes_it():
-    hook = Path(__file__).parent.parent / "docs" / "hooks" / "pages.py"  # writes the page at build time
-    spec = importlib.util.spec_from_file_location("docs_pages_hook", hook)
-    pages = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pages)
-    page = pages.sigmoid_neuron_page()
+    page = (Path(__file__).parent.parent / "docs" / "sigmoid_neuron.html").read_text(encoding="utf-8")
     data = embedded(page)
     E, w, *_ = seed_neuron()
     E.backward()
@@ -421,3 +416,17 @@ def random_graphs(draw):
 @given(random_graphs())
 def test_random_graphs_final_grads_equal_backward(output):
     final_grads_match_backward(output)
+
+
+def test_the_docs_page_is_what_the_api_pages_example_writes_today(tmp_path, monkeypatch):
+    """docs/sigmoid_neuron.html is to_html's output, committed so that the notebooks can link to it:
+    byte for byte what the API page's example writes (run that example in docs/ to remake it)."""
+    api = (Path(__file__).parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", api, re.S)
+    (example,) = [block for block in blocks if '"sigmoid_neuron.html"' in block]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/api.md", "exec"), {})  # the docs' own example, as a reader runs it
+    committed = (Path(__file__).parent.parent / "docs" / "sigmoid_neuron.html").read_bytes()
+    assert (tmp_path / "sigmoid_neuron.html").read_bytes() == committed, (
+        "docs/sigmoid_neuron.html is out of date: run the to_html example of docs/api.md in docs/"
+    )
