@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from microgradx.engine import Value, local_derivatives
+from microgradx.explain import explain
+from microgradx.explain_writers import as_factor
 from microgradx.formatting import derivative_name, fmt
 from microgradx.hand import DOMAIN_ERRORS, HandFunction, Sample
 
@@ -197,8 +199,6 @@ def _find(
     max_paths: int,
 ) -> tuple[str, str, str]:
     """(relation, factor, sentence) for the first recognisable relation, tried simplest first."""
-    from microgradx.explain import explain
-
     n = len(samples)
     where = f"at all {n} points checked"
     explanation = explain(given.output, given.inputs[name], max_paths=max_paths, max_edges=None)
@@ -275,12 +275,6 @@ def _strip(text: str) -> str:
         if depth == 0 and i < len(text) - 1:
             return text
     return text[1:-1]
-
-
-def as_factor(text: str) -> str:
-    from microgradx.explain import as_factor
-
-    return as_factor(text)
 
 
 def _candidates(explanation: Any, given: Sample, samples: list[Sample]) -> list[_Candidate]:

@@ -21,9 +21,10 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from microgradx.check import HandFormula, Point, call_with, compare, validate_point
-from microgradx.engine import Value, grad, local_derivatives, topological_order
-from microgradx.explain import explain
-from microgradx.formatting import derivative_name, fmt, json_number, node_names
+from microgradx.engine import Value, grad
+from microgradx.explain import explain_graph
+from microgradx.formatting import derivative_name, fmt, json_number
+from microgradx.graph import Graph, snapshot
 from microgradx.html import asset
 from microgradx.picture import svg
 from microgradx.steps import page_data
@@ -201,12 +202,12 @@ class Exploration:
             raise TypeError(f"f must return a Value, got {type(out).__name__}")
         return out, inputs
 
-    def _picture(self, out: Value, forward: list[Value], inputs: dict[str, Value]) -> None:
+    def _picture(self, graph: Graph, inputs: dict[str, Value]) -> None:
         """The SVG of this graph shape, with the paths from the wrt inputs highlighted."""
-        leaves = {node for node in forward if not node.parents}
+        leaves = {node for node in graph.forward if not node.parents}
         highlight = [inputs[name] for name in self.wrt if inputs[name] in leaves]
-        data = page_data(out, highlight=highlight)
-        self.svg = svg(data, forward)
+        data = page_data(graph.output, highlight=highlight)
+        self.svg = svg(data, graph.forward)
         self.edges = [(e["child"], e["index"]) for e in data["edges"]]
         self.output_index = data["output"]
         self.kinds = [node["kind"] for node in data["nodes"]]
@@ -224,36 +225,31 @@ class Exploration:
 
     def _state(self, point: dict[str, float]) -> dict[str, Any]:
         out, inputs = self.build(point)
-        backward = topological_order(out)
-        forward = backward[::-1]
-        names = node_names(out)
-        index = {node: i for i, node in enumerate(forward)}
+        graph = snapshot(out, caller="explore")
+        forward, names, index = graph.forward, graph.names, graph.index
         # The picture depends on the ops, the wiring, the labels and the constants' numbers only.
         shape = tuple(
             (node.op, tuple(index[p] for p in node.parents), names[node] if not node.parents else node.label)
             for node in forward
         )
         if shape != self._shape:
-            self._picture(out, forward, inputs)
+            self._picture(graph, inputs)
             self._shape = shape
         grads = grad(out, forward)
-        local = {}
-        for k, (child, i) in enumerate(self.edges):
-            node = forward[child]
-            local[k] = local_derivatives(node)[i]
+        local = [graph.local(graph.edges_into(forward[child])[i]) for child, i in self.edges]
         detailed = self.wrt[:DETAILED_INPUTS]
         rows = {row.name: row for row in self._compare(point, detailed).rows}
         of_input = dict(zip(forward, grads, strict=True))
-        counts = _path_counts(backward) if len(self.wrt) > len(detailed) else {}
+        counts = graph.paths_to_output() if len(self.wrt) > len(detailed) else {}
         return {
             "values": dict(point),
             "error": "",
             "output": {"name": names[out], "data": json_number(out.data), "text": fmt(out.data)},
             "data": [fmt(node.data) for node in forward],
             "grad": [None if kind == "const" else fmt(g) for kind, g in zip(self.kinds, grads, strict=True)],
-            "local": [f"×{fmt(local[k])}" for k in range(len(self.edges))],
+            "local": [f"×{fmt(d)}" for d in local],
             "derivatives": [
-                self._derivative(out, name, inputs[name], names, rows[name])
+                self._derivative(graph, name, inputs[name], rows[name])
                 if name in rows
                 else _undetailed(
                     out, name, names, of_input.get(inputs[name], 0.0), counts.get(inputs[name], 0)
@@ -285,15 +281,14 @@ class Exploration:
         }
         return compare(part, hand, {name: point[name] for name in detailed})
 
-    def _derivative(
-        self, out: Value, name: str, leaf: Value, names: dict[Value, str], row: Any
-    ) -> dict[str, Any]:
+    def _derivative(self, graph: Graph, name: str, leaf: Value, row: Any) -> dict[str, Any]:
         """d out/d leaf with its path products (from `explain`) and compare's numeric and hand columns.
 
         `name` is the input's name in `at` (f may have relabelled its Value).
         """
-        explanation = explain(out, leaf, max_paths=MAX_SHOWN_PATHS)
-        o, w = derivative_name(names[out]), derivative_name(name)
+        explanation = explain_graph(graph, leaf, max_paths=MAX_SHOWN_PATHS)
+        names = graph.names
+        o, w = derivative_name(names[graph.output]), derivative_name(name)
         paths = []
         for path in explanation.paths:
             paths.append(
@@ -359,16 +354,6 @@ def _is_sympy(formula: object) -> bool:
     return sympy is not None and isinstance(formula, sympy.Basic)
 
 
-def _path_counts(backward: list[Value]) -> dict[Value, int]:
-    """How many paths lead from each node to the output (`backward[0]`), in one pass (at most 2^53)."""
-    counts = {backward[0]: 1}
-    for node in backward:
-        n = counts.get(node, 0)
-        for parent in node.parents:
-            counts[parent] = min(counts.get(parent, 0) + n, 2**53)
-    return counts
-
-
 def _undetailed(out: Value, name: str, names: dict[Value, str], g: float, count: int) -> dict[str, Any]:
     """d out/d `name` from the backward pass alone, for an input past DETAILED_INPUTS: no path
     products listed and no finite-difference check (see DETAILED_INPUTS)."""
@@ -432,8 +417,8 @@ def _styles() -> str:
     return stepper + "\n" + asset("explore.css")
 
 
-@functools.cache
-def _widget_class() -> type:
+def _libraries() -> tuple[Any, Any]:
+    """anywidget and traitlets, or an ImportError saying how to install them."""
     try:
         import anywidget
         import traitlets
@@ -442,8 +427,74 @@ def _widget_class() -> type:
             f"microgradx.explore needs the notebook extra (anywidget, ipywidgets, JupyterLab): "
             f"{NOTEBOOK_INSTALL} ({error})"
         ) from None
+    return anywidget, traitlets
 
-    class Explorer(anywidget.AnyWidget):
+
+def _checked_values(given: object, names: list[str]) -> dict[str, float]:
+    """`given` as a number for each input name, or a ValueError saying what is wrong (the widget's
+    ``values`` validation: the inputs keep their numbers)."""
+    if not isinstance(given, Mapping) or set(given) != set(names):
+        raise ValueError(f"values must give a number for each of {', '.join(names)}")
+    try:
+        return {name: _number(f"values[{name!r}]", given[name]) for name in names}
+    except ValueError as e:  # nan, inf: the inputs keep their numbers
+        raise ValueError(f"{e}; the inputs keep their numbers") from None
+
+
+def _widened(sliders: list[dict[str, Any]], values: Mapping[str, float]) -> list[dict[str, Any]]:
+    """The sliders, each range widened to hold its input's number (a descent step may leave it)."""
+    return [
+        {
+            **slider,
+            "min": min(slider["min"], values[slider["name"]]),
+            "max": max(slider["max"], values[slider["name"]]),
+        }
+        for slider in sliders
+    ]
+
+
+class _Shown:
+    """The widget's plain methods (no synced state of their own): the descent button and its
+    message, and the text and HTML shown where the widget cannot run. Mixed into `Explorer`."""
+
+    model: Exploration
+    values: dict[str, float]
+    lr: float
+    state: dict[str, Any]
+    last_step: dict[str, Any]
+
+    def step(self) -> dict[str, Any]:
+        """Take one gradient-descent step on the wrt inputs (what the button does); returns its record."""
+        moved, record = self.model.step(dict(self.values), self.lr)
+        if not record["error"]:
+            self.values = moved
+        self.last_step = record
+        return record
+
+    def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, Mapping) and content.get("type") == "step":
+            self.step()
+
+    def __repr__(self) -> str:
+        point = ", ".join(f"{name}={fmt(x)}" for name, x in self.values.items())
+        if self.state.get("error"):
+            return f"<microgradx.explore at {point}: {self.state['error']}>"
+        out = self.state["output"]
+        return f"<microgradx.explore {out['name']} = {out['text']} at {point}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)  # the widget's own, next in the class order
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = {**data, "text/html": static_html(self.state)}
+        data["text/plain"] = f"{self!r} (the live widget needs a running Jupyter kernel)"
+        return data, metadata
+
+
+@functools.cache
+def _widget_class() -> type:
+    anywidget, traitlets = _libraries()
+
+    class Explorer(_Shown, anywidget.AnyWidget):
         """The live view of one `Exploration`: sliders in, numbers out, all computed in the kernel.
 
         Synced state: ``values`` (input name -> number; set it, or move a slider, to recompute),
@@ -474,14 +525,11 @@ def _widget_class() -> type:
 
         @traitlets.validate("values")
         def _valid_values(self, proposal: Any) -> dict[str, float]:
-            given = proposal["value"]
             names = [s["name"] for s in self.sliders] if self.sliders else list(self.model.point)
-            if not isinstance(given, Mapping) or set(given) != set(names):
-                raise traitlets.TraitError(f"values must give a number for each of {', '.join(names)}")
             try:
-                return {name: _number(f"values[{name!r}]", given[name]) for name in names}
-            except ValueError as e:  # nan, inf: the inputs keep their numbers
-                raise traitlets.TraitError(f"{e}; the inputs keep their numbers") from None
+                return _checked_values(proposal["value"], names)
+            except ValueError as e:
+                raise traitlets.TraitError(str(e)) from None
 
         @traitlets.validate("lr")
         def _valid_lr(self, proposal: Any) -> float:
@@ -489,43 +537,13 @@ def _widget_class() -> type:
 
         @traitlets.observe("values")
         def _recompute(self, change: Any) -> None:
-            values = change["new"]
-            widened = []
-            for slider in self.sliders:  # a descent step may leave a slider's range: widen it
-                x = values[slider["name"]]
-                widened.append({**slider, "min": min(slider["min"], x), "max": max(slider["max"], x)})
+            widened = _widened(self.sliders, change["new"])
             if widened != self.sliders:
                 self.sliders = widened
-            state = self.model.state(values)
+            state = self.model.state(change["new"])
             if self.model.svg != self.svg:
                 self.svg = self.model.svg
             self.state = state
-
-        def step(self) -> dict[str, Any]:
-            """Take one gradient-descent step on the wrt inputs (what the button does); returns its record."""
-            moved, record = self.model.step(dict(self.values), self.lr)
-            if not record["error"]:
-                self.values = moved
-            self.last_step = record
-            return record
-
-        def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-            if isinstance(content, Mapping) and content.get("type") == "step":
-                self.step()
-
-        def __repr__(self) -> str:
-            point = ", ".join(f"{name}={fmt(x)}" for name, x in self.values.items())
-            if self.state.get("error"):
-                return f"<microgradx.explore at {point}: {self.state['error']}>"
-            out = self.state["output"]
-            return f"<microgradx.explore {out['name']} = {out['text']} at {point}>"
-
-        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-            bundle = super()._repr_mimebundle_(**kwargs)
-            data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
-            data = {**data, "text/html": static_html(self.state)}
-            data["text/plain"] = f"{self!r} (the live widget needs a running Jupyter kernel)"
-            return data, metadata
 
     return Explorer
 

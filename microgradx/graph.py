@@ -132,10 +132,11 @@ class Graph:
                     on_path.add(node)
         return frozenset(on_path)
 
-    def path_counts(self, start: Value) -> dict[Value, int]:
+    def path_counts(self, start: Value, cap: int = 2**53) -> dict[Value, int]:
         """How many paths lead from `start` to each node that has one (``x*x``: two into it).
 
-        Counts stop growing at 2**53, so a huge graph's counts stay exact integers below it.
+        Counts stop growing at `cap` (2**53 unless given), so a huge graph's counts stay small
+        integers, exact below it.
         """
         counts: dict[Value, int] = {}
         for node in self.forward:
@@ -146,7 +147,19 @@ class Graph:
             for parent in node.parents:
                 n += counts.get(parent, 0)
             if n:
-                counts[node] = min(n, 2**53)
+                counts[node] = min(n, cap)
+        return counts
+
+    def paths_to_output(self) -> dict[Value, int]:
+        """How many paths lead from each node to the output (``x*x``: two from x), at most 2**53.
+
+        One pass in backward order: a node's count is the sum of its consumers' counts, once per use.
+        """
+        counts = {self.output: 1}
+        for node in self.backward:
+            n = counts.get(node, 0)
+            for parent in node.parents:
+                counts[parent] = min(counts.get(parent, 0) + n, 2**53)
         return counts
 
 

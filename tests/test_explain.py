@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 import microgradx as mg
 from microgradx import Value
 from microgradx.engine import RULES
-from microgradx.explain import MAX_TEXT, Edge, Explanation, Path
+from microgradx.explain import MAX_TEXT, Edge, Explanation, Path, explain_graph
+from microgradx.graph import snapshot
 
 
 def seed_neuron(w: float = 0.5, x: float = 1.5, y: float = 1.0):
@@ -193,6 +194,21 @@ def test_exponentially_many_paths_are_counted_not_listed():
     for row in rows[1:]:  # each node's gradient is the sum over its uses of upstream · local
         assert row.grad == pytest.approx(sum(up * local for _, _, up, local in row.terms), rel=1e-12)
     assert f"dx = {mg.formatting.fmt(result.total)}" in text.splitlines()[-1]
+
+
+def test_counts_past_2_to_the_53_stay_exact_and_one_snapshot_explains_every_input():
+    out, x = stacked_diamonds(60)
+    result = mg.explain(out, x)
+    assert result.path_count == 2**60  # two routes per diamond; not stopped at the snapshot's 2**53
+    assert "about 1.15e18 paths" in str(result)
+    E, w, x, y, _z, _yhat = seed_neuron()
+    graph = snapshot(E)
+    by_w, by_x, by_y = (explain_graph(graph, leaf) for leaf in (w, x, y))
+    assert by_w.graph is by_x.graph is by_y.graph is graph
+    s = 1.0 / (1.0 + math.exp(-0.75))
+    assert by_x.total == pytest.approx((s - 1.0) * s * (1.0 - s) * 0.5, rel=1e-12)  # ∂z/∂x = w
+    assert by_y.total == pytest.approx(-(s - 1.0), rel=1e-12)  # ∂E/∂y = −(ŷ − y)
+    assert str(by_w) == str(mg.explain(E, w))
 
 
 def test_astronomical_path_counts_stay_cheap_and_are_said_approximately():

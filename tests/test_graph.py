@@ -89,3 +89,27 @@ def test_a_snapshot_names_a_bad_argument_for_its_caller() -> None:
         snapshot(1.0, caller="draw")
     with pytest.raises(TypeError, match=r"highlight\) must be a Value or Values of the graph, got str"):
         snapshot(mg.Value(1.0), highlight="w")
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_graphs())
+def test_paths_to_the_output_agree_with_brute_force(graph) -> None:
+    out, _ = graph
+    g = snapshot(out)
+    counts = g.paths_to_output()
+    assert set(counts) == set(g.forward)  # every node of the graph has a path to the output
+    for node in g.forward:
+        assert counts[node] == len(_all_paths(out, node))
+
+
+def test_path_counts_stop_at_their_cap() -> None:
+    """70 stacked diamonds (x → x+x) have 2^70 paths from x to the top: the counts stop at the cap."""
+    x = mg.Value(1.0, "x")
+    top = x
+    for _ in range(70):
+        top = top + top
+    g = snapshot(top)
+    assert g.path_counts(x)[top] == 2**53  # the default cap, below 2^70
+    assert g.path_counts(x, cap=10**100)[top] == 2**70
+    assert g.path_counts(x, cap=1000)[top] == 1000
+    assert g.paths_to_output()[x] == 2**53
