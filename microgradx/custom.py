@@ -21,7 +21,7 @@ from typing import Any
 from microgradx import node
 from microgradx.diagnosis import diagnose
 from microgradx.engine import RULES, Number, Rule, Value
-from microgradx.formatting import fmt
+from microgradx.formatting import fmt, latex_from_text
 from microgradx.functions import call
 from microgradx.hand import Sample
 from microgradx.realmath import elementwise, is_array, type_name
@@ -60,7 +60,9 @@ def custom_op(
     `ValueError` naming the point, both numbers and what is missing when it can tell (a constant
     factor, a sign; a factor of the chain rule when `forward` also runs on Values). `formula` is the
     derivative in words for `explain` and pictures, over ``{a}`` (and ``{b}``, ``{out}``) as the rule
-    table's are. Written with Value arithmetic and microgradx
+    table's are; its LaTeX (`explain(...).to_latex()`) is that formula spelled symbol by symbol
+    (`formatting.latex_from_text`: ``σ({a})·{b}`` is ``\\sigma{}({a}) \\cdot {b}``, a word such as
+    ``ln`` is a function, ``^(…)`` an exponent). Written with Value arithmetic and microgradx
     functions (``mg.sigmoid(a)``, not ``math.exp``), the derivative can itself be differentiated by
     ``grad(..., create_graph=True)``; otherwise that is an error, never a silently wrong number.
     Making an op again under the same name replaces it (re-running a notebook cell).
@@ -79,11 +81,13 @@ def custom_op(
         if not callable(fn):
             raise TypeError(f"custom_op {name!r}: {what} must be a function, got {type_name(fn)}")
     arity = _arity(name, forward)
+    formulas = _formulas(name, formula, arity)
     rule = Rule(
         op=name,
         forward=_forward_of(name, forward),
         local=_local_of(name, forward, derivative, arity),
-        formulas=_formulas(name, formula, arity),
+        formulas=formulas,
+        latex_formulas=_latex_formulas(name, formula, formulas),
         text=f"{name}({{a}})" if arity == 1 else f"{name}({{a}}, {{b}})",
         latex=latex_function(name) + ("({a})" if arity == 1 else "({a}, {b})"),
         glyph=name,
@@ -144,6 +148,16 @@ def _formulas(name: str, formula: object, arity: int) -> tuple[str, ...]:
             raise ValueError(f"custom_op {name!r}: formula {text!r} uses {{{sorted(stray)[0]}}}; "
                              f"write it over {over} (the operands and the result)")
     return tuple(formulas)
+
+
+def _latex_formulas(name: str, formula: object, formulas: tuple[str, ...]) -> tuple[str, ...]:
+    """The formulas in LaTeX: the learner's spelled symbol by symbol, or ``\\operatorname{name}'({a})``."""
+    if formula is not None:
+        return tuple(latex_from_text(text) for text in formulas)
+    function = latex_function(name)
+    if len(formulas) == 1:
+        return (f"{function}'({{a}})",)
+    return (f"\\partial_{{1}} {function}({{a}}, {{b}})", f"\\partial_{{2}} {function}({{a}}, {{b}})")
 
 
 def _number(name: str, what: str, result: object) -> float:

@@ -454,23 +454,54 @@ def latex_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
     return _formula(node, index, names, LATEX)
 
 
-_FORMULA_WORD = re.compile(r"[^\W\d_]{2,}|\{(?:a|b|out)\}|.", re.DOTALL)
+_FORMULA_TOKEN = re.compile(r"[A-Za-z]{2,}|\{(?:a|b|out)\}|\d+|.", re.DOTALL)
+_FORMULA_SYMBOL = {"·": " \\cdot ", "√": "\\surd{}", "′": "'", "π": "\\pi{}"}
 
 
 def latex_from_text(formula: str) -> str:
     """A text formula (over ``{a}``, ``{b}``, ``{out}``) as LaTeX math, symbol by symbol.
 
-    For a rule without LaTeX formulas (an op of your own given no ``latex=``): a word of two or
-    more letters is a function (``\\exp``, ``\\operatorname{sign}``), Greek letters and ``·``, ``−``,
-    ``²`` are their LaTeX, other specials are escaped, √ is ``\\surd``. Placeholders stay.
+    For an op of your own (`custom_op`'s `formula`): a word of two or more letters is a function
+    (``\\exp``, ``\\operatorname{sign}``); Greek letters, ``·``, ``−``, ``²`` and ``√`` are their LaTeX;
+    a power's exponent (``^{b}``, ``^2``, ``^(…)``) goes in braces; other specials are escaped.
+    Placeholders stay, to be filled as the rules' own LaTeX formulas are.
     """
-    out = []
-    for piece in _FORMULA_WORD.findall(formula):
-        if len(piece) > 1:
-            out.append(piece if piece.startswith("{") else latex_function(piece))
+    tokens = _FORMULA_TOKEN.findall(formula)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        exponent = _exponent(tokens, i + 1) if token == "^" else None
+        if exponent is not None:  # a^{b}, a^2, a^(b−1): the exponent in braces
+            inside, i = exponent
+            out.append(f"^{{{latex_from_text(inside)}}}")
+            continue
+        if token.startswith("{") or token.isdecimal():
+            out.append(token)
+        elif len(token) > 1:
+            out.append(latex_function(token))
+        elif token in "−-":
+            out.append(" - " if out and not out[-1].endswith(("(", "{", "[")) else "-")
         else:
-            out.append("\\surd{}" if piece == "√" else _latex_char(piece))
+            out.append(_FORMULA_SYMBOL.get(token) or _latex_char(token))
+        i += 1
     return "".join(out)
+
+
+def _exponent(tokens: list[str], start: int) -> tuple[str, int] | None:
+    """The exponent after a ``^`` at `start` (one token, or a parenthesized group without its
+    parentheses) and where the formula goes on; None when there is none (a lone or unclosed ^)."""
+    if start >= len(tokens):
+        return None
+    if tokens[start] != "(":
+        return tokens[start], start + 1
+    depth, end = 0, start
+    while end < len(tokens):
+        depth += (tokens[end] == "(") - (tokens[end] == ")")
+        end += 1
+        if depth == 0:
+            return "".join(tokens[start + 1 : end - 1]), end
+    return None
 
 
 def one_line(text: str) -> str:
