@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import keyword
 import math
-import numbers
 import re
 import string
 from collections.abc import Callable
@@ -160,23 +159,13 @@ def _latex_formulas(name: str, formula: object, formulas: tuple[str, ...]) -> tu
     return (f"\\partial_{{1}} {function}({{a}}, {{b}})", f"\\partial_{{2}} {function}({{a}}, {{b}})")
 
 
-def _number(name: str, what: str, result: object) -> float:
-    """`result` of the learner's function as a float (a Value gives its number)."""
-    if type(result) is Value:
-        return result.data
-    if isinstance(result, bool) or not isinstance(result, numbers.Real):
-        raise TypeError(f"custom_op {name!r}: {what} must return a number, "
-                        f"got {type_name(result)} {result!r}")
-    return float(result)
-
-
 def _forward_of(name: str, forward: Callable) -> Callable[..., float]:
     """The rule's forward: the learner's on floats, element by element on arrays (`trace_batch`)."""
 
     def on_numbers(*operands: float) -> float:
         if any(is_array(x) for x in operands):
             return elementwise(on_numbers, *operands)
-        return _number(name, "forward", forward(*operands))
+        return node.returned_number(f"custom_op {name!r}: forward", forward(*operands))
 
     return on_numbers
 
@@ -201,7 +190,7 @@ def _local_of(name: str, forward: Callable, derivative: Callable, arity: int) ->
 
     def on_floats(*operands: float) -> tuple[float, ...]:
         found = _derivatives(name, derivative, operands, arity)
-        return tuple(_number(name, "derivative", d) for d in found)
+        return tuple(node.returned_number(f"custom_op {name!r}: derivative", d) for d in found)
 
     def local(*operands_and_out: Any) -> tuple:
         operands = operands_and_out[:-1]
@@ -243,7 +232,8 @@ def _on_values(name: str, derivative: Callable, operands: tuple, arity: int, on_
         for j, operand in enumerate(operands):
             if type(operand) is Value and not _reaches(d, operand):
                 slope = _central(lambda *xs, i=i: on_floats(*xs)[i], numbers_at, j)
-                if not abs(slope) <= ATOL + RTOL * abs(_number(name, "derivative", d)):
+                given = node.returned_number(f"custom_op {name!r}: derivative", d)
+                if not abs(slope) <= ATOL + RTOL * abs(given):
                     raise TypeError(
                         f"custom_op {name!r}: its derivative ∂{name}/∂{'ab'[i]} was computed from plain "
                         f"numbers (a.data? math.*?), not from the Values, yet it changes with "
