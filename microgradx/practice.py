@@ -536,7 +536,6 @@ class Exercise:
         return Sample.of(output, leaves, dict(point))
 
     def _answer_number(self, label: str, answer: object) -> float:
-        """A learner's answer as a number: a number, a typed one (`parse_number`) or a formula's value."""
         if isinstance(answer, str):
             try:
                 return parse_number(answer)

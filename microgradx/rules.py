@@ -6,8 +6,8 @@ derivatives are plain arithmetic, so one function serves floats in `Value.backwa
 `grad(..., create_graph=True)`, whose results can be differentiated again. Each rule sits under
 a one-line comment with its derivative. Adding an op is one entry here (a `_call` for a function
 ``op(a)``, which `engine` makes the method ``x.op()``; a `_call2` for ``op(a, b)``; its formulas
-in text and in LaTeX) and its rows in
-the op tables of the tests. Ops of your own join the table at run time (`custom.custom_op`).
+in text and in LaTeX) and its rows in the op tables of the tests. Ops of your own join the table
+at run time (`custom.custom_op`).
 """
 
 from __future__ import annotations
