@@ -2,6 +2,9 @@
 
 `explain`, `draw`, the HTML stepper and the CLI all name nodes and print numbers through here, so
 the same node reads the same everywhere. Formulas come from the engine's rule table (`RULES`).
+One writer (`expression`, `written_names`, the formulas) serves text and LaTeX: a `Dialect` says
+what differs (the rule's template to read, parentheses, how numbers and labels are written), on
+one precedence scale (`ATOM`, `NEGATIVE`, each rule's `precedence`).
 """
 
 from __future__ import annotations
