@@ -69,16 +69,17 @@ def add_command(sub: Any) -> None:
         formatter_class=raw,
     )
     add_expr_options(descend)
-    descend.add_argument("--lr", type=_number("--lr"), required=True, metavar="A", help="learning rate")
+    descend.add_argument("--lr", type=_finite("--lr"), required=True, metavar="A", help="learning rate")
     descend.add_argument("--steps", type=_count, default=100, metavar="N", help="at most N steps (100)")
     descend.add_argument(
-        "--momentum", type=_number("--momentum"), default=0.0, metavar="M", help="0 <= M < 1"
+        "--momentum", type=_finite("--momentum"), default=0.0, metavar="M", help="0 <= M < 1"
     )
     descend.add_argument("--plot", metavar="FILE", help="plot the loss per step to FILE (.png, .svg or .pdf)")
     descend.set_defaults(run=_descend)
 
 
-def _number(option: str) -> Callable[[str], float]:
+def _finite(option: str) -> Callable[[str], float]:
+    """The argparse type of a number option: a finite float, or argparse's error naming it."""
     def convert(text: str) -> float:
         try:
             x = float(text)

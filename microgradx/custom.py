@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import keyword
 import math
-import numbers
 import re
 import string
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 from microgradx import node
 from microgradx.diagnosis import diagnose
 from microgradx.engine import RULES, Number, Rule, Value
-from microgradx.formatting import fmt
+from microgradx.formatting import fmt, latex_from_text
 from microgradx.functions import call
 from microgradx.hand import Sample
 from microgradx.realmath import elementwise, is_array, type_name
@@ -60,7 +59,9 @@ def custom_op(
     `ValueError` naming the point, both numbers and what is missing when it can tell (a constant
     factor, a sign; a factor of the chain rule when `forward` also runs on Values). `formula` is the
     derivative in words for `explain` and pictures, over ``{a}`` (and ``{b}``, ``{out}``) as the rule
-    table's are. Written with Value arithmetic and microgradx
+    table's are; its LaTeX (`explain(...).to_latex()`) is that formula spelled symbol by symbol
+    (`formatting.latex_from_text`: ``σ({a})·{b}`` is ``\\sigma{}({a}) \\cdot {b}``, a word such as
+    ``ln`` is a function, ``^(…)`` an exponent). Written with Value arithmetic and microgradx
     functions (``mg.sigmoid(a)``, not ``math.exp``), the derivative can itself be differentiated by
     ``grad(..., create_graph=True)``; otherwise that is an error, never a silently wrong number.
     Making an op again under the same name replaces it (re-running a notebook cell).
@@ -79,11 +80,13 @@ def custom_op(
         if not callable(fn):
             raise TypeError(f"custom_op {name!r}: {what} must be a function, got {type_name(fn)}")
     arity = _arity(name, forward)
+    formulas = _formulas(name, formula, arity)
     rule = Rule(
         op=name,
         forward=_forward_of(name, forward),
         local=_local_of(name, forward, derivative, arity),
-        formulas=_formulas(name, formula, arity),
+        formulas=formulas,
+        latex_formulas=_latex_formulas(name, formula, formulas),
         text=f"{name}({{a}})" if arity == 1 else f"{name}({{a}}, {{b}})",
         latex=latex_function(name) + ("({a})" if arity == 1 else "({a}, {b})"),
         glyph=name,
@@ -146,14 +149,14 @@ def _formulas(name: str, formula: object, arity: int) -> tuple[str, ...]:
     return tuple(formulas)
 
 
-def _number(name: str, what: str, result: object) -> float:
-    """`result` of the learner's function as a float (a Value gives its number)."""
-    if type(result) is Value:
-        return result.data
-    if isinstance(result, bool) or not isinstance(result, numbers.Real):
-        raise TypeError(f"custom_op {name!r}: {what} must return a number, "
-                        f"got {type_name(result)} {result!r}")
-    return float(result)
+def _latex_formulas(name: str, formula: object, formulas: tuple[str, ...]) -> tuple[str, ...]:
+    """The formulas in LaTeX: the learner's spelled symbol by symbol, or ``\\operatorname{name}'({a})``."""
+    if formula is not None:
+        return tuple(latex_from_text(text) for text in formulas)
+    function = latex_function(name)
+    if len(formulas) == 1:
+        return (f"{function}'({{a}})",)
+    return (f"\\partial_{{1}} {function}({{a}}, {{b}})", f"\\partial_{{2}} {function}({{a}}, {{b}})")
 
 
 def _forward_of(name: str, forward: Callable) -> Callable[..., float]:
@@ -162,7 +165,7 @@ def _forward_of(name: str, forward: Callable) -> Callable[..., float]:
     def on_numbers(*operands: float) -> float:
         if any(is_array(x) for x in operands):
             return elementwise(on_numbers, *operands)
-        return _number(name, "forward", forward(*operands))
+        return node.returned_number(f"custom_op {name!r}: forward", forward(*operands))
 
     return on_numbers
 
@@ -187,7 +190,7 @@ def _local_of(name: str, forward: Callable, derivative: Callable, arity: int) ->
 
     def on_floats(*operands: float) -> tuple[float, ...]:
         found = _derivatives(name, derivative, operands, arity)
-        return tuple(_number(name, "derivative", d) for d in found)
+        return tuple(node.returned_number(f"custom_op {name!r}: derivative", d) for d in found)
 
     def local(*operands_and_out: Any) -> tuple:
         operands = operands_and_out[:-1]
@@ -229,7 +232,8 @@ def _on_values(name: str, derivative: Callable, operands: tuple, arity: int, on_
         for j, operand in enumerate(operands):
             if type(operand) is Value and not _reaches(d, operand):
                 slope = _central(lambda *xs, i=i: on_floats(*xs)[i], numbers_at, j)
-                if not abs(slope) <= ATOL + RTOL * abs(_number(name, "derivative", d)):
+                given = node.returned_number(f"custom_op {name!r}: derivative", d)
+                if not abs(slope) <= ATOL + RTOL * abs(given):
                     raise TypeError(
                         f"custom_op {name!r}: its derivative ∂{name}/∂{'ab'[i]} was computed from plain "
                         f"numbers (a.data? math.*?), not from the Values, yet it changes with "

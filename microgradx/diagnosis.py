@@ -258,7 +258,8 @@ def _constant_text(c: float, where: str) -> str:
 # --- the candidates: factors of the chain rule ---------------------------------------------------
 
 
-def _number_text(text: str) -> float | None:
+def _formula_number(text: str) -> float | None:
+    """The number a formula is when it is one (``−0.5``, with the formulas' minus), else None."""
     try:
         return float(text.replace("−", "-"))
     except ValueError:
@@ -320,7 +321,7 @@ def _stretch_words(edges: tuple[Any, ...]) -> tuple[str, str]:
     """("factor ∂a/∂b = formula", formula) for consecutive edges, their constants multiplied out."""
     constant, texts = 1.0, []
     for edge in edges:
-        number = _number_text(edge.formula)
+        number = _formula_number(edge.formula)
         if number is not None:
             constant *= number
         else:
@@ -338,7 +339,7 @@ def _power_parts(edge: Any) -> tuple[float, str]:
     child = edge.child
     if child.op == "**" and edge.index == 0 and not child.parents[1].parents and not child.parents[1].label:
         lead, _, power = edge.formula.partition("·")
-        number = _number_text(lead)
+        number = _formula_number(lead)
         if power and number is not None:
             return number, power
     return 1.0, edge.formula

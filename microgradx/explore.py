@@ -26,6 +26,7 @@ from microgradx.explain import explain_graph
 from microgradx.formatting import derivative_name, fmt, json_number
 from microgradx.graph import Graph, snapshot
 from microgradx.html import asset
+from microgradx.nn import finite_number
 from microgradx.picture import svg
 from microgradx.steps import page_data
 
@@ -144,11 +145,13 @@ def _too_large(x: object) -> bool:
     return False
 
 
-def _number(where: str, x: object) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or _too_large(x) or not math.isfinite(x):
+def _finite(where: str, x: object) -> float:
+    """`x` as a finite float (`nn.finite_number`), or a ValueError naming `where`."""
+    try:
+        return finite_number(x)
+    except ValueError:
         shown = "a number too large for a float" if _too_large(x) else repr(x)
-        raise ValueError(f"{where} must be a finite number, got {shown}")
-    return float(x)
+        raise ValueError(f"{where} must be a finite number, got {shown}") from None
 
 
 # --- the model: numbers in, numbers out ---------------------------------------------------------
@@ -323,7 +326,7 @@ class Exploration:
         Returns the new point and what to show about the step (the output before and after, and
         each update written out); the point is unchanged when the step cannot be taken.
         """
-        lr = _number("the learning rate", lr)
+        lr = _finite("the learning rate", lr)
         before = self.state(point)
         if before["error"]:
             return point, {"error": f"no step: {before['error']}"}
@@ -436,7 +439,7 @@ def _checked_values(given: object, names: list[str]) -> dict[str, float]:
     if not isinstance(given, Mapping) or set(given) != set(names):
         raise ValueError(f"values must give a number for each of {', '.join(names)}")
     try:
-        return {name: _number(f"values[{name!r}]", given[name]) for name in names}
+        return {name: _finite(f"values[{name!r}]", given[name]) for name in names}
     except ValueError as e:  # nan, inf: the inputs keep their numbers
         raise ValueError(f"{e}; the inputs keep their numbers") from None
 
@@ -533,7 +536,7 @@ def _widget_class() -> type:
 
         @traitlets.validate("lr")
         def _valid_lr(self, proposal: Any) -> float:
-            return _number("lr", proposal["value"])
+            return _finite("lr", proposal["value"])
 
         @traitlets.observe("values")
         def _recompute(self, change: Any) -> None:
@@ -573,4 +576,4 @@ def explore(
     """
     widget = _widget_class()
     model = Exploration(f, at, ranges=ranges, wrt=wrt, hand=hand)
-    return widget(model, _number("explore(lr)", lr))
+    return widget(model, _finite("explore(lr)", lr))

@@ -2,6 +2,9 @@
 
 `explain`, `draw`, the HTML stepper and the CLI all name nodes and print numbers through here, so
 the same node reads the same everywhere. Formulas come from the engine's rule table (`RULES`).
+One writer (`expression`, `written_names`, the formulas) serves text and LaTeX: a `Dialect` says
+what differs (the rule's template to read, parentheses, how numbers and labels are written), on
+one precedence scale (`ATOM`, `NEGATIVE`, each rule's `precedence`).
 """
 
 from __future__ import annotations
@@ -9,31 +12,43 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.rules import latex_function
+from microgradx.rules import Rule, latex_function
 
 __all__ = [
+    "ATOM",
+    "LATEX",
+    "NEGATIVE",
     "OP_GLYPH",
+    "TEXT",
+    "Dialect",
     "derivative_name",
     "expression",
     "fmt",
     "json_number",
     "latex_escape",
     "latex_formula",
+    "latex_from_text",
     "latex_names",
     "latex_number",
     "latex_operand",
     "local_formula",
     "node_names",
+    "number_written",
     "one_line",
     "parenthesize",
     "superscript",
+    "written_names",
 ]
 
 # How each op is written (its text, LaTeX, glyph, precedence, name) is declared in its rule.
-_ATOM = 9  # precedence of a name, number or call: never needs parentheses
+ATOM = 9
+"""The precedence of a name, a non-negative number or a call: it never needs parentheses."""
+NEGATIVE = RULES["neg"].precedence
+"""The precedence of a negative number: it binds like unary minus, (-0.4)² but 0.5·-0.4."""
 
 _SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPERSCRIPT = str.maketrans("0123456789-", _SUPERSCRIPT_DIGITS + "⁻")
@@ -106,88 +121,6 @@ def fmt(x: float, digits: int = 4) -> str:
     return text
 
 
-def _wrap(text: str, precedence: int, needed: int) -> str:
-    return f"({text})" if precedence < needed else text
-
-
-def expression(node: Value, names: dict[Value, tuple[str, int]]) -> tuple[str, int]:
-    """Write `node` as an expression of its parents' names; returns (text, precedence).
-
-    `names` maps each parent to its own (text, precedence), so parentheses are added only where the
-    precedences need them (``(ŷ − y)²``, not ``((ŷ − y))^(2)``); `node_names` builds on it.
-    """
-    op = node.op
-    parents = [names[p] for p in node.parents]
-    exponent = _constant_exponent(node)
-    power = None if exponent is None else superscript(exponent)
-    if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
-        (a, pa), _ = parents
-        prec = RULES["**"].precedence
-        return f"{_superscript_base(a, _wrap(a, pa, prec + 1))}{power}", prec
-    rule = RULES[op]
-    prec = rule.precedence
-    if prec == _ATOM:  # a call, op(a) or op(a, b): its parentheses are its own
-        return _written(rule.text, *(text for text, _ in parents)), _ATOM
-    if len(parents) == 2:
-        (a, pa), (b, pb) = parents
-        # Left-associative operators need parentheses on the right at equal precedence; ^ on the left.
-        left = _wrap(a, pa, prec + (1 if op == "**" else 0))
-        right = _wrap(b, pb, prec + (0 if op == "**" else 1) if rule.ordered else prec)
-        return _written(rule.text, left, right), prec
-    ((a, pa),) = parents
-    return _written(rule.text, _wrap(a, pa, prec + 1)), prec  # a prefix operator: −a
-
-
-def _written(template: str, a: str, b: str = "") -> str:
-    """A rule's `text` or `latex` template with the operands written in (in one pass)."""
-    return _PLACEHOLDER.sub(lambda m: a if m.group(1) == "a" else b, template)
-
-
-def node_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
-    """A readable, unique name for every node of `root`'s graph.
-
-    A label is used as it is; an unlabelled constant is its number; an unlabelled result is its
-    expression in its operands' names (``yhat − y``) while that stays short, else its op and an
-    index in forward order (``mul3``). Names are unique: a repeat gets ``#2``, ``#3``, ...
-    """
-    return _names(root, max_expression, latex=False)
-
-
-def _names(root: Value, max_expression: int, latex: bool) -> dict[Value, str]:
-    """`node_names`, or with `latex` the same choices written as LaTeX math (`latex_names`)."""
-    forward = topological_order(root)[::-1]
-    written: dict[Value, tuple[str, int]] = {}
-    tex: dict[Value, tuple[str, int]] = {}
-    taken: dict[str, int] = {}
-    counters: dict[str, int] = {}
-    for node in forward:
-        if node.label:
-            text, prec = node.label, _ATOM
-            if latex:
-                tex[node] = latex_escape(node.label), _ATOM
-        elif not node.parents:
-            text, prec = fmt(node.data), _ATOM if node.data >= 0 else 3
-            if latex:
-                tex[node] = latex_number(node.data), prec
-        else:
-            text, prec = expression(node, written)
-            if len(text) > max_expression:
-                word = RULES[node.op].name
-                counters[word] = counters.get(word, 0) + 1
-                text, prec = f"{word}{counters[word]}", _ATOM
-                if latex:
-                    tex[node] = f"\\mathrm{{{text}}}", _ATOM
-            elif latex:
-                tex[node] = _latex_expression(node, tex)
-        seen = taken.get(text, 0)
-        taken[text] = seen + 1
-        if seen and (node.label or node.parents):
-            text, prec = f"{text}#{seen + 1}", _ATOM
-            if latex:
-                tex[node] = f"{tex[node][0]}\\#{seen + 1}", _ATOM
-        written[node] = (text, prec)
-    chosen = tex if latex else written
-    return {node: name for node, (name, _) in chosen.items()}
 
 
 _PLAIN = re.compile(f"[^\\W\\d]\\w*(?<![{_SUPERSCRIPT_DIGITS}])")
@@ -229,48 +162,9 @@ def parenthesize(name: str) -> str:
     return name
 
 
-_PLACEHOLDER = re.compile(r"\{(a|b|out)\}")
 
 
-def _fill(template: str, raw: dict[str, str]) -> str:
-    """Put names into a rule's formula; a name alone inside a call's parentheses needs no more."""
-
-    def substitute(match: re.Match[str]) -> str:
-        name = raw[match.group(1)]
-        start, end = match.span()
-        whole = start == 0 and end == len(template)
-        alone = whole or (template[start - 1 : start] == "(" and template[end : end + 1] == ")")
-        return name if alone else parenthesize(name)
-
-    return _PLACEHOLDER.sub(substitute, template)
-
-
-def local_formula(node: Value, index: int, names: dict[Value, str]) -> str:
-    """The local derivative ∂node/∂(its operand `index`) as a formula in node names.
-
-    The formula is the engine's own (`RULES[node.op].formulas`), with a constant exponent
-    worked out so that ``∂(d²)/∂d`` reads ``2·d``.
-    """
-    parents = node.parents
-    exponent = _constant_exponent(node)
-    if exponent is not None and index == 0:
-        a = parenthesize(names[parents[0]])
-        lowered = exponent - 1.0
-        if lowered == 0.0:
-            return fmt(exponent)
-        small = superscript(lowered)
-        if lowered == 1.0:
-            power = a
-        elif small:
-            power = f"{_superscript_base(names[parents[0]], a)}{small}"
-        else:
-            power = f"{a}^{fmt(lowered)}"
-        return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"
-    raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
-    return _fill(RULES[node.op].formulas[index], raw)
-
-
-# --- LaTeX: the same names and formulas, written for math mode ----------------------------------
+# --- LaTeX: names and numbers for math mode -------------------------------------------------------
 
 _LATEX_SPECIAL = {
     "\\": "\\backslash{}",
@@ -356,104 +250,261 @@ def latex_operand(name: str, *, factor: bool = False) -> str:
     return name
 
 
-def latex_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
-    """`node_names` in LaTeX: the same choices (label, number, short expression or ``mul3``), as math."""
-    return _names(root, max_expression, latex=True)
 
 
-def _latex_wrap(text: str, precedence: int, needed: int) -> str:
-    return f"\\left({text}\\right)" if precedence < needed else text
+# --- the one expression writer, in two dialects ---------------------------------------------------
 
 
-def _latex_expression(node: Value, written: dict[Value, tuple[str, int]]) -> tuple[str, int]:
-    """Like `expression`, in LaTeX; an exponent sits in braces and needs no parentheses."""
-    rule = RULES[node.op]
+def _text_power(base: str, name: str, exponent: float) -> str:
+    """``base`` (``name`` as written beside an operator) to a constant `exponent`, in text: x², d^0.5."""
+    small = superscript(exponent)
+    return f"{_superscript_base(name, base)}{small}" if small else f"{base}^{fmt(exponent)}"
+
+
+class Dialect(NamedTuple):
+    """How the one expression writer writes in one notation: `TEXT` for reading, `LATEX` for math.
+
+    The rules hold a template per dialect (`Rule.text` and `Rule.latex` for the expression,
+    `Rule.formulas` and `Rule.latex_formulas` for the local derivatives); everything else that
+    differs between the two is here, so names, expressions and formulas are written by one code path.
+    """
+
+    template: str  # the rule's attribute holding how its op is written: "text" or "latex"
+    open: str  # the parentheses an operand gets when its precedence needs them
+    close: str
+    number: Callable[[float], str]  # a constant: fmt or latex_number
+    label: Callable[[str], str]  # a user's label: as it is, or latex_escape
+    generated: Callable[[str], str]  # an op-and-index name (``mul3``)
+    repeat: str  # before the count of a repeated name: ``loss#2``
+    operand: Callable[[str], str]  # a name beside an operator in a formula: parenthesize, latex_operand
+    enclosing: tuple[str, ...]  # pairs inside which a formula's placeholder alone needs no parentheses
+    times: str  # the product sign of a worked-out power's derivative, 2·x
+    power: Callable[[str, str, float], str]  # (base beside an operator, name, constant exponent)
+    superscripts: bool  # a whole constant exponent is written as superscript digits (x²)
+    braced_exponent: bool  # an exponent sits in braces and needs no parentheses
+
+    def formula(self, rule: Rule, index: int) -> str:
+        """The rule's formula for ∂out/∂(operand `index`) in this dialect, still over its placeholders."""
+        if self.template == "text":
+            return rule.formulas[index]
+        if rule.latex_formulas:
+            return rule.latex_formulas[index]
+        return latex_from_text(rule.formulas[index])  # a rule made without LaTeX formulas
+
+
+TEXT = Dialect(
+    template="text", open="(", close=")", number=fmt, label=str, generated=str, repeat="#",
+    operand=parenthesize, enclosing=("()",), times="·", power=_text_power, superscripts=True,
+    braced_exponent=False,
+)
+"""Text for reading: ``(ŷ − y)²``, ``σ(z)·(1−σ(z))``."""
+
+LATEX = Dialect(
+    template="latex", open="\\left(", close="\\right)", number=latex_number, label=latex_escape,
+    generated=lambda name: f"\\mathrm{{{name}}}", repeat="\\#", operand=latex_operand, enclosing=("()", "{}"),
+    times=" \\cdot ", power=lambda base, name, exponent: f"{base}^{{{latex_number(exponent)}}}",
+    superscripts=False, braced_exponent=True,
+)
+"""LaTeX math: ``\\left(\\hat{y} - y\\right)^{2}``, ``\\sigma(z) \\cdot (1 - \\sigma(z))``."""
+
+
+def number_written(x: float) -> tuple[str, int]:
+    """A number as `fmt` writes it, with its precedence: a negative one binds like unary minus."""
+    text = fmt(x)
+    return text, (NEGATIVE if text.startswith("-") else ATOM)
+
+
+def expression(
+    node: Value, names: Mapping[Value, tuple[str, int]], dialect: Dialect = TEXT
+) -> tuple[str, int]:
+    """Write `node` as an expression of its parents' names; returns (text, precedence).
+
+    `names` maps each parent to its own (text, precedence), so parentheses are added only where the
+    precedences need them (``(ŷ − y)²``, not ``((ŷ − y))^(2)``); `written_names` builds on it.
+    """
+    op = node.op
+    parents = [names[p] for p in node.parents]
+    rule = RULES[op]
     prec = rule.precedence
-    parents = [written[p] for p in node.parents]
-    if prec == _ATOM:  # a call, op(a) or op(a, b)
-        return _written(rule.latex, *(text for text, _ in parents)), _ATOM
+
+    def wrap(text: str, precedence: int, needed: int) -> str:
+        return f"{dialect.open}{text}{dialect.close}" if precedence < needed else text
+
+    exponent = _constant_exponent(node) if dialect.superscripts else None
+    power = None if exponent is None else superscript(exponent)
+    if power is not None:  # x², (ŷ − y)², σ(z)⁻¹; the constant stays a node of its own
+        (a, pa), _ = parents
+        return f"{_superscript_base(a, wrap(a, pa, prec + 1))}{power}", prec
+    template = getattr(rule, dialect.template)
+    if prec == ATOM:  # a call, op(a) or op(a, b): its parentheses are its own
+        return _written(template, *(text for text, _ in parents)), ATOM
     if len(parents) == 2:
         (a, pa), (b, pb) = parents
-        if node.op == "**":
-            return _written(rule.latex, _latex_wrap(a, pa, prec + 1), b), prec
-        right = _latex_wrap(b, pb, prec + 1 if rule.ordered else prec)
-        return _written(rule.latex, _latex_wrap(a, pa, prec), right), prec
+        if op == "**":  # right-associative: parentheses on the left at equal precedence
+            left = wrap(a, pa, prec + 1)
+            right = b if dialect.braced_exponent else wrap(b, pb, prec)
+        else:  # left-associative: an ordered operator needs them on the right at equal precedence
+            left = wrap(a, pa, prec)
+            right = wrap(b, pb, prec + 1 if rule.ordered else prec)
+        return _written(template, left, right), prec
     ((a, pa),) = parents
-    return _written(rule.latex, _latex_wrap(a, pa, prec + 1)), prec  # a prefix operator: -a
+    return _written(template, wrap(a, pa, prec + 1)), prec  # a prefix operator: −a
 
 
-def _latex_template(template: str, names: dict[str, str]) -> str:
-    """Translate one of the rule table's formula templates to LaTeX, filling in the operand names.
+_PLACEHOLDER = re.compile(r"\{(a|b|out)\}")
 
-    Works on the template's own symbols (``·``, ``−``, ``²``, ``√``, ``^(…)``, ``σ``, function
-    words), so the formulas still come from `RULES` alone.
+
+def _written(template: str, a: str, b: str = "") -> str:
+    """A rule's `text` or `latex` template with the operands written in (in one pass)."""
+    return _PLACEHOLDER.sub(lambda m: a if m.group(1) == "a" else b, template)
+
+
+def written_names(
+    root: Value, max_expression: int = MAX_EXPRESSION, dialect: Dialect = TEXT
+) -> dict[Value, tuple[str, int]]:
+    """Every node of `root`'s graph with its name (`node_names`) and that name's precedence.
+
+    A name that is an expression (``ŷ − y``) binds like its operator, so a consumer writing it
+    beside another keeps ``(ŷ − y)²``; labels, generated names (``mul3``) and repeats are atoms. The
+    choices are made on the text, so the `LATEX` dialect names the same nodes the same way.
     """
-    out: list[str] = []
-    closers: list[str] = []  # what each open parenthesis closes with: ")" or "}" for ^( … )
-    pending_brace = False  # a ^ or √ directly before a placeholder wraps it in braces
-    i = 0
-    while i < len(template):
-        match = _PLACEHOLDER.match(template, i)
-        if match:
-            name = names[match.group(1)]
-            before = "".join(out)
-            after = template[match.end() : match.end() + 1]
-            alone = (
-                pending_brace
-                or (i == 0 and match.end() == len(template))
-                or (before.endswith(("(", "{")) and after == ")")
-            )
-            filled = name if alone else latex_operand(name)
-            out.append(f"{{{filled}}}" if pending_brace else filled)
-            pending_brace = False
-            i = match.end()
-            continue
-        ch = template[i]
-        word = re.match(r"[a-z]{2,}", template[i:])  # a function's name: ln, tanh, sign, ...
-        if word:
-            out.append(latex_function(word.group()))
-            i += len(word.group())
-            continue
-        if ch in "^√" and template.startswith("(", i + 1):  # a^(…) and √(…): braces, not parentheses
-            out.append("^{" if ch == "^" else "\\sqrt{")
-            closers.append("}")
-            i += 2
-            continue
-        if ch in "^√":
-            out.append("^" if ch == "^" else "\\sqrt")
-            pending_brace = True
-        elif ch == "(":
-            out.append("(")
-            closers.append(")")
-        elif ch == ")":
-            out.append(closers.pop() if closers else ")")
-        elif ch == "−":
-            out.append(" - " if out and not "".join(out).endswith(("(", "{")) else "-")
-        elif ch in "σπ":
-            out.append("\\sigma" if ch == "σ" else "\\pi ")
-        elif ch == "·":
-            out.append(" \\cdot ")
-        elif ch == "²":
-            out.append("^{2}")
+    forward = topological_order(root)[::-1]
+    text_of: dict[Value, tuple[str, int]] = {}
+    written: dict[Value, tuple[str, int]] = {}
+    taken: dict[str, int] = {}
+    counters: dict[str, int] = {}
+    for node in forward:
+        if node.label:
+            text, prec = node.label, ATOM
+            out = dialect.label(node.label)
+        elif not node.parents:
+            text, prec = number_written(node.data)
+            out = dialect.number(node.data)
         else:
-            out.append(ch)
+            text, prec = expression(node, text_of)
+            if len(text) > max_expression:
+                word = RULES[node.op].name
+                counters[word] = counters.get(word, 0) + 1
+                text, prec = f"{word}{counters[word]}", ATOM
+                out = dialect.generated(text)
+            else:
+                out = text if dialect is TEXT else expression(node, written, dialect)[0]
+        seen = taken.get(text, 0)
+        taken[text] = seen + 1
+        if seen and (node.label or node.parents):
+            text, prec = f"{text}#{seen + 1}", ATOM
+            out = f"{out}{dialect.repeat}{seen + 1}"
+        text_of[node] = (text, prec)
+        written[node] = (out, prec)
+    return written
+
+
+def node_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
+    """A readable, unique name for every node of `root`'s graph.
+
+    A label is used as it is; an unlabelled constant is its number; an unlabelled result is its
+    expression in its operands' names (``yhat − y``) while that stays short, else its op and an
+    index in forward order (``mul3``). Names are unique: a repeat gets ``#2``, ``#3``, ...
+    """
+    return {node: name for node, (name, _) in written_names(root, max_expression).items()}
+
+
+def latex_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
+    """`node_names` in LaTeX: the same choices (label, number, short expression or ``mul3``), as math."""
+    return {node: name for node, (name, _) in written_names(root, max_expression, LATEX).items()}
+
+
+def _fill(template: str, raw: dict[str, str], dialect: Dialect) -> str:
+    """Put names into a rule's formula; a name alone inside (…) (or LaTeX's {…}) needs no more."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = raw[match.group(1)]
+        start, end = match.span()
+        around = template[start - 1 : start] + template[end : end + 1]
+        alone = (start == 0 and end == len(template)) or around in dialect.enclosing
+        return name if alone else dialect.operand(name)
+
+    return _PLACEHOLDER.sub(substitute, template)
+
+
+def _formula(node: Value, index: int, names: Mapping[Value, str], dialect: Dialect) -> str:
+    """∂node/∂(its operand `index`) in `dialect`: the rule's formula filled with `names`."""
+    parents = node.parents
+    exponent = _constant_exponent(node)
+    if exponent is not None and index == 0:  # worked out: ∂(d²)/∂d reads 2·d
+        name = names[parents[0]]
+        a = dialect.operand(name)
+        lowered = exponent - 1.0
+        if lowered == 0.0:
+            return dialect.number(exponent)
+        power = a if lowered == 1.0 else dialect.power(a, name, lowered)
+        return power if exponent == 1.0 else f"{dialect.number(exponent)}{dialect.times}{power}"
+    raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
+    return _fill(dialect.formula(RULES[node.op], index), raw, dialect)
+
+
+def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
+    """The local derivative ∂node/∂(its operand `index`) as a formula in node names.
+
+    The formula is the engine's own (`RULES[node.op].formulas`), with a constant exponent
+    worked out so that ``∂(d²)/∂d`` reads ``2·d``.
+    """
+    return _formula(node, index, names, TEXT)
+
+
+def latex_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
+    """`local_formula` in LaTeX: the rule's `latex_formulas`, filled in `latex_names` the same way."""
+    return _formula(node, index, names, LATEX)
+
+
+_FORMULA_TOKEN = re.compile(r"[A-Za-z]{2,}|\{(?:a|b|out)\}|\d+|.", re.DOTALL)
+_FORMULA_SYMBOL = {"·": " \\cdot ", "√": "\\surd{}", "′": "'", "π": "\\pi{}"}
+
+
+def latex_from_text(formula: str) -> str:
+    """A text formula (over ``{a}``, ``{b}``, ``{out}``) as LaTeX math, symbol by symbol.
+
+    For an op of your own (`custom_op`'s `formula`): a word of two or more letters is a function
+    (``\\exp``, ``\\operatorname{sign}``); Greek letters, ``·``, ``−``, ``²`` and ``√`` are their LaTeX;
+    a power's exponent (``^{b}``, ``^2``, ``^(…)``) goes in braces; other specials are escaped.
+    Placeholders stay, to be filled as the rules' own LaTeX formulas are.
+    """
+    tokens = _FORMULA_TOKEN.findall(formula)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        exponent = _exponent(tokens, i + 1) if token == "^" else None
+        if exponent is not None:  # a^{b}, a^2, a^(b−1): the exponent in braces
+            inside, i = exponent
+            out.append(f"^{{{latex_from_text(inside)}}}")
+            continue
+        if token.startswith("{") or token.isdecimal():
+            out.append(token)
+        elif len(token) > 1:
+            out.append(latex_function(token))
+        elif token in "−-":
+            out.append(" - " if out and not out[-1].endswith(("(", "{", "[")) else "-")
+        else:
+            out.append(_FORMULA_SYMBOL.get(token) or _latex_char(token))
         i += 1
     return "".join(out)
 
 
-def latex_formula(node: Value, index: int, names: dict[Value, str]) -> str:
-    """`local_formula` in LaTeX: ∂node/∂(operand `index`) from the rule table, in `latex_names`."""
-    parents = node.parents
-    exponent = _constant_exponent(node)
-    if exponent is not None and index == 0:
-        a = latex_operand(names[parents[0]])
-        lowered = exponent - 1.0
-        if lowered == 0.0:
-            return latex_number(exponent)
-        power = a if lowered == 1.0 else f"{a}^{{{latex_number(lowered)}}}"
-        return power if exponent == 1.0 else f"{latex_number(exponent)} \\cdot {power}"
-    raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
-    return _latex_template(RULES[node.op].formulas[index], raw)
+def _exponent(tokens: list[str], start: int) -> tuple[str, int] | None:
+    """The exponent after a ``^`` at `start` (one token, or a parenthesized group without its
+    parentheses) and where the formula goes on; None when there is none (a lone or unclosed ^)."""
+    if start >= len(tokens):
+        return None
+    if tokens[start] != "(":
+        return tokens[start], start + 1
+    depth, end = 0, start
+    while end < len(tokens):
+        depth += (tokens[end] == "(") - (tokens[end] == ")")
+        end += 1
+        if depth == 0:
+            return "".join(tokens[start + 1 : end - 1]), end
+    return None
 
 
 def one_line(text: str) -> str:

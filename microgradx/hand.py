@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import random
 import sys
 import unicodedata
@@ -27,6 +26,7 @@ from typing import Any
 
 from microgradx.engine import RULES, Value, grad, topological_order
 from microgradx.expr import FUNCTIONS, Expression, ExpressionError, check_name, parse
+from microgradx.node import returned_number
 
 __all__ = ["DOMAIN_ERRORS", "HandFunction", "Sample", "check_names", "hand_function", "nearby", "sympy_text"]
 
@@ -161,7 +161,7 @@ def hand_function(
         check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
         return lambda sample: _formula_value(where, expression, expression.inputs, sample)
     if callable(formula):
-        return lambda sample: _number(where, call(formula, dict(sample.point)))
+        return lambda sample: returned_number(where, call(formula, dict(sample.point)))
     raise TypeError(
         f"{where} must be a function of the inputs, a formula string such as '(ŷ - y)*x' "
         f"or a SymPy expression, got {type(formula).__name__}"
@@ -302,11 +302,3 @@ def _float_of(where: str, number: Any) -> float:
             size = _short(number)
         raise ValueError(f"{where} holds {size}, which is too large for a float")
     return x
-
-
-def _number(where: str, result: object) -> float:
-    if type(result) is Value:
-        return result.data
-    if isinstance(result, bool) or not isinstance(result, numbers.Real):
-        raise TypeError(f"{where} must return a number, got {type(result).__name__} {result!r}")
-    return float(result)

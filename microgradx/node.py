@@ -70,16 +70,16 @@ class Node:
     # Asking for the number: ordering compares numbers; == and hash stay identity (Values are
     # dict keys and set members). Each answer is shown to the `observer`.
     def __lt__(self, other: Any) -> bool:
-        return tell("__lt__", self, other, self.data < _number(other))
+        return tell("__lt__", self, other, self.data < _compared(other))
 
     def __le__(self, other: Any) -> bool:
-        return tell("__le__", self, other, self.data <= _number(other))
+        return tell("__le__", self, other, self.data <= _compared(other))
 
     def __gt__(self, other: Any) -> bool:
-        return tell("__gt__", self, other, self.data > _number(other))
+        return tell("__gt__", self, other, self.data > _compared(other))
 
     def __ge__(self, other: Any) -> bool:
-        return tell("__ge__", self, other, self.data >= _number(other))
+        return tell("__ge__", self, other, self.data >= _compared(other))
 
     def __float__(self) -> float:
         return tell("__float__", self, None, self.data)
@@ -88,9 +88,23 @@ class Node:
         return tell("__bool__", self, None, self.data != 0.0)
 
 
-def _number(other: object) -> float:
+def _compared(other: object) -> float:
+    """The number a Value is compared with: a Value's, or a real number's."""
     if isinstance(other, Node):
         return other.data
     if isinstance(other, numbers.Real):
         return float(other)
     raise TypeError(f"cannot compare a Value with {type_name(other)}")
+
+
+def returned_number(where: str, result: object) -> float:
+    """What a learner's function returned, as a float: a Value gives its number.
+
+    Anything else but a real number (a bool included) is a TypeError naming `where`, the function
+    (``custom_op 'softplus': forward``, ``hand['w']``), and what it returned.
+    """
+    if isinstance(result, Node):
+        return result.data
+    if isinstance(result, bool) or not isinstance(result, numbers.Real):
+        raise TypeError(f"{where} must return a number, got {type_name(result)} {result!r}")
+    return float(result)

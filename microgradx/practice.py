@@ -516,7 +516,7 @@ class Exercise:
             if label not in answers:
                 continue
             node = node_of[label]
-            given = self._number(label, answers[label])
+            given = self._answer_number(label, answers[label])
             ok, note = diagnosis(
                 given, right, candidates(node, label, out, right, all_uses[node], self.names)
             )
@@ -535,7 +535,7 @@ class Exercise:
         output, leaves = self._build(point)
         return Sample.of(output, leaves, dict(point))
 
-    def _number(self, label: str, answer: object) -> float:
+    def _answer_number(self, label: str, answer: object) -> float:
         if isinstance(answer, str):
             try:
                 return parse_number(answer)

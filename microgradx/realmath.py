@@ -37,7 +37,9 @@ def type_name(x: object) -> str:
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _fmt(x: float) -> str:
+def _exact(x: float) -> str:
+    """The operand an error message names, every digit of it (``repr``): not `formatting.fmt`'s 4 digits,
+    which would write the 0.30000000000000004 that failed as 0.3."""
     return repr(float(x))
 
 
@@ -86,7 +88,7 @@ def div(a: float, b: float) -> float:
         raise_first_bad(np.asarray(b) == 0.0, div, a, b)
         return np.true_divide(a, b)
     if b == 0.0:
-        raise ZeroDivisionError(f"'/': division by zero in {_fmt(a)} / {_fmt(b)}")
+        raise ZeroDivisionError(f"'/': division by zero in {_exact(a)} / {_exact(b)}")
     return a / b
 
 
@@ -95,11 +97,11 @@ def power(a: float, b: float) -> float:
         return elementwise(power, a, b)
     if a == 0.0 and b < 0.0:
         raise ZeroDivisionError(
-            f"'**': {_fmt(a)} ** {_fmt(b)} divides by zero (a zero base needs an exponent >= 0)"
+            f"'**': {_exact(a)} ** {_exact(b)} divides by zero (a zero base needs an exponent >= 0)"
         )
     if a < 0.0 and not b.is_integer() and math.isfinite(b):
         raise ValueError(
-            f"'**': {_fmt(a)} ** {_fmt(b)} is not a real number "
+            f"'**': {_exact(a)} ** {_exact(b)} is not a real number "
             "(a negative base needs a whole-number exponent)"
         )
     try:
@@ -121,7 +123,7 @@ def log(a: float) -> float:
     if type(a) is not float and is_array(a):
         return elementwise(log, a)
     if a <= 0.0:
-        raise ValueError(f"log: math domain error, log({_fmt(a)}) is undefined (log needs a number > 0)")
+        raise ValueError(f"log: math domain error, log({_exact(a)}) is undefined (log needs a number > 0)")
     return math.log(a)
 
 
@@ -130,7 +132,7 @@ def sqrt(a: float) -> float:
         raise_first_bad(numpy_module().asarray(a) < 0.0, sqrt, a)
         return numpy_module().sqrt(a)
     if a < 0.0:
-        raise ValueError(f"sqrt: math domain error, sqrt({_fmt(a)}) is not real (sqrt needs a number >= 0)")
+        raise ValueError(f"sqrt: math domain error, sqrt({_exact(a)}) is not real (sqrt needs a number >= 0)")
     return math.sqrt(a)
 
 
@@ -155,7 +157,7 @@ def _trig(name: str, fn: Callable[[float], float]) -> Callable[[float], float]:
         if type(a) is not float and is_array(a):
             return elementwise(forward, a)
         if math.isinf(a):
-            raise ValueError(f"{name}: math domain error, {name}({_fmt(a)}) is undefined")
+            raise ValueError(f"{name}: math domain error, {name}({_exact(a)}) is undefined")
         return fn(a)
 
     forward.__name__ = f"_{name}"
@@ -178,7 +180,7 @@ def _real(name: str, fn: Callable[..., float], needs: str = "", odd: bool = Fals
         try:
             return fn(*args)
         except ValueError:
-            shown = ", ".join(_fmt(x) for x in args)
+            shown = ", ".join(_exact(x) for x in args)
             raise ValueError(f"{name}: math domain error, {name}({shown}) is undefined ({name} needs {needs})"
                              ) from None
         except OverflowError:
@@ -220,7 +222,7 @@ def mod(a: float, b: float) -> float:
         raise_first_bad(np.asarray(b) == 0.0, mod, a, b)
         return np.remainder(a, b)
     if b == 0.0:
-        raise ZeroDivisionError(f"'%': modulo by zero in {_fmt(a)} % {_fmt(b)}")
+        raise ZeroDivisionError(f"'%': modulo by zero in {_exact(a)} % {_exact(b)}")
     return a % b
 
 def relu(a: float) -> float:
@@ -235,7 +237,7 @@ def relu(a: float) -> float:
 # --- the edges of two derivative rules (rules.RULES), for floats and (create_graph) Values ----
 
 
-def _number(x):  # a number as it is, a Value's number
+def _data(x):  # a number as it is, a Value's number
     if type(x) is float or isinstance(x, numbers.Real):
         return x
     if is_array(x):
@@ -245,7 +247,7 @@ def _number(x):  # a number as it is, a Value's number
 
 def d_power_base(a, b, out):
     """∂(a^b)/∂a = b·a^(b−1); 0 when b == 0 (as PyTorch), ±inf at a zero base with b < 1."""
-    bd, ad = _number(b), _number(a)
+    bd, ad = _data(b), _data(a)
     if bd == 0.0:
         return 0.0
     if ad == 0.0 and bd < 1.0:
@@ -255,10 +257,10 @@ def d_power_base(a, b, out):
 
 def d_power_exponent(a, b, out):
     """∂(a^b)/∂b = a^b·ln a; 0 at a zero base (as PyTorch); nan for a negative base or a nan."""
-    ad = _number(a)
+    ad = _data(a)
     if ad > 0.0:
         return out * (log(a) if a is ad else a.log())
-    return 0.0 if ad == 0.0 and _number(b) >= 0.0 else math.nan  # (0 ** nan: nan, as PyTorch)
+    return 0.0 if ad == 0.0 and _data(b) >= 0.0 else math.nan  # (0 ** nan: nan, as PyTorch)
 
 
 def reciprocal(x):
@@ -279,7 +281,7 @@ def d_atan2(a, b):
         np = numpy_module()
         inverse = np.where(square != 0.0, 1.0 / np.where(square != 0.0, square, 1.0), 0.0)
     else:
-        inverse = 0.0 if _number(square) == 0.0 else 1.0 / square
+        inverse = 0.0 if _data(square) == 0.0 else 1.0 / square
     return b * inverse, -a * inverse
 
 
@@ -288,7 +290,7 @@ def d_hypot(a, b, out):
     if is_array(out):
         with numpy_module().errstate(divide="ignore", invalid="ignore"):
             return a / out, b / out
-    if _number(out) == 0.0:
+    if _data(out) == 0.0:
         return math.nan, math.nan
     return a / out, b / out
 
@@ -298,9 +300,9 @@ def d_mod_divisor(a, b):
     even on Values: it is constant between its jumps, so its own derivative is 0 there."""
     if is_array(a) or is_array(b):
         return -numpy_module().floor_divide(a, b)
-    return -(_number(a) // _number(b))
+    return -(_data(a) // _data(b))
 
 
 def d_sqrt(a, out):
     """∂√a/∂a = 1/(2√a); ±inf at a == ±0.0 (as PyTorch: √-0.0 is -0.0)."""
-    return (0.5 / out,) if _number(out) != 0.0 else (math.copysign(_INF, _number(out)),)
+    return (0.5 / out,) if _data(out) != 0.0 else (math.copysign(_INF, _data(out)),)

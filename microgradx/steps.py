@@ -15,7 +15,15 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, apply, backward_steps, topological_order
-from microgradx.formatting import derivative_name, expression, fmt, local_formula, node_names
+from microgradx.formatting import (
+    derivative_name,
+    expression,
+    fmt,
+    local_formula,
+    node_names,
+    number_written,
+    written_names,
+)
 from microgradx.gradmode import enable_grad
 
 __all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "forward_values", "is_constant", "page_data"]
@@ -27,10 +35,6 @@ Value and round)."""
 
 MAX_ITERATIONS = 100
 """The most rounds of forward, backward and update one page goes through (`to_html(iterations=...)`)."""
-
-_ATOM = 99  # precedence of a name or a non-negative number: never parenthesised
-_NEGATIVE = 3  # a negative number binds like unary minus: (-0.4)², but 0.5·-0.4
-
 
 def _raw(x: float) -> float | str:
     """A float for JSON: finite numbers as they are, nan/inf as strings (JSON has no such numbers)."""
@@ -185,7 +189,7 @@ def _all_steps(
     steps: list[dict] = []
     inputs = [n for n in forward if not n.parents]
     steps.append(_start_step(inputs, index, names, output))
-    written = _precedences(forward, names)
+    written = written_names(output)
     values = previous = {node: node.data for node in forward}
     for r in range(1, rounds + 1):
         first = len(steps) if r > 1 else 0
@@ -346,28 +350,6 @@ def _again_step(
     }
 
 
-def _number(x: float) -> tuple[str, int]:
-    """A number with the precedence `formatting.expression` needs to parenthesise it."""
-    text = fmt(x)
-    return text, (_NEGATIVE if text.startswith("-") else _ATOM)
-
-
-def _precedences(forward: list[Value], names: dict[Value, str]) -> dict[Value, tuple[str, int]]:
-    """Each node's name with its precedence: a name that is an expression (``ŷ − y``) binds like
-    its operator, so ``(ŷ − y)²`` keeps its parentheses; labels and short names are atoms."""
-    written: dict[Value, tuple[str, int]] = {}
-    for node in forward:
-        name = names[node]
-        if node.label:
-            written[node] = (name, _ATOM)
-        elif not node.parents:
-            written[node] = (name, _number(node.data)[1])
-        else:
-            text, prec = expression(node, written)
-            written[node] = (name, prec if text == name else _ATOM)
-    return written
-
-
 def _forward_step(
     node: Value,
     index: dict[Value, int],
@@ -377,7 +359,7 @@ def _forward_step(
     values: dict[Value, float],
 ) -> dict:
     symbolic, _ = expression(node, written)
-    numeric, _ = expression(node, {p: _number(values[p]) for p in node.parents})
+    numeric, _ = expression(node, {p: number_written(values[p]) for p in node.parents})
     value = fmt(values[node])
     first = [[names[node], "t"]]
     if symbolic != names[node]:

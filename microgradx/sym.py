@@ -25,7 +25,7 @@ def _import_sympy() -> Any:
     return sympy
 
 
-def _number(sympy: Any, x: float) -> Any:
+def _sympy_constant(sympy: Any, x: float) -> Any:
     """A constant leaf: an exact Integer for whole numbers (so ``x**2`` stays ``x**2``), else a Float."""
     if math.isnan(x):
         return sympy.nan
@@ -62,5 +62,5 @@ def to_sympy(output: Value) -> Any:
                 )
             converted[node] = sympy.Symbol(node.label)
         else:
-            converted[node] = _number(sympy, node.data)
+            converted[node] = _sympy_constant(sympy, node.data)
     return converted[output]

@@ -147,14 +147,14 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         REALMATH,
-        "return 0.0 if ad == 0.0 and _number(b) >= 0.0 else math.nan",
+        "return 0.0 if ad == 0.0 and _data(b) >= 0.0 else math.nan",
         "return 0.0",
         "**: ∂/∂b for a negative base nan -> 0",
         (POWER_SPECIAL,),
     ),
     Mutant(
         REALMATH,
-        "return 0.0 if ad == 0.0 and _number(b) >= 0.0 else math.nan",
+        "return 0.0 if ad == 0.0 and _data(b) >= 0.0 else math.nan",
         "return math.nan",
         "**: ∂/∂b at a zero base 0 -> nan",
         (POWER_SPECIAL,),
@@ -185,15 +185,15 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         REALMATH,
-        "(0.5 / out,) if _number(out) != 0.0",
-        "(1.0 / out,) if _number(out) != 0.0",
+        "(0.5 / out,) if _data(out) != 0.0",
+        "(1.0 / out,) if _data(out) != 0.0",
         "sqrt: 1/(2√a) -> 1/√a",
         (UNARY_CLOSED,),
     ),
     Mutant(
         REALMATH,
-        "(0.5 / out,) if _number(out) != 0.0 else (math.copysign(_INF, _number(out)),)",
-        "(0.5 / out,) if _number(out) != 0.0 else (0.0,)",
+        "(0.5 / out,) if _data(out) != 0.0 else (math.copysign(_INF, _data(out)),)",
+        "(0.5 / out,) if _data(out) != 0.0 else (0.0,)",
         "sqrt: ∂ at 0 inf -> 0",
         (UNARY_SPECIAL,),
     ),
@@ -247,16 +247,25 @@ MUTANTS: list[Mutant] = [
         "formula +: ∂/∂b '1' -> '0'",
         (RULE_FORMULAS,),
     ),
-    Mutant(RULES, '("1", "-1")', '("1", "1")', "formula -: ∂/∂b '-1' -> '1'", (RULE_FORMULAS,)),
-    Mutant(RULES, '("{b}", "{a}")', '("{a}", "{b}")', "formula *: operands swapped", (RULE_FORMULAS,)),
+    Mutant(
+        RULES, ' formulas=("1", "-1")', ' formulas=("1", "1")', "formula -: ∂/∂b '-1' -> '1'",
+        (RULE_FORMULAS,),
+    ),
+    Mutant(
+        RULES, ' formulas=("{b}", "{a}")', ' formulas=("{a}", "{b}")', "formula *: operands swapped",
+        (RULE_FORMULAS,),
+    ),
     Mutant(RULES, '"−{a}/{b}²"', '"−{a}/{b}"', "formula /: −a/b² -> −a/b", (RULE_FORMULAS,)),
     Mutant(RULES, '"1/{b}", "−{a}/{b}²"', '"1/{a}", "−{a}/{b}²"', "formula /: 1/b -> 1/a", (RULE_FORMULAS,)),
     Mutant(RULES, '"{b}·{a}^({b}−1)"', '"{b}·{a}^{b}"', "formula **: b·a^(b-1) -> b·a^b", (RULE_FORMULAS,)),
     Mutant(
         RULES, '"{a}^{b}·ln({a})"', '"{b}^{a}·ln({a})"', "formula **: a^b·ln a -> b^a·ln a", (RULE_FORMULAS,)
     ),
-    Mutant(RULES, '("-1",)', '("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
-    Mutant(RULES, '"sign({a})",\n', '"−sign({a})",\n', "formula abs: sign -> −sign", (RULE_FORMULAS,)),
+    Mutant(RULES, ' formulas=("-1",)', ' formulas=("1",)', "formula neg: '-1' -> '1'", (RULE_FORMULAS,)),
+    Mutant(
+        RULES, ' formula="sign({a})",', ' formula="−sign({a})",', "formula abs: sign -> −sign",
+        (RULE_FORMULAS,),
+    ),
     Mutant(
         RULES,
         '(out,), formula="exp({a})",',
@@ -264,7 +273,7 @@ MUTANTS: list[Mutant] = [
         "formula exp: exp(a) -> exp(−a)",
         (RULE_FORMULAS,),
     ),
-    Mutant(RULES, '"1/{a}",', '"-1/{a}",', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
+    Mutant(RULES, ' formula="1/{a}",', ' formula="-1/{a}",', "formula log: 1/a -> -1/a", (RULE_FORMULAS,)),
     Mutant(RULES, '"1/(2·√{a})",', '"1/√{a}",', "formula sqrt: 1/(2√a) -> 1/√a", (RULE_FORMULAS,)),
     Mutant(
         RULES, '"1−tanh²({a})",', '"1−tanh({a})",', "formula tanh: 1−tanh² -> 1−tanh", (RULE_FORMULAS,)
@@ -276,13 +285,16 @@ MUTANTS: list[Mutant] = [
         "formula sigmoid: σ(1−σ) -> σ(1+σ)",
         (RULE_FORMULAS,),
     ),
-    Mutant(RULES, '"[{a} > 0]",', '"[{a} < 0]",', "formula relu: [a > 0] -> [a < 0]", (RULE_FORMULAS,)),
+    Mutant(
+        RULES, ' formula="[{a} > 0]",', ' formula="[{a} < 0]",', "formula relu: [a > 0] -> [a < 0]",
+        (RULE_FORMULAS,),
+    ),
     Mutant(RULES, '"cos({a})",', '"−cos({a})",', "formula sin: cos -> −cos", (RULE_FORMULAS,)),
     Mutant(RULES, '"−sin({a})",', '"sin({a})",', "formula cos: −sin -> sin", (RULE_FORMULAS,)),
     Mutant(
         FORMATTING,
-        '        return power if exponent == 1.0 else f"{fmt(exponent)}·{power}"',
-        '        return power if exponent == 1.0 else f"{fmt(lowered)}·{power}"',
+        'return power if exponent == 1.0 else f"{dialect.number(exponent)}{dialect.times}{power}"',
+        'return power if exponent == 1.0 else f"{dialect.number(lowered)}{dialect.times}{power}"',
         "printed formula of a constant power: k·a^(k-1) -> (k-1)·a^(k-1)",
         (PRINTED_FORMULAS,),
     ),
@@ -596,8 +608,8 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         REALMATH,
-        "return -(_number(a) // _number(b))",
-        "return -(_number(a) / _number(b))",
+        "return -(_data(a) // _data(b))",
+        "return -(_data(a) / _data(b))",
         "§8 %: ∂/∂b −floor(a/b) -> −a/b",
         (BINARY_CLOSED,),
     ),

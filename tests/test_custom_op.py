@@ -229,3 +229,19 @@ def test_with_a_forward_written_on_values_the_missing_factor_of_the_chain_rule_i
 
     with pytest.raises(ValueError, match=r"∂th/∂a .* at a = 0.7, b = 1.3 .*∂\(a·b\)/∂a = b is missing"):
         mg.custom_op("th", lambda a, b: mg.tanh(a * b), forgot_b)
+
+
+def test_its_latex_formula_is_the_text_formula_spelled_as_math():
+    """`custom_op` takes the formula in text only; `explain(...).to_latex()` spells it symbol by symbol,
+    and without a formula writes the derivative's name, f′(a) or ∂₁f(a, b)."""
+    w, v = Value(0.5, "w"), Value(-0.25, "v")
+    out = logaddexp_op()(w, v)
+    assert RULES["logaddexp"].latex_formulas == ("\\sigma{}({a} - {b})", "\\sigma{}({b} - {a})")
+    assert "\\sigma{}(w - v)" in mg.explain(out, w).to_latex()
+    assert "\\sigma{}(v - w)" in mg.explain(out, v).to_latex()
+    assert "\\sigma{}(w)" in mg.explain(softplus_op()(w), w).to_latex()
+    plain = mg.custom_op("softplus", lambda a: math.log1p(math.exp(a)), lambda a: mg.sigmoid(a))
+    assert "\\operatorname{softplus}'(w)" in mg.explain(plain(w), w).to_latex()
+    pair = mg.custom_op("pair", lambda a, b: a * b, lambda a, b: (b, a))
+    said = mg.explain(pair(w, v), v).to_latex()
+    assert "\\partial_{2} \\operatorname{pair}(w, v)" in said and "∂" not in said

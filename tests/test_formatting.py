@@ -6,22 +6,30 @@ import math
 
 import pytest
 from conftest import seed_neuron
+from latex_reference import OLD_LATEX, formula_cases
 
 from microgradx import Value
 from microgradx.engine import RULES, apply
 from microgradx.formatting import (
+    ATOM,
+    NEGATIVE,
     OP_GLYPH,
     derivative_name,
+    expression,
     fmt,
     latex_escape,
     latex_formula,
+    latex_from_text,
     latex_names,
     latex_number,
     local_formula,
     node_names,
+    number_written,
     parenthesize,
     superscript,
+    written_names,
 )
+from microgradx.rules import BUILT_IN
 
 
 @pytest.mark.parametrize(
@@ -198,3 +206,92 @@ def test_every_rule_formula_translates_to_balanced_latex(op):
 )
 def test_derivative_names_read_unambiguously_after_d(name, written):
     assert derivative_name(name) == written
+
+
+def test_every_built_in_rule_holds_a_latex_formula_per_operand():
+    for op in BUILT_IN:
+        rule = RULES[op]
+        assert len(rule.latex_formulas) == len(rule.formulas), op
+        for text, tex in zip(rule.formulas, rule.latex_formulas, strict=True):
+            placeholders = [p for p in ("{a}", "{b}", "{out}") if p in text]
+            assert [p for p in ("{a}", "{b}", "{out}") if p in tex] == placeholders, (op, text, tex)
+
+
+def test_the_latex_formulas_and_names_are_those_the_old_translator_wrote():
+    """Every built-in op, with operands that are labels, sums, negations, powers, calls and products:
+    the rules' LaTeX filled by the one writer is byte for byte what the re-parsing translator wrote."""
+    cases = formula_cases()
+    assert {key for key, _ in cases} == set(OLD_LATEX)  # the table covers every built-in op
+    for key, out in cases:
+        tex = latex_names(out)
+        formulas = tuple(latex_formula(out, i, tex) for i in range(len(out.parents)))
+        assert (formulas, tuple(tex[p] for p in out.parents)) == OLD_LATEX[key], key
+
+
+def test_latex_names_make_the_same_choices_as_node_names():
+    a = Value(1.0, "a")
+    v = a
+    for _ in range(4):
+        v = (v * a + a) / Value(-2.0)
+    twins = Value(1.0, "ŷ"), Value(2.0, "ŷ")
+    out = v + twins[0] * twins[1] + Value(3.0, "loss") ** 2
+    text, tex = node_names(out), latex_names(out)
+    assert text.keys() == tex.keys()
+    for one in text:  # two nodes share a LaTeX name exactly when they share a name (equal constants)
+        assert [tex[one] == tex[other] for other in text] == [text[one] == text[other] for other in text]
+    for node, name in text.items():
+        if node.label:  # a label, or a repeated one with its count
+            base, _, count = name.partition("#")
+            assert tex[node] == latex_escape(base) + (f"\\#{count}" if count else "")
+        elif not node.parents:
+            assert tex[node] == latex_number(node.data)
+        elif name[:3] in ("add", "mul", "div") and name[3:].isdigit():  # too long: op and index
+            assert tex[node] == f"\\mathrm{{{name}}}"
+    assert {text[twins[0]], text[twins[1]]} == {"ŷ", "ŷ#2"}
+    assert {tex[twins[0]], tex[twins[1]]} == {"\\hat{y}", "\\hat{y}\\#2"}
+    assert {"\\mathrm{mul1}", "\\mathrm{add1}"} <= set(tex.values())
+
+
+def test_written_names_carry_each_names_precedence():
+    """The scale the stepper parenthesizes numbers by: (ŷ − y)² keeps its parentheses, a negative
+    number binds like unary minus, so (-0.4)² but 0.5·-0.4."""
+    E, yhat, _z = seed()
+    written = written_names(E)
+    names = node_names(E)
+    assert {node: name for node, (name, _) in written.items()} == names
+    difference = E.parents[1].parents[0]
+    assert written[difference] == ("ŷ − y", RULES["-"].precedence)
+    assert written[yhat] == ("ŷ", ATOM) and written[E.parents[0]] == ("0.5", ATOM)
+    assert number_written(-0.4) == ("-0.4", NEGATIVE) and number_written(0.4) == ("0.4", ATOM)
+    square = E.parents[1]
+    numbers = {square.parents[0]: number_written(-0.4), square.parents[1]: number_written(2.0)}
+    assert expression(square, numbers)[0] == "(-0.4)²"
+    product = Value(0.5) * Value(-0.4)
+    numbers = {p: number_written(p.data) for p in product.parents}
+    assert expression(product, numbers)[0] == "0.5·-0.4"
+
+
+@pytest.mark.parametrize(
+    "text, latex",
+    [
+        ("σ({a})·(1−σ({a}))", "\\sigma{}({a}) \\cdot (1 - \\sigma{}({a}))"),
+        ("{b}·{a}^({b}−1)", "{b} \\cdot {a}^{{b} - 1}"),
+        ("2^{a}·ln(2)", "2^{{a}} \\cdot \\ln(2)"),
+        ("1/√(1−{a}²)", "1/\\surd{}(1 - {a}^{2})"),
+        ("−floor({a}/{b})", "-\\operatorname{floor}({a}/{b})"),
+        ("1−tanh²({a})", "1 - \\tanh^{2}({a})"),
+        ("{a}^(b", "{a}\\text{\\textasciicircum}(b"),  # an unclosed exponent stays a caret
+        ("50%·{out}_1", "50\\% \\cdot {out}\\_1"),  # LaTeX's specials escaped
+    ],
+)
+def test_latex_from_text_spells_a_formula_symbol_by_symbol(text, latex):
+    assert latex_from_text(text) == latex
+
+
+def test_a_rule_without_latex_formulas_is_spelled_from_its_text(monkeypatch):
+    cube = RULES["tanh"]._replace(op="cube", formulas=("3·{a}²",), latex_formulas=())
+    monkeypatch.setitem(RULES, "cube", cube)
+    x = Value(0.5, "x")
+    y = apply("cube", x - Value(1.0, "c"))
+    assert local_formula(y, 0, node_names(y)) == "3·(x − c)²"
+    assert latex_formula(y, 0, latex_names(y)) == "3 \\cdot \\left(x - c\\right)^{2}"
