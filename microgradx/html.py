@@ -20,7 +20,7 @@ from microgradx._files import write_atomically
 from microgradx.engine import Value
 from microgradx.graph import Graph
 from microgradx.picture import svg
-from microgradx.steps import MAX_PAGE_NODES, graph_page_data, page_data, page_snapshot
+from microgradx.steps import MAX_PAGE_NODES, page_data, page_graph_and_data
 
 __all__ = ["MAX_PAGE_NODES", "page_data", "stepper_page", "to_html"]
 
@@ -69,8 +69,7 @@ def to_html(
     """
     if title is not None and type(title) is not str:
         raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
-    graph = page_snapshot(output, highlight)
-    data = graph_page_data(graph, lr=lr, iterations=iterations)
+    graph, data = page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)
     heading = title if title is not None else f"Backpropagation step by step: {graph.names[output]}"
     return stepper_page(graph, data, heading, path)
 
@@ -78,7 +77,7 @@ def to_html(
 def stepper_page(
     graph: Graph, data: dict, heading: str, path: str | os.PathLike[str] | None = None, *, quiz: bool = False
 ) -> str:
-    """The step-through page of `data` (from `steps.graph_page_data` of the snapshot `graph`); with
+    """The step-through page of `data` (from `steps.page_graph_and_data`, with its snapshot `graph`); with
     `quiz`, the quiz's own style and script (``assets/quiz.*``, reading ``data["quiz"]`` and each
     step's ``ask``) join the stepper's."""
     return page_from_assets(

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from microgradx.engine import RULES, Value
 from microgradx.formatting import OP_GLYPH, fmt
-from microgradx.steps import graph_page_data, is_constant, page_snapshot
+from microgradx.steps import is_constant, page_graph_and_data
 
 __all__ = ["static_svg", "svg"]
 
@@ -366,8 +366,7 @@ def static_svg(output: Value, *, grads: bool) -> str:
     """The step-through page's picture of `output` with its numbers written in, for paper: every
     forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
     The edges' local derivatives are left out (a worksheet asks for them)."""
-    graph = page_snapshot(output)
-    data = graph_page_data(graph)
+    graph, data = page_graph_and_data(output)
     picture = _EDGE_LABEL.sub("", svg(data, graph.forward))
 
     def fill(match: re.Match[str]) -> str:

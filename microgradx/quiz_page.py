@@ -15,7 +15,7 @@ from microgradx.engine import Value
 from microgradx.graph import Graph, snapshot
 from microgradx.html import stepper_page
 from microgradx.slips import ATOL, RTOL, Use, candidates, uses
-from microgradx.steps import graph_page_data, page_snapshot
+from microgradx.steps import page_graph_and_data
 
 __all__ = ["quiz", "quiz_data"]
 
@@ -83,7 +83,7 @@ def quiz(
     the page, ``.save(path)`` writes it. Offline, keyboard-usable, the stepper's CSP."""
     if title is not None and type(title) is not str:
         raise TypeError(f"quiz(title) must be a str or None, got {type(title).__name__}")
-    graph = page_snapshot(output, highlight)
-    data = quiz_data(graph, graph_page_data(graph))
+    graph, data = page_graph_and_data(output, highlight=highlight)
+    data = quiz_data(graph, data)
     heading = title if title is not None else f"Backpropagation quiz: {graph.names[output]}"
     return notebook.Stepper(stepper_page(graph, data, heading, quiz=True))

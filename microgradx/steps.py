@@ -22,10 +22,9 @@ __all__ = [
     "MAX_ITERATIONS",
     "MAX_PAGE_NODES",
     "forward_values",
-    "graph_page_data",
     "is_constant",
     "page_data",
-    "page_snapshot",
+    "page_graph_and_data",
 ]
 
 MAX_PAGE_NODES = 5000
@@ -55,14 +54,10 @@ def is_constant(node: Value) -> bool:
     return not node.parents and not node.label
 
 
-def page_snapshot(output: Value, highlight: Value | Iterable[Value] | None = None) -> Graph:
-    """The snapshot a step-through page reads (`graph.snapshot`), after checking that every
-    highlighted Value is in the graph (errors name ``to_html``)."""
-    graph = snapshot(output, highlight=highlight, caller="to_html")
+def _check_highlight(graph: Graph) -> None:
     for node in graph.highlight:
         if node not in graph:
             raise ValueError(f"to_html(highlight): {node!r} is not in the graph of the output")
-    return graph
 
 
 def _checked_rate(lr: float | None, iterations: int) -> float | None:
@@ -137,22 +132,30 @@ def page_data(
     after round for `iterations` updates. The raw floats sit beside the formatted text so tests can
     check them.
     """
+    return page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)[1]
+
+
+def page_graph_and_data(
+    output: Value,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    lr: float | None = None,
+    iterations: int = 1,
+) -> tuple[Graph, dict]:
+    """`page_data`, and the graph snapshot it read (`graph.snapshot`): the page's picture is drawn
+    from the same snapshot, so the graph is walked and named once."""
     if type(output) is not Value:
         raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
     lr = _checked_rate(lr, iterations)
-    return graph_page_data(page_snapshot(output, highlight), lr=lr, iterations=iterations)
-
-
-def graph_page_data(graph: Graph, *, lr: float | None = None, iterations: int = 1) -> dict:
-    """`page_data` of a snapshot (from `page_snapshot`), so the page's picture can read the same one."""
-    lr = _checked_rate(lr, iterations)
+    graph = snapshot(output, highlight=highlight, caller="to_html")
     _check_size(graph, iterations)
+    _check_highlight(graph)
     targets = _targets(graph, lr)
     nodes, edges = _nodes_and_edges(graph)
     rounds = iterations + 1 if lr is not None else 1  # with lr, a last forward pass shows the new E
     steps = _all_steps(graph, nodes, targets, lr, iterations, rounds)
     index = graph.index
-    return {
+    data = {
         "output": index[graph.output],
         "nodes": nodes,
         "edges": edges,
@@ -162,6 +165,7 @@ def graph_page_data(graph: Graph, *, lr: float | None = None, iterations: int = 
         "lr": lr,
         "rounds": rounds,
     }
+    return graph, data
 
 
 def _all_steps(

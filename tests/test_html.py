@@ -416,3 +416,29 @@ def random_graphs(draw):
 @given(random_graphs())
 def test_random_graphs_final_grads_equal_backward(output):
     final_grads_match_backward(output)
+
+
+def test_the_page_and_its_picture_read_one_walk_of_the_graph(monkeypatch):
+    # to_html walked the graph three times (steps, the picture, names); now one snapshot is made
+    # and read by the steps and the picture, and formatting names its nodes with one more walk.
+    # The engine's own walk inside backward() is not counted: it is the backward pass itself.
+    import sys
+
+    from microgradx import engine
+
+    walks = []
+
+    def counted(*roots):
+        walks.append(roots)
+        return engine.topological_order(*roots)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("microgradx.") and name != "microgradx.engine":
+            if getattr(module, "topological_order", None) is engine.topological_order:
+                monkeypatch.setattr(module, "topological_order", counted)
+    E, w = seed_neuron()[:2]
+    to_html(E, highlight=w)
+    assert len(walks) <= 2, walks
+    walks.clear()
+    str(mg.quiz(E, highlight=w))
+    assert len(walks) <= 2, walks
