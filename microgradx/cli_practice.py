@@ -125,7 +125,8 @@ def _worksheet(args: argparse.Namespace) -> int:
 
 
 def _practice(args: argparse.Namespace) -> int:
-    from microgradx.practice import exercise, parse_number
+    from microgradx.practice import exercise
+    from microgradx.slips import parse_number
 
     seed = _chosen_seed(args.seed)
     ex = exercise(seed, level=args.level)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, topological_order
@@ -360,15 +360,22 @@ def _written(template: str, a: str, b: str = "") -> str:
 
 
 def written_names(
-    root: Value, max_expression: int = MAX_EXPRESSION, dialect: Dialect = TEXT
+    root: Value,
+    max_expression: int = MAX_EXPRESSION,
+    dialect: Dialect = TEXT,
+    *,
+    forward: Sequence[Value] | None = None,
 ) -> dict[Value, tuple[str, int]]:
     """Every node of `root`'s graph with its name (`node_names`) and that name's precedence.
 
     A name that is an expression (``ŷ − y``) binds like its operator, so a consumer writing it
     beside another keeps ``(ŷ − y)²``; labels, generated names (``mul3``) and repeats are atoms. The
     choices are made on the text, so the `LATEX` dialect names the same nodes the same way.
+    `forward` is the graph's nodes operands first, where the caller has walked it already (a
+    `graph.snapshot`), so it is not walked again.
     """
-    forward = topological_order(root)[::-1]
+    if forward is None:
+        forward = topological_order(root)[::-1]
     text_of: dict[Value, tuple[str, int]] = {}
     written: dict[Value, tuple[str, int]] = {}
     taken: dict[str, int] = {}

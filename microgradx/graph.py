@@ -21,11 +21,11 @@ from typing import NamedTuple
 
 from microgradx.engine import Value, local_derivatives, topological_order
 from microgradx.formatting import (
+    LATEX,
     MAX_EXPRESSION,
     latex_formula,
-    latex_names,
     local_formula,
-    node_names,
+    written_names,
 )
 
 __all__ = ["Edge", "Graph", "snapshot"]
@@ -70,14 +70,21 @@ class Graph:
         return {node: i for i, node in enumerate(self.forward)}
 
     @cached_property
+    def written(self) -> dict[Value, tuple[str, int]]:
+        """Each node's name with its precedence (`formatting.written_names`), for writing it beside
+        an operator: ``(ŷ − y)²`` keeps its parentheses."""
+        return written_names(self.output, self._max_expression, forward=self.forward)
+
+    @cached_property
     def names(self) -> dict[Value, str]:
         """A readable, unique name for every node (`formatting.node_names`)."""
-        return node_names(self.output, self._max_expression)
+        return {node: name for node, (name, _) in self.written.items()}
 
     @cached_property
     def latex_names(self) -> dict[Value, str]:
         """The same names as LaTeX math (`formatting.latex_names`)."""
-        return latex_names(self.output, self._max_expression)
+        written = written_names(self.output, self._max_expression, LATEX, forward=self.forward)
+        return {node: name for node, (name, _) in written.items()}
 
     @cached_property
     def edges(self) -> list[Edge]:

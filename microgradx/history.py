@@ -19,8 +19,9 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from microgradx.engine import Value, no_grad, topological_order
+from microgradx.engine import Value, no_grad
 from microgradx.formatting import fmt
+from microgradx.graph import Graph, snapshot
 from microgradx.html import page_from_assets
 from microgradx.steps import forward_values
 
@@ -117,7 +118,7 @@ class History:
         self._losses = array("d")
         self._values = array("d")  # steps × parameters, one step after another
         self._grads = array("d")
-        self._graphs: list[Value | None] = []  # each step's loss graph, for a single neuron's E(w)
+        self._graphs: list[Graph | None] = []  # each step's loss graph (snapshot), for a neuron's E(w)
         self._kept_nodes = 0
         self._keep_every = 1  # the graph of every this-many-th step is kept (doubled when memory is full)
 
@@ -137,8 +138,10 @@ class History:
         graph = None
         step = len(self._graphs)
         if type(loss) is Value and len(params) <= 2 and step % self._keep_every == 0:
-            graph = loss  # a neuron's graph is small: keep it to draw this step's E(w) later
-            self._kept_nodes += len(topological_order(loss))
+            # a neuron's graph is small: keep it, walked once, to draw this step's E(w) later
+            graph = snapshot(loss, caller="History.record")
+            size = len(graph)  # counting its nodes: the snapshot's walk, no other
+            self._kept_nodes += size
             while (
                 self._kept_nodes > _CURVE_NODES and self._keep_every < 2**40
             ):  # keep them spread over the run
@@ -148,11 +151,11 @@ class History:
                     if kept is not None and k % self._keep_every:
                         self._graphs[k] = None
                     elif kept is not None:
-                        self._kept_nodes += len(topological_order(kept))
+                        self._kept_nodes += len(kept)
                 if step % self._keep_every:
                     graph = None
                 else:
-                    self._kept_nodes += len(topological_order(loss))
+                    self._kept_nodes += size
         self._graphs.append(graph)
 
     def _rows(self, flat: array) -> list[list[float]]:
@@ -309,12 +312,11 @@ class History:
             if graph is None or s not in drawn:
                 frames.append(None)
                 continue
-            order = topological_order(graph)[::-1]
             fixed = dict(zip(self.parameters, values[k], strict=True))
             curve = []
             for w in ws:
                 fixed[weight] = w
-                e = forward_values(order, fixed)[graph]
+                e = forward_values(graph.forward, fixed)[graph.output]
                 curve.append(e if math.isfinite(e) else None)
             frames.append(curve)
         return {"param": 0, "name": self.names[0], "w": ws, "frames": frames}

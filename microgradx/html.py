@@ -17,9 +17,10 @@ from html import escape
 from importlib import resources
 
 from microgradx._files import write_atomically
-from microgradx.engine import Value, topological_order
+from microgradx.engine import Value
+from microgradx.graph import Graph
 from microgradx.picture import svg
-from microgradx.steps import MAX_PAGE_NODES, page_data
+from microgradx.steps import MAX_PAGE_NODES, page_data, page_graph_and_data
 
 __all__ = ["MAX_PAGE_NODES", "page_data", "stepper_page", "to_html"]
 
@@ -68,22 +69,19 @@ def to_html(
     """
     if title is not None and type(title) is not str:
         raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
-    data = page_data(output, highlight=highlight, lr=lr, iterations=iterations)
-    forward = topological_order(output)[::-1]
-    name = data["nodes"][data["output"]]["name"]
-    heading = title if title is not None else f"Backpropagation step by step: {name}"
-    return page_from_assets("stepper", heading, data, path, SVG=svg(data, forward))
-
+    graph, data = page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)
+    heading = title if title is not None else f"Backpropagation step by step: {graph.names[output]}"
+    return stepper_page(graph, data, heading, path)
 
 
 def stepper_page(
-    output: Value, data: dict, heading: str, path: str | os.PathLike[str] | None = None, *, quiz: bool = False
+    graph: Graph, data: dict, heading: str, path: str | os.PathLike[str] | None = None, *, quiz: bool = False
 ) -> str:
-    """The step-through page of `data` (from `page_data`); with `quiz`, the quiz's own style and
-    script (``assets/quiz.*``, reading ``data["quiz"]`` and each step's ``ask``) join the stepper's."""
-    forward = topological_order(output)[::-1]
+    """The step-through page of `data` (from `steps.page_graph_and_data`, with its snapshot `graph`); with
+    `quiz`, the quiz's own style and script (``assets/quiz.*``, reading ``data["quiz"]`` and each
+    step's ``ask``) join the stepper's."""
     return page_from_assets(
-        "stepper", heading, data, path, extra="quiz" if quiz else None, SVG=svg(data, forward)
+        "stepper", heading, data, path, extra="quiz" if quiz else None, SVG=svg(data, graph.forward)
     )
 
 

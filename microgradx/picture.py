@@ -14,9 +14,9 @@ import re
 from html import escape
 from typing import NamedTuple
 
-from microgradx.engine import RULES, Value, topological_order
+from microgradx.engine import RULES, Value
 from microgradx.formatting import OP_GLYPH, fmt
-from microgradx.steps import is_constant, page_data
+from microgradx.steps import is_constant, page_graph_and_data
 
 __all__ = ["static_svg", "svg"]
 
@@ -366,8 +366,8 @@ def static_svg(output: Value, *, grads: bool) -> str:
     """The step-through page's picture of `output` with its numbers written in, for paper: every
     forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
     The edges' local derivatives are left out (a worksheet asks for them)."""
-    data = page_data(output)
-    picture = _EDGE_LABEL.sub("", svg(data, topological_order(output)[::-1]))
+    graph, data = page_graph_and_data(output)
+    picture = _EDGE_LABEL.sub("", svg(data, graph.forward))
 
     def fill(match: re.Match[str]) -> str:
         i, field, x, y, room = match.groups()

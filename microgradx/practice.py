@@ -1,33 +1,42 @@
-"""Practice: small random exercises in backpropagation, and notes on what a wrong gradient most likely is.
+"""Practice: small random exercises in backpropagation, checked with notes on what a wrong gradient is.
 
 `exercise(seed, level=...)` draws a small graph with friendly numbers (a neuron; two layers or an
 input used twice; a larger graph with several paths), every node labelled, the same on every
 machine for the same seed: it draws from ``random.Random(seed)`` only. `Exercise.check` compares a
-learner's gradients with the engine's and, for a wrong one, looks for the usual slips among a few
-candidates computed from the graph: the sign flipped, the upstream gradient or the local derivative
-alone (the chain rule's product forgotten), the gradient along some of several uses only, the
-forward value instead of the gradient. The same candidates, per backward step, make the quiz page
-(`quiz`), the worksheets and the terminal practice of the command line.
+learner's gradients with the engine's and, for a wrong one, looks for the usual slips (`slips`):
+the sign flipped, the upstream gradient or the local derivative alone (the chain rule's product
+forgotten), the gradient along some of several uses only, the forward value instead of the
+gradient; it returns a `practice_report.PracticeReport`. The same slips, per backward step, make
+the quiz page (`quiz_page`), the worksheets and the terminal practice of the command line; this
+module re-exports their public names, so ``from microgradx.practice import quiz`` still works.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import operator
 import os
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from microgradx import notebook
 from microgradx.diagnosis import diagnose
-from microgradx.engine import Value, backward_steps, grad, topological_order
-from microgradx.formatting import derivative_name, fmt, local_formula, node_names
+from microgradx.engine import Value, grad
+from microgradx.formatting import derivative_name, fmt
+from microgradx.graph import Graph, snapshot
 from microgradx.hand import Sample, hand_function, nearby
-from microgradx.html import stepper_page
-from microgradx.steps import page_data
+from microgradx.practice_report import PracticeReport, PracticeRow
+from microgradx.quiz_page import quiz, quiz_data
+from microgradx.slips import (
+    ATOL,
+    RTOL,
+    Candidate,
+    Use,
+    candidates,
+    close,
+    diagnosis,
+    parse_number,
+    uses,
+)
 
 __all__ = [
     "ATOL",
@@ -48,35 +57,8 @@ __all__ = [
     "uses",
 ]
 
-RTOL = 5e-3
-"""An answer within RTOL·|right| + ATOL of the right number is right: a learner who rounds a step to
-three or four digits (as the pages show them) is not wrong."""
-
-ATOL = 1e-4
-"""See RTOL: the absolute part, for gradients that are 0."""
-
 LEVELS = (1, 2, 3)
 """1: a neuron; 2: two layers, or an input used twice; 3: a larger graph with several paths."""
-
-
-def close(given: float, expected: float) -> bool:
-    """True when `given` is `expected` up to a learner's rounding (RTOL, ATOL)."""
-    return abs(given - expected) <= RTOL * abs(expected) + ATOL
-
-
-def parse_number(text: str) -> float:
-    """A number a learner typed: ``-0.25``, ``−0.25`` (a typographic minus), ``1e-3``, `` 2 ``.
-
-    Raises ValueError saying what was typed when it is not a finite number.
-    """
-    cleaned = text.strip().replace("−", "-").replace("\u2009", "").replace(" ", "")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a number (type it like -0.25)") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{text.strip()!r} is not a finite number")
-    return value
 
 
 # --- the graphs -------------------------------------------------------------------------------------------
@@ -218,234 +200,7 @@ def _suitable(output: Value, order: list[Value]) -> bool:
     return all(abs(g) <= MAX_GRADIENT for g in grads) and abs(output.data) <= MAX_GRADIENT
 
 
-# --- the chain rule at one node: its uses, and the slips a learner makes -------------------------------
-
-
-@dataclass(frozen=True)
-class Use:
-    """One use of a node as operand `index` of `consumer`: the chain rule's two factors there."""
-
-    consumer: Value
-    index: int
-    upstream: float  # d output / d consumer
-    local: float  # ∂consumer/∂node
-    formula: str  # the local derivative in node names
-
-    @property
-    def contribution(self) -> float:
-        """This use's part of the node's gradient: upstream · local."""
-        return self.upstream * self.local
-
-
-def uses(output: Value) -> dict[Value, list[Use]]:
-    """Every node's uses (in the backward pass's order), each with its upstream gradient and local
-    derivative: the engine's backward steps (`engine.backward_steps`)."""
-    names = node_names(output)
-    found: dict[Value, list[Use]] = {node: [] for node in topological_order(output)}
-    for node, steps in itertools.groupby(backward_steps(output), key=operator.attrgetter("node")):
-        for k, step in enumerate(steps):  # a node's steps come one per operand, in order
-            found[step.operand].append(Use(node, k, step.upstream, step.local, local_formula(node, k, names)))
-    return found
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A wrong number a learner is likely to give, and the note that says what it is."""
-
-    value: float
-    kind: str  # "sign", "upstream", "local", "paths", "forward"
-    note: str
-
-
-def candidates(
-    node: Value,
-    name: str,
-    output_name: str,
-    expected: float,
-    used: list[Use],
-    names: Mapping[Value, str],
-    *,
-    uses_in_all: int | None = None,
-) -> list[Candidate]:
-    """The likely slips for d output/d `node` = sum of `used`'s contributions (`expected`), best first.
-
-    `used` are the uses summed so far (a quiz asks after each), `uses_in_all` how many the node has
-    (default: as many). Candidates that equal the right answer (to rounding) are left out: they are
-    right; of two with the same number, the first is kept.
-    """
-    d_out, d_node = derivative_name(output_name), derivative_name(name)
-    found = [
-        Candidate(
-            -expected,
-            "sign",
-            f"the sign is flipped: d{d_out}/d{d_node} is {'negative' if expected < 0 else 'positive'} here",
-        )
-    ]
-    if len(used) > 1:
-        total = len(used) if uses_in_all is None else uses_in_all
-        count = "twice" if total == 2 else f"{total} times"
-        for size in range(1, len(used)):
-            for chosen in itertools.combinations(range(len(used)), size):
-                through = ", ".join(_through(used, i, names) for i in chosen)
-                one = "the path" if size == 1 else "the paths"
-                found.append(
-                    Candidate(
-                        sum(used[i].contribution for i in chosen),
-                        "paths",
-                        f"that is {one} through {through} only: {name} is used {count}, and its "
-                        f"gradient sums one term per use (the user's gradient · its local derivative)",
-                    )
-                )
-    for i, use in enumerate(used):
-        rest = sum(u.contribution for j, u in enumerate(used) if j != i)
-        source = names[use.consumer]
-        local = f"∂{derivative_name(source)}/∂{d_node} = {use.formula}"
-        term = f" in the term through {_through(used, i, names)}" if len(used) > 1 else ""
-        found.append(
-            Candidate(
-                rest + use.upstream,
-                "upstream",
-                f"that is the upstream gradient grad({source}) alone{term}: the chain rule multiplies it "
-                f"by the local derivative {local}",
-            )
-        )
-        found.append(
-            Candidate(
-                rest + use.local,
-                "local",
-                f"that is the local derivative {local} alone{term}: the chain rule multiplies it by the "
-                f"upstream gradient grad({source}) = d{d_out}/d{derivative_name(source)}",
-            )
-        )
-    found.append(
-        Candidate(
-            node.data,
-            "forward",
-            f"that is {name}'s forward value (its data); the question asks for its gradient "
-            f"d{d_out}/d{d_node}",
-        )
-    )
-    kept: list[Candidate] = []
-    for c in found:
-        if not close(c.value, expected) and not any(close(c.value, k.value) for k in kept):
-            kept.append(c)
-    return kept
-
-
-def _through(used: list[Use], i: int, names: Mapping[Value, str]) -> str:
-    """A use's node by name, and which operand where that node uses the same value twice (x·x)."""
-    consumer = used[i].consumer
-    if sum(u.consumer is consumer for u in used) > 1:
-        return f"{names[consumer]} (as its operand {'ab'[used[i].index]})"
-    return names[consumer]
-
-
-def diagnosis(given: float, expected: float, found: list[Candidate]) -> tuple[bool, str]:
-    """(right, note) for a learner's number: right to rounding, or the first candidate it matches."""
-    if close(given, expected):
-        return True, "" if given == expected else f"right (to rounding: {fmt(expected, 6)})"
-    for candidate in found:
-        if close(given, candidate.value):
-            return False, candidate.note
-    return False, "no usual slip found: check the local derivative and the upstream gradient of each use"
-
-
 # --- the exercise -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PracticeRow:
-    """One checked gradient: the node's label, the right number, the learner's (None: not given)."""
-
-    name: str
-    expected: float
-    given: float | None
-    ok: bool
-    note: str
-
-
-class PracticeReport:
-    """The result of `Exercise.check`: true when every answer given is right (and one was given).
-
-    ``rows`` holds one `PracticeRow` per answer, in the backward pass's order; ``missing`` the labels
-    not answered yet. ``str()`` is a table; Jupyter shows it as HTML.
-    """
-
-    def __init__(self, rows: list[PracticeRow], missing: list[str], output_name: str) -> None:
-        self.rows = rows
-        self.missing = missing
-        self.output_name = output_name
-
-    def __bool__(self) -> bool:
-        return bool(self.rows) and all(row.ok for row in self.rows)
-
-    def __repr__(self) -> str:
-        return f"<PracticeReport: {self._headline()}>"
-
-    def _headline(self) -> str:
-        right = sum(row.ok for row in self.rows)
-        said = f"{right} of {len(self.rows)} answers right"
-        if self.missing:
-            said += f"; not answered yet: {', '.join(self.missing)}"
-        return said
-
-    def _cells(self, row: PracticeRow) -> list[str]:
-        given = "—" if row.given is None else fmt(row.given, 6)
-        verdict = "right" if row.ok else "wrong"
-        return [row.name, fmt(row.expected, 6) if row.ok else "?", given, verdict]
-
-    def __str__(self) -> str:
-        lines = [self._headline(), ""]
-        table = [["node", "right", "given", "", "note"]] + [[*self._cells(r), r.note] for r in self.rows]
-        widths = [max(len(cells[i]) for cells in table) for i in range(4)]
-        for cells in table:
-            lines.append(
-                "  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[4]]).rstrip()
-            )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = []
-        for row in self.rows:
-            name, right, given, verdict = self._cells(row)
-            colour = notebook.OK_COLOUR if row.ok else notebook.BAD_COLOUR
-            rows.append(
-                [
-                    notebook.cell(
-                        notebook.text(f"d{derivative_name(self.output_name)}/d{derivative_name(name)}")
-                    ),
-                    notebook.cell(notebook.text(right), kind="number"),
-                    notebook.cell(notebook.text(given), kind="number"),
-                    notebook.cell(f"<b>{verdict}</b> {notebook.text(row.note)}", kind="note", colour=colour),
-                ]
-            )
-        colour = notebook.OK_COLOUR if self else notebook.BAD_COLOUR
-        headline = notebook.text(self._headline())
-        return notebook.block(
-            f'<p style="margin:0.3em 0;font-weight:bold;color:{colour}">{headline}</p>',
-            notebook.table(["gradient", "right", "given", "verdict"], rows),
-        )
-
-    def _repr_markdown_(self) -> str:
-        lines = [
-            f"**{notebook.md(self._headline())}**",
-            "",
-            "| gradient | right | given | verdict |",
-            "|---|---|---|---|",
-        ]
-        for row in self.rows:
-            name, right, given, verdict = self._cells(row)
-            shown = verdict if not row.note else f"**{verdict}**: {notebook.md(row.note)}"
-            lines.append(f"| {notebook.md(name)} | {right} | {given} | {shown} |")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: every row, and the labels not answered."""
-        return {
-            "ok": bool(self),
-            "rows": [row.__dict__ for row in self.rows],
-            "missing": list(self.missing),
-        }
 
 
 class Exercise:
@@ -465,8 +220,17 @@ class Exercise:
         self._template = template
         self._act = act
         self.output, self.inputs = self._build(self.point)
-        self.order = topological_order(self.output)
-        self.names = node_names(self.output)
+        self.graph: Graph = snapshot(self.output, caller="Exercise")
+
+    @property
+    def order(self) -> list[Value]:
+        """The graph's nodes in the backward pass's order, the output first."""
+        return self.graph.backward
+
+    @property
+    def names(self) -> dict[Value, str]:
+        """Each node's name (its label: every node of an exercise is labelled)."""
+        return self.graph.names
 
     def _build(self, point: Mapping[str, float]) -> tuple[Value, Leaves]:
         leaves = {name: Value(x, name) for name, x in point.items()}
@@ -508,7 +272,7 @@ class Exercise:
             raise ValueError(
                 f"check(answers): no node labelled {', '.join(unknown)} (the nodes: {', '.join(expected)})"
             )
-        all_uses = uses(self.output)
+        all_uses = uses(self.graph)
         node_of = {node.label: node for node in self.order if node.label}
         out = self.output.label
         rows = []
@@ -602,48 +366,3 @@ def exercise(seed: int | None = None, *, level: int = 1) -> Exercise:
         candidate = Exercise(seed, level, template, act, point)
         if _suitable(candidate.output, candidate.order):
             return candidate
-
-
-# --- the quiz page ------------------------------------------------------------------------------------------
-
-
-def quiz_data(output: Value, data: dict) -> dict:
-    """Add to the stepper's `data` (from `steps.page_data`) what the quiz asks at each backward step:
-    the running gradient after the step, and the slips' numbers with their notes."""
-    order = topological_order(output)
-    forward = order[::-1]
-    names = node_names(output)
-    all_uses = uses(output)
-    out_name = names[output]
-    done: set[tuple[Value, int]] = set()  # (consumer, operand) pairs the steps so far went through
-    for step in data["steps"]:
-        if step["phase"] != "backward" or "from" not in step:
-            continue
-        node = forward[step["node"]]
-        done.add((forward[step["from"]], data["edges"][step["edges"][0]]["index"]))
-        used = [use for use in all_uses[node] if (use.consumer, use.index) in done]
-        expected = float(step["after"])
-        found = candidates(
-            node, names[node], out_name, expected, used, names, uses_in_all=len(all_uses[node])
-        )
-        step["ask"] = {
-            "answer": expected,
-            "notes": [[c.value, c.note] for c in found if math.isfinite(c.value)],
-        }
-    data["quiz"] = {"rtol": RTOL, "atol": ATOL}
-    return data
-
-
-def quiz(
-    output: Value, *, highlight: Value | Iterable[Value] | None = None, title: str | None = None
-) -> notebook.Stepper:
-    """The step-through page of `output` in quiz mode: at each backward step it asks for the gradient
-    before showing it, accepts a right one (to rounding), answers a wrong one with a note on what it
-    most likely is, and offers "show me". Same object as `stepper`: inline in Jupyter, ``str()`` is
-    the page, ``.save(path)`` writes it. Offline, keyboard-usable, the stepper's CSP."""
-    if title is not None and type(title) is not str:
-        raise TypeError(f"quiz(title) must be a str or None, got {type(title).__name__}")
-    data = quiz_data(output, page_data(output, highlight=highlight))
-    name = data["nodes"][data["output"]]["name"]
-    heading = title if title is not None else f"Backpropagation quiz: {name}"
-    return notebook.Stepper(stepper_page(output, data, heading, quiz=True))

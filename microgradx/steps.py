@@ -12,21 +12,20 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
-from typing import NamedTuple
 
-from microgradx.engine import RULES, Value, apply, backward_steps, topological_order
-from microgradx.formatting import (
-    derivative_name,
-    expression,
-    fmt,
-    local_formula,
-    node_names,
-    number_written,
-    written_names,
-)
+from microgradx.engine import RULES, Value, apply, backward_steps
+from microgradx.formatting import derivative_name, expression, fmt, number_written
 from microgradx.gradmode import enable_grad
+from microgradx.graph import Edge, Graph, snapshot
 
-__all__ = ["MAX_ITERATIONS", "MAX_PAGE_NODES", "forward_values", "is_constant", "page_data"]
+__all__ = [
+    "MAX_ITERATIONS",
+    "MAX_PAGE_NODES",
+    "forward_values",
+    "is_constant",
+    "page_data",
+    "page_graph_and_data",
+]
 
 MAX_PAGE_NODES = 5000
 """The most Values a step-through page shows (times `iterations`); `to_html` refuses a larger graph
@@ -51,30 +50,10 @@ def is_constant(node: Value) -> bool:
     return not node.parents and not node.label
 
 
-def _highlights(highlight: Value | Iterable[Value] | None, members: set[Value]) -> list[Value]:
-    if highlight is None:
-        return []
-    chosen = [highlight] if type(highlight) is Value else list(highlight)
-    for node in chosen:
-        if type(node) is not Value:
-            raise TypeError(
-                f"to_html(highlight) must be a Value or Values of the graph, got {type(node).__name__}"
-            )
-        if node not in members:
+def _check_highlight(graph: Graph) -> None:
+    for node in graph.highlight:
+        if node not in graph:
             raise ValueError(f"to_html(highlight): {node!r} is not in the graph of the output")
-    return chosen
-
-
-class _Graph(NamedTuple):
-    """The graph as the steps read it: the output, both orders, each node's index and name, and
-    each operand's edge (by the consuming node and the operand's position)."""
-
-    output: Value
-    forward: list[Value]
-    backward_order: list[Value]
-    index: dict[Value, int]
-    names: dict[Value, str]
-    edge_of: dict[tuple[Value, int], int]
 
 
 def _checked_rate(lr: float | None, iterations: int) -> float | None:
@@ -94,10 +73,10 @@ def _checked_rate(lr: float | None, iterations: int) -> float | None:
     return lr
 
 
-def _check_size(backward_order: list[Value], iterations: int) -> None:
-    if len(backward_order) * iterations > MAX_PAGE_NODES:
+def _check_size(graph: Graph, iterations: int) -> None:
+    if len(graph) * iterations > MAX_PAGE_NODES:
         raise ValueError(
-            f"to_html: the graph has {len(backward_order):,} Values"
+            f"to_html: the graph has {len(graph):,} Values"
             + (f" × {iterations} iterations" if iterations > 1 else "")
             + f", more than a step-through page takes "
             f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
@@ -105,36 +84,32 @@ def _check_size(backward_order: list[Value], iterations: int) -> None:
         )
 
 
-def _targets(
-    forward: list[Value], chosen: list[Value], names: dict[Value, str], lr: float | None
-) -> list[Value]:
+def _targets(graph: Graph, lr: float | None) -> list[Value]:
     """The Values gradient descent updates: the highlighted ones, else every labelled leaf."""
-    targets = chosen if chosen else [n for n in forward if not n.parents and n.label]
+    chosen = list(graph.highlight)
+    targets = chosen if chosen else [n for n in graph.forward if not n.parents and n.label]
     if lr is not None:
         for node in targets:
             if node.parents:
                 raise ValueError(
-                    f"to_html(lr=...): {names[node]} is computed by {node.op!r}, so gradient descent "
+                    f"to_html(lr=...): {graph.names[node]} is computed by {node.op!r}, so gradient descent "
                     "cannot update it; highlight leaves (weights) only"
                 )
     return targets
 
 
-def _nodes_and_edges(
-    forward: list[Value], index: dict[Value, int], names: dict[Value, str]
-) -> tuple[list[dict], list[dict], dict[tuple[Value, int], int]]:
-    """The page's nodes and edges (one per operand), and each operand's edge number."""
+def _nodes_and_edges(graph: Graph) -> tuple[list[dict], list[dict]]:
+    """The page's nodes and edges (one per operand, numbered as `Graph.edges`)."""
     nodes = []
-    for node in forward:
+    for node in graph.forward:
         kind = "op" if node.parents else ("const" if is_constant(node) else "input")
-        nodes.append({"name": names[node], "kind": kind, "op": node.op, "data": _raw(node.data)})
-    edges = []
-    edge_of: dict[tuple[Value, int], int] = {}
-    for node in forward:
-        for k, parent in enumerate(node.parents):
-            edge_of[node, k] = len(edges)
-            edges.append({"parent": index[parent], "child": index[node], "index": k})
-    return nodes, edges, edge_of
+        nodes.append({"name": graph.names[node], "kind": kind, "op": node.op, "data": _raw(node.data)})
+    index = graph.index
+    edges = [
+        {"parent": index[edge.parent], "child": index[edge.child], "index": edge.operand}
+        for edge in graph.edges
+    ]
+    return nodes, edges
 
 
 def page_data(
@@ -153,35 +128,44 @@ def page_data(
     after round for `iterations` updates. The raw floats sit beside the formatted text so tests can
     check them.
     """
+    return page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)[1]
+
+
+def page_graph_and_data(
+    output: Value,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    lr: float | None = None,
+    iterations: int = 1,
+) -> tuple[Graph, dict]:
+    """`page_data`, and the graph snapshot it read (`graph.snapshot`): the page's picture is drawn
+    from the same snapshot, so the graph is walked and named once."""
     if type(output) is not Value:
         raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
     lr = _checked_rate(lr, iterations)
-    backward_order = topological_order(output)
-    _check_size(backward_order, iterations)
-    forward = backward_order[::-1]
-    index = {node: i for i, node in enumerate(forward)}
-    names = node_names(output)
-    chosen = _highlights(highlight, set(index))
-    targets = _targets(forward, chosen, names, lr)
-    nodes, edges, edge_of = _nodes_and_edges(forward, index, names)
-    graph = _Graph(output, forward, backward_order, index, names, edge_of)
+    graph = snapshot(output, highlight=highlight, caller="to_html")
+    _check_size(graph, iterations)
+    _check_highlight(graph)
+    targets = _targets(graph, lr)
+    nodes, edges = _nodes_and_edges(graph)
     rounds = iterations + 1 if lr is not None else 1  # with lr, a last forward pass shows the new E
     steps = _all_steps(graph, nodes, targets, lr, iterations, rounds)
-    on_path = _on_paths(forward, chosen)
-    return {
-        "output": index[output],
+    index = graph.index
+    data = {
+        "output": index[graph.output],
         "nodes": nodes,
         "edges": edges,
         "steps": steps,
-        "highlight": sorted(index[n] for n in on_path),
-        "focus": sorted(index[n] for n in chosen),
+        "highlight": sorted(index[n] for n in graph.on_path),
+        "focus": sorted(index[n] for n in graph.highlight),
         "lr": lr,
         "rounds": rounds,
     }
+    return graph, data
 
 
 def _all_steps(
-    g: _Graph, nodes: list[dict], targets: list[Value], lr: float | None, iterations: int, rounds: int
+    g: Graph, nodes: list[dict], targets: list[Value], lr: float | None, iterations: int, rounds: int
 ) -> list[dict]:
     """Every step, round by round: forward, backward, and with `lr` the updates; the first round's
     grads are written into `nodes`."""
@@ -189,7 +173,7 @@ def _all_steps(
     steps: list[dict] = []
     inputs = [n for n in forward if not n.parents]
     steps.append(_start_step(inputs, index, names, output))
-    written = written_names(output)
+    written = g.written
     values = previous = {node: node.data for node in forward}
     for r in range(1, rounds + 1):
         first = len(steps) if r > 1 else 0
@@ -197,7 +181,7 @@ def _all_steps(
             steps.append(_again_step(inputs, targets, index, names, output, values, r))
         for node in forward:
             if node.parents:
-                edges_in = [g.edge_of[node, k] for k in range(len(node.parents))]
+                edges_in = [edge.number for edge in g.edges_into(node)]
                 steps.append(_forward_step(node, index, names, written, edges_in, values))
         if r > 1:
             old, new = previous[output], values[output]
@@ -207,7 +191,7 @@ def _all_steps(
             )
         if r <= iterations or lr is None:
             copies = {node: node for node in forward} if r == 1 else _rebuilt(forward, values)
-            grads = _backward_steps(output, copies, g.backward_order, index, names, g.edge_of, steps)
+            grads = _backward_steps(g, copies, steps)
             if r == 1:
                 for i, node in enumerate(forward):
                     nodes[i]["grad"] = None if is_constant(node) else _raw(grads[node])
@@ -267,26 +251,18 @@ def _out_of_domain(op: str, operands: list[Value]) -> Value:
     return out
 
 
-def _backward_steps(
-    output: Value,
-    graph: dict[Value, Value],
-    backward_order: list[Value],
-    index: dict[Value, int],
-    names: dict[Value, str],
-    edge_of: dict[tuple[Value, int], int],
-    steps: list[dict],
-) -> dict[Value, float]:
+def _backward_steps(g: Graph, graph: dict[Value, Value], steps: list[dict]) -> dict[Value, float]:
     """Append the backward pass's steps: the engine's own (`engine.backward_steps`) on `graph`,
     the page's graph or its rebuilt copy, one step per operand that gets a grad; returns every grad."""
-    uses = dict.fromkeys(backward_order, 0)
-    for node in backward_order:
-        for parent in node.parents:
-            uses[parent] += 1
+    output, index, names = g.output, g.index, g.names
+    uses = dict.fromkeys(g.backward, 0)
+    uses.update(g.uses)
     page_node = {copy: node for node, copy in graph.items()}
     grads: dict[Value, float] = {output: 1.0}  # the sums as the page shows them, step by step
     steps.append(_seed_step(output, index, names))
     for copy, its_steps in itertools.groupby(backward_steps(graph[output]), key=lambda step: step.node):
         node = page_node[copy]
+        edges = g.edges_into(node)
         for k, (_, _, upstream, d, contribution) in enumerate(its_steps):  # one per operand, in order
             parent = node.parents[k]
             before = grads.get(parent)
@@ -294,20 +270,7 @@ def _backward_steps(
             uses[parent] -= 1
             if is_constant(parent):
                 continue  # nobody differentiates with respect to the number 2
-            steps.append(
-                _backward_step(
-                    node,
-                    k,
-                    names,
-                    index,
-                    edge_of[node, k],
-                    upstream,
-                    d,
-                    before,
-                    grads[parent],
-                    uses[parent] == 0,
-                )
-            )
+            steps.append(_backward_step(g, edges[k], upstream, d, before, grads[parent], uses[parent] == 0))
     steps[-1]["note"] += f"  Backward pass done: each grad is d{derivative_name(names[output])}/d(that node)."
     return grads
 
@@ -392,20 +355,17 @@ def _seed_step(output: Value, index: dict[Value, int], names: dict[Value, str]) 
 
 
 def _backward_step(
-    node: Value,
-    k: int,
-    names: dict[Value, str],
-    index: dict[Value, int],
-    edge: int,
+    g: Graph,
+    edge: Edge,
     upstream: float,
     local: float,
     before: float | None,
     after: float,
     final: bool,
 ) -> dict:
-    parent = node.parents[k]
-    target, source = names[parent], names[node]
-    formula = local_formula(node, k, names)
+    parent, node, index = edge.parent, edge.child, g.index
+    target, source = g.names[parent], g.names[node]
+    formula = g.formula(edge)
     contribution = upstream * local
     rows = [
         [[f"grad({target})", "t"], [" += ", ""], [f"grad({source})", "u"], [" · ", ""],
@@ -435,7 +395,7 @@ def _backward_step(
         "phase": "backward",
         "node": index[parent],
         "from": index[node],
-        "edges": [edge],
+        "edges": [edge.number],
         "rows": rows,
         "note": f"{why}  {status}",
         "set": [[index[parent], "grad", fmt(after), "final" if final else "partial"]],
@@ -475,14 +435,3 @@ def _update_step(
         "set": [[index[node], "data", fmt(new), "updated"]],
         "value": _raw(new),
     }
-
-
-def _on_paths(forward: list[Value], starts: list[Value]) -> set[Value]:
-    """The nodes on a path from any of `starts` to the output (one pass in forward order)."""
-    on_path: set[Value] = set(starts)
-    if not starts:
-        return on_path
-    for node in forward:
-        if any(parent in on_path for parent in node.parents):
-            on_path.add(node)
-    return on_path

@@ -19,7 +19,8 @@ from importlib import resources
 
 from microgradx.formatting import derivative_name, expression, fmt
 from microgradx.picture import static_svg
-from microgradx.practice import Exercise, Use, uses
+from microgradx.practice import Exercise
+from microgradx.slips import Use, uses
 
 __all__ = ["answers_html", "worksheet_html"]
 
@@ -146,7 +147,7 @@ def answers_html(
     for number, ex in enumerate(exercises, 1):
         out = ex.output.label
         answers = ex.answers()
-        all_uses = uses(ex.output)
+        all_uses = uses(ex.graph)
         rows = []
         for node in ex.order:
             if not node.label:

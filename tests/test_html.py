@@ -430,3 +430,29 @@ def test_the_docs_page_is_what_the_api_pages_example_writes_today(tmp_path, monk
     assert (tmp_path / "sigmoid_neuron.html").read_bytes() == committed, (
         "docs/sigmoid_neuron.html is out of date: run the to_html example of docs/api.md in docs/"
     )
+
+
+def test_the_page_and_its_picture_read_one_walk_of_the_graph(monkeypatch):
+    # to_html walked the graph three times (steps, the picture, names); now one snapshot is made
+    # and read by the steps and the picture, and formatting names its nodes with one more walk.
+    # The engine's own walk inside backward() is not counted: it is the backward pass itself.
+    import sys
+
+    from microgradx import engine
+
+    walks = []
+
+    def counted(*roots):
+        walks.append(roots)
+        return engine.topological_order(*roots)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("microgradx.") and name != "microgradx.engine":
+            if getattr(module, "topological_order", None) is engine.topological_order:
+                monkeypatch.setattr(module, "topological_order", counted)
+    E, w = seed_neuron()[:2]
+    to_html(E, highlight=w)
+    assert len(walks) == 1, walks
+    walks.clear()
+    str(mg.quiz(E, highlight=w))
+    assert len(walks) == 1, walks

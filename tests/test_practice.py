@@ -245,3 +245,86 @@ def test_quiz_page_is_the_stepper_with_the_quiz_script_and_csp():
     assert "iframe" in page._repr_html_()
     ex = exercise(2)
     assert "Backpropagation quiz" not in ex.to_html() and "Practice" in ex.to_html()
+
+
+def weighted_sum(exponents: range) -> tuple[Value, Value]:
+    # t = p·2^k0 + p·2^k1 + …: p's use through p·2^k contributes grad(p·2^k) · 2^k = 1 · 2^k,
+    # so every choice of some of the uses sums to a different whole number (binary digits)
+    p = Value(0.5, "p")
+    t = p * 2 ** exponents[0]
+    for k in exponents[1:]:
+        t = t + p * 2**k
+    return t, p
+
+
+def test_up_to_max_path_uses_every_choice_of_some_paths_is_a_note():
+    from microgradx.slips import MAX_PATH_USES
+
+    t, p = weighted_sum(range(MAX_PATH_USES))
+    names = node_names(t)
+    total = 2**MAX_PATH_USES - 1  # dt/dp = 1 + 2 + … + 2^(n−1)
+    found = candidates(p, "p", names[t], float(total), uses(t)[p], names)
+    paths = sorted(c.value for c in found if c.kind == "paths")
+    assert paths == list(range(1, total))  # every proper, non-empty choice of uses: 2^n − 2 sums
+
+
+def test_beyond_max_path_uses_only_the_newest_terms_slips_are_notes():
+    from microgradx.slips import MAX_PATH_USES
+
+    exponents = range(3, MAX_PATH_USES + 4)  # one use more than the bound, of 8, 16, 32, …
+    t, p = weighted_sum(exponents)
+    names = node_names(t)
+    used = uses(t)[p]
+    total = sum(2**k for k in exponents)
+    newest = used[-1].contribution  # the use the backward pass reaches last: some 2^k ≥ 8
+    found = candidates(p, "p", names[t], float(total), used, names)
+    # that path alone and the others without it; the newest term's upstream gradient (1) or local
+    # derivative (newest) alone with the others; the sign and the forward value (of two candidates
+    # within rounding of each other, or of the total, the notes keep neither twice nor a right one)
+    assert sorted(c.value for c in found if c.kind == "paths") == sorted([newest, total - newest])
+    newest_terms = {-total, newest, total - newest, total - newest + 1, total - newest + newest, 0.5}
+    assert {c.value for c in found} <= newest_terms
+
+
+def test_quiz_of_a_node_used_400_times_has_a_few_notes_a_step():
+    from microgradx.slips import MAX_PATH_USES
+
+    # t = p + p·0 + p·1 + … + p·399: dt/dp = 1 + (0 + 1 + … + 399) = 1 + 400·399/2 = 79801.
+    # The notes once tried every choice of some of p's uses (2^400 of them): this never finished.
+    p = Value(0.5, "p")
+    t = p
+    for i in range(400):
+        t = t + p * i
+    data = json.loads(DATA.search(str(mg.quiz(t, highlight=p))).group(1))
+    index = [node["name"] for node in data["nodes"]].index("p")
+    asks = [s["ask"] for s in data["steps"] if "ask" in s and s["node"] == index]
+    assert len(asks) == 401
+    assert asks[-1]["answer"] == 1 + 400 * 399 / 2
+    # the k-th ask sums k uses; past the bound: sign, 2 paths, upstream, local, forward at most
+    assert all(len(ask["notes"]) <= 6 for ask in asks[MAX_PATH_USES:])
+
+
+def test_quiz_data_asks_with_the_uses_summed_so_far():
+    # each ask's notes are the candidates over the uses its step and the steps before went through
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    c = a * b + a
+    e = ((c - b) / a**2).tanh() + mg.atan2(a, b) + (a % b) + abs(b).log()
+    data = quiz_data(e, mg.html.page_data(e))
+    forward = topological_order(e)[::-1]
+    names = node_names(e)
+    all_uses = uses(e)
+    done = set()
+    asked = 0
+    for step in data["steps"]:
+        if "ask" not in step:
+            continue
+        node = forward[step["node"]]
+        done.add((forward[step["from"]], data["edges"][step["edges"][0]]["index"]))
+        used = [u for u in all_uses[node] if (u.consumer, u.index) in done]
+        expected = step["ask"]["answer"]
+        in_all = len(all_uses[node])
+        found = candidates(node, names[node], names[e], expected, used, names, uses_in_all=in_all)
+        assert step["ask"]["notes"] == [[c.value, c.note] for c in found]
+        asked += 1
+    # every use of a node that is not a constant is asked (nobody differentiates by the number 2)
+    assert asked == sum(len(us) for node, us in all_uses.items() if node.parents or node.label)
