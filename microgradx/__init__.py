@@ -9,9 +9,6 @@ machinery, reached through their module (``from microgradx.trace import Trace``)
 top-level spellings still work, with a `DeprecationWarning` saying where each one lives.
 """
 
-import importlib
-import warnings
-
 from microgradx import nn, optim, persistence  # noqa: F401  (persistence: how Values pickle)
 from microgradx.check import compare, gradcheck
 from microgradx.custom import custom_op
@@ -128,6 +125,9 @@ def __getattr__(name: str) -> object:
     where = MOVED.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
     warnings.warn(
         f"microgradx.{name} is deprecated: {name} lives in {where} (from {where} import {name})",
         DeprecationWarning,
