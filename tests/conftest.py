@@ -103,11 +103,12 @@ def missing_requirement(page: Path) -> str | None:
 # --- markers: the inner loop -----------------------------------------------------------------------
 # `pytest -m "not slow and not browser and not notebook and not docs"` is the inner loop (under a
 # minute here); plain `pytest`, the README's command, runs everything. Files are marked by what
-# they drive; single slow tests by name (each measured at a few seconds or more on these machines).
+# they drive (test_build_your_own.py runs docs/build-your-own.md's code first: 3 s); single slow
+# tests by name (each measured at a few seconds or more on these machines).
 _FILE_MARKERS = {
     "browser": ("_browser.py", "test_worksheet_print.py"),
     "notebook": ("test_notebooks.py",),
-    "docs": ("test_docs.py", "test_readme.py"),
+    "docs": ("test_docs.py", "test_readme.py", "test_build_your_own.py"),
     "torch": ("test_torch_bridge.py",),
 }
 _SLOW = (
