@@ -29,6 +29,7 @@ from pathlib import Path
 
 import microgradx as mg
 from microgradx.nn import MLP
+from microgradx.trace import Trace
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "moons.py"
 _spec = importlib.util.spec_from_file_location("moons", EXAMPLE)
@@ -51,7 +52,7 @@ def rebuild_step(model: MLP, optimizer: mg.optim.SGD, X: list, y: list) -> float
     return loss.data
 
 
-def replay_step(step: mg.Trace, optimizer: mg.optim.SGD) -> float:
+def replay_step(step: Trace, optimizer: mg.optim.SGD) -> float:
     optimizer.zero_grad()
     loss = step().value
     optimizer.step()

@@ -1,6 +1,12 @@
 """microgradx: a tiny scalar autograd engine for learning, teaching and checking backpropagation.
 
 Build expressions from `Value`s, call `.backward()`, and read each input's ``.grad``.
+
+The top level lists what a learner calls: `Value`, the functions of the maths, `grad`, the checks,
+the views (`draw`, `explain`, `stepper`, …), practice, `trace`, and the `nn` and `optim` modules.
+The types those functions return or raise (`Trace`, `GuardError`, `Exercise`, `Stepper`, …) are
+machinery, reached through their module (``from microgradx.trace import Trace``); their old
+top-level spellings still work, with a `DeprecationWarning` saying where each one lives.
 """
 
 from microgradx import nn, optim, persistence  # noqa: F401  (persistence: how Values pickle)
@@ -41,31 +47,14 @@ from microgradx.functions import (
     zero_grad,
 )
 from microgradx.html import to_html
-from microgradx.notebook import Stepper, stepper
-from microgradx.practice import Exercise, exercise, quiz
+from microgradx.notebook import stepper
+from microgradx.practice import exercise, quiz
 from microgradx.sym import to_sympy
-from microgradx.trace import (
-    BatchReplayed,
-    BatchTrace,
-    GuardError,
-    Replayed,
-    Trace,
-    TraceError,
-    trace,
-    trace_batch,
-)
+from microgradx.trace import trace, trace_batch
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BatchReplayed",
-    "BatchTrace",
-    "Exercise",
-    "GuardError",
-    "Replayed",
-    "Stepper",
-    "Trace",
-    "TraceError",
     "Value",
     "__version__",
     "acos",
@@ -117,3 +106,36 @@ __all__ = [
     "trace_batch",
     "zero_grad",
 ]
+
+MOVED = {
+    "BatchReplayed": "microgradx.trace",
+    "BatchTrace": "microgradx.trace",
+    "Exercise": "microgradx.practice",
+    "GuardError": "microgradx.trace",
+    "Replayed": "microgradx.trace",
+    "Stepper": "microgradx.notebook",
+    "Trace": "microgradx.trace",
+    "TraceError": "microgradx.trace",
+}
+"""The machinery types that were top-level names (0.1.0), and the module each one lives in now."""
+
+
+def __getattr__(name: str) -> object:
+    """``mg.Trace`` and the other old spellings of `MOVED`: the type, with a `DeprecationWarning`."""
+    where = MOVED.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    warnings.warn(
+        f"microgradx.{name} is deprecated: {name} lives in {where} (from {where} import {name})",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(where), name)
+
+
+def __dir__() -> list[str]:
+    """What ``dir(mg)`` and tab completion show: `__all__`, not the package's modules or imports."""
+    return sorted(__all__)

@@ -103,11 +103,12 @@ def missing_requirement(page: Path) -> str | None:
 # --- markers: the inner loop -----------------------------------------------------------------------
 # `pytest -m "not slow and not browser and not notebook and not docs"` is the inner loop (under a
 # minute here); plain `pytest`, the README's command, runs everything. Files are marked by what
-# they drive; single slow tests by name (each measured at a few seconds or more on these machines).
+# they drive (test_build_your_own.py runs docs/build-your-own.md's code first: 3 s); single slow
+# tests by name (each measured at a few seconds or more on these machines).
 _FILE_MARKERS = {
     "browser": ("_browser.py", "test_worksheet_print.py"),
     "notebook": ("test_notebooks.py",),
-    "docs": ("test_docs.py", "test_readme.py"),
+    "docs": ("test_docs.py", "test_readme.py", "test_build_your_own.py"),
     "torch": ("test_torch_bridge.py",),
 }
 _SLOW = (
@@ -125,17 +126,40 @@ _SLOW = (
     "test_a_long_neuron_run_keeps_a_bounded_number",
     "test_a_long_chain_is_explained_by_its_accumulation",
 )
+# Tests that read a module fixture taking seconds: test_examples.py runs each example with its
+# matplotlib pictures (`outputs`, 3-5 s) and yinyang's 100 training steps (`yinyang_run`, about 4 s).
+# The inner loop still runs every example, without pictures (test_examples_print_and_skip_...).
+_SLOW_FIXTURES = {"test_examples.py": ("outputs", "yinyang_run")}
+# Families of cases that each start the real command in a subprocess (about 0.2 s apiece, 62 cases
+# in these two): the inner loop runs every `_SAMPLE`-th case of each, so every kind of failure still
+# goes through the command; the other cases are slow, and the full suite runs all of them.
+_SAMPLED = (
+    "test_user_errors_are_one_line_exit_2_and_write_nothing",
+    "test_security_list_exits_2_with_one_line_and_touches_no_file",
+)
+_SAMPLE = 4
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """Whether `item` stays out of the inner loop: a slow test by name, by the fixture it reads, or a
+    case of a sampled family other than every `_SAMPLE`-th one."""
+    if item.name.startswith(_SLOW):
+        return True
+    if set(_SLOW_FIXTURES.get(item.path.name, ())) & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if getattr(item, "originalname", None) in _SAMPLED and callspec is not None:
+        return min(callspec.indices.values()) % _SAMPLE != 0
+    return False
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    import pytest
-
     for item in items:
         path = item.path.name
         for marker, files in _FILE_MARKERS.items():
             if path.endswith(files):
                 item.add_marker(getattr(pytest.mark, marker))
-        if item.name.startswith(_SLOW):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
 
 

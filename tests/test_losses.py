@@ -1,4 +1,5 @@
-"""Losses in microgradx.nn: values and gradients against closed forms, finite differences and torch."""
+"""Losses (microgradx.losses, which a learner calls as mg.nn.mse_loss, …): values and gradients against
+closed forms, finite differences and torch."""
 
 from __future__ import annotations
 

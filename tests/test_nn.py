@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import pickle
 import random
 from contextlib import redirect_stdout
 
@@ -119,6 +120,23 @@ def test_dir_of_nn_lists_only_what_a_learner_uses():
         assert not name.startswith("_")
         assert getattr(mg.nn, name).__module__.startswith("microgradx")
     assert not {"Any", "json", "math", "os", "random", "numbers", "Callable"} & set(listed)
+
+
+def test_every_name_nn_had_before_its_split_is_still_there_and_is_the_one_its_module_defines():
+    # nn.py was split by job (losses.py, saved_state.py): `mg.nn.NAME` and pickles of models stay
+    from microgradx import history, losses, saved_state
+
+    moved = {history: ["History"], saved_state: ["finite_number", "short_repr"]}
+    moved[losses] = ["mse_loss", "bce_loss", "hinge_loss", "softmax", "log_softmax", "cross_entropy"]
+    moved[losses].append("LOG_FLOOR")
+    for module, names in moved.items():
+        for name in names:
+            assert getattr(mg.nn, name) is getattr(module, name), name
+    for cls in (Module, Neuron, Layer, MLP):  # a pickled model names its class by this path
+        assert cls.__module__ == "microgradx.nn" and getattr(mg.nn, cls.__name__) is cls
+    model = MLP(2, [3, 1], seed=0)
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.state_dict() == model.state_dict() and clone([0.5, -1.0]).data == model([0.5, -1.0]).data
 
 
 def test_custom_module_finds_parameters_in_attribute_order():
