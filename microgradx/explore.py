@@ -26,8 +26,8 @@ from microgradx.explain import explain_graph
 from microgradx.formatting import derivative_name, fmt, json_number
 from microgradx.graph import Graph, snapshot
 from microgradx.html import asset
-from microgradx.nn import finite_number
 from microgradx.picture import svg
+from microgradx.saved_state import finite_number
 from microgradx.steps import page_data
 
 if TYPE_CHECKING:

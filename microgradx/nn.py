@@ -32,7 +32,7 @@ from microgradx.losses import (  # noqa: F401  (LOG_FLOOR: as before the losses 
     mse_loss,
     softmax,
 )
-from microgradx.saved_state import checked_state, finite_number, read_state, short_repr  # noqa: F401  (optim reads the last two here)
+from microgradx.saved_state import checked_state, finite_number, read_state, short_repr  # noqa: F401  (0.1.0 names: mg.nn.finite_number)
 
 __all__ = [
     "MLP",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from microgradx.engine import Value
-from microgradx.nn import finite_number, short_repr
+from microgradx.saved_state import finite_number, short_repr
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
