@@ -89,3 +89,17 @@ def test_a_snapshot_names_a_bad_argument_for_its_caller() -> None:
         snapshot(1.0, caller="draw")
     with pytest.raises(TypeError, match=r"highlight\) must be a Value or Values of the graph, got str"):
         snapshot(mg.Value(1.0), highlight="w")
+
+
+def test_membership_is_the_graphs_nodes_and_needs_no_index() -> None:
+    E, w, x, y, z, yhat = seed_neuron()
+    reached, todo = set(), [E]  # the graph by plain search over operands
+    while todo:
+        node = todo.pop()
+        if node not in reached:
+            reached.add(node)
+            todo.extend(node.parents)
+    g = snapshot(E)
+    assert g.members == reached and all(n in g for n in (E, w, x, y, z, yhat))
+    assert mg.Value(0.3, "w") not in g and "w" not in g
+    assert "index" not in vars(g)  # a summary of a huge graph asks `in` only: no index built for it
