@@ -21,7 +21,7 @@ from microgradx._files import write_atomically
 from microgradx.engine import RULES, Value
 from microgradx.formatting import OP_GLYPH, derivative_name, fmt, one_line
 from microgradx.graph import Edge, Graph, snapshot
-from microgradx.renderer import RendererNotFound, find_renderer, run_renderer
+from microgradx.renderer import RendererDigraph, RendererNotFound, find_renderer, run_renderer
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -94,11 +94,11 @@ def _font(text: str, color: str | None = None, *, bold: bool = False) -> str:
 # --- draw ------------------------------------------------------------------------------------------
 
 
-class Drawing(graphviz.Digraph):
-    """A `graphviz.Digraph` that renders with ``dot`` when installed, else with ``graphviz-pure``.
+class Drawing(RendererDigraph):
+    """What `draw` returns: a `graphviz.Digraph` that renders with ``dot`` when installed, else with
+    ``graphviz-pure`` (see `renderer.RendererDigraph`), so ``draw(E).render("graph", format="png")``,
+    ``.pipe()`` and Jupyter's inline display work after a plain ``pip install microgradx``.
 
-    So ``draw(E).render("graph", format="png")``, ``.pipe()`` and Jupyter's inline display work after
-    a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
     In a notebook with no renderer at all (in the browser, under Pyodide, which runs no programs) the
     inline display is the stepper's own picture of the graph instead, drawn by microgradx alone,
     with the same paths highlighted.
@@ -119,79 +119,6 @@ class Drawing(graphviz.Digraph):
         page = stepper(self.value, highlight=self.highlight)
         note = f'<p style="font-size:small;color:#6c757d">{BROWSER_NOTE}</p>'
         return {"text/html": note + page._repr_html_(), "text/plain": BROWSER_NOTE}
-
-    def pipe(  # type: ignore[override]
-        self,
-        format: str | None = None,
-        renderer: str | None = None,
-        formatter: str | None = None,
-        neato_no_op: bool | int | None = None,
-        quiet: bool = False,
-        *,
-        engine: str | None = None,
-        encoding: str | None = None,
-    ) -> bytes | str:
-        """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
-        data = self._run(format or self.format, renderer, formatter, neato_no_op, quiet, engine)
-        return data if encoding is None else data.decode(encoding)
-
-    def render(  # type: ignore[override]
-        self,
-        filename: str | os.PathLike[str] | None = None,
-        directory: str | os.PathLike[str] | None = None,
-        view: bool = False,
-        cleanup: bool = False,
-        format: str | None = None,
-        renderer: str | None = None,
-        formatter: str | None = None,
-        neato_no_op: bool | int | None = None,
-        quiet: bool = False,
-        quiet_view: bool = False,
-        *,
-        outfile: str | os.PathLike[str] | None = None,
-        engine: str | None = None,
-        raise_if_result_exists: bool = False,
-        overwrite_source: bool = False,
-    ) -> str:
-        """`graphviz.Digraph.render`: save the DOT source, then write the picture beside it (or to
-        `outfile`) with our renderer, atomically; returns the picture's path."""
-        if outfile is not None:
-            outfile = pathlib.Path(outfile)
-            format = format or outfile.suffix[1:].lower() or None
-            if directory is None:
-                outfile = pathlib.Path(self.directory, outfile)
-            if filename is None:
-                filename = outfile.with_suffix(".gv")
-        format = format or self.format
-        source = pathlib.Path(self.save(filename, directory=directory))
-        suffix = ".".join(part for part in (formatter, renderer, format) if part)
-        target = outfile or source.with_name(f"{source.name}.{suffix}")
-        if raise_if_result_exists and target.exists():
-            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
-        data = self._run(format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
-        write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
-        if cleanup:
-            source.unlink()
-        if view or quiet_view:
-            graphviz.view(target, quiet=quiet_view)
-        return os.fspath(target)
-
-    def _run(
-        self,
-        format: str,
-        renderer: str | None,
-        formatter: str | None,
-        neato_no_op: bool | int | None,
-        quiet: bool,
-        engine: str | None,
-        cwd: pathlib.Path | None = None,
-    ) -> bytes:
-        """The picture in `format`, with graphviz's own command-line options (``-K``, ``-T``, ``-n``)."""
-        output = ":".join(part for part in (format, renderer, formatter) if part)
-        arguments = [f"-K{engine or self.engine}", f"-T{output}"]
-        if neato_no_op:
-            arguments.append(f"-n{int(neato_no_op)}")
-        return run_renderer(self.source.encode(self.encoding), format, arguments, quiet=quiet, cwd=cwd)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -237,36 +164,20 @@ def draw(
     drawing.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
     drawing.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
     drawing.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
-    found = highlight is not None and highlight in graph
-    drawing.highlight = highlight if found else None
+    drawing.highlight = highlight if highlight is not None and highlight in graph else None
     reason = _summary_reason(graph, max_nodes)
     if reason:
         _draw_summary(drawing, graph, show_grad, reason)
-        return drawing
-    _draw_graph(drawing, graph, show_grad, show_local, rankdir in ("LR", "RL"))
-    names = graph.names
-    captions = []
-    if highlight is not None:
-        who = _html(names[highlight]) if found else _html(highlight.label or repr(highlight))
-        captions.append(
-            f"orange: the paths from {who} to {_html(names[output])}"
-            if found
-            else f"{who} is not in the graph of {_html(names[output])}: no path to highlight"
-        )
-    if show_grad and _no_backward_yet(graph):
-        captions.append(_html(NO_BACKWARD_NOTE))
-    if captions:
-        color = PATH if found else INK
-        drawing.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
+    else:
+        _draw_graph(drawing, graph, show_grad, show_local, stacked=rankdir in ("LR", "RL"))
+        _caption(drawing, graph, show_grad)
     return drawing
 
 
 def _draw_graph(drawing: Drawing, graph: Graph, show_grad: bool, show_local: bool, stacked: bool) -> None:
-    """Every Value as a box, every operation as a circle, every operand as an arrow into it.
-
-    With a highlighted node in the graph, what lies on its paths to the output is coloured and the
-    rest dimmed (`stacked`: see `_value_label`).
-    """
+    """Every Value as a box (`stacked`: see `_value_label`), every operation as a circle, every
+    operand as an arrow into it; with a highlighted node of the graph, its paths to the output are
+    coloured and the rest dimmed."""
     output, names, index = graph.output, graph.names, graph.index
     start = graph.highlight[0] if graph.highlight else None
     on_path = graph.on_path if start is not None and start in graph else None
@@ -293,6 +204,26 @@ def _draw_graph(drawing: Drawing, graph: Graph, show_grad: bool, show_local: boo
             if label:
                 style["label"] = f"<{'  '.join(label)}>"
             drawing.edge(f"v{index[parent]}", op_id, **style)
+
+
+def _caption(drawing: Drawing, graph: Graph, show_grad: bool) -> None:
+    """The note under a full drawing: whose paths are orange (or that the highlighted Value is not
+    in the graph), and that no grad is set yet."""
+    names, captions = graph.names, []
+    start = graph.highlight[0] if graph.highlight else None
+    found = start is not None and start in graph
+    if start is not None:
+        who = _html(names[start]) if found else _html(start.label or repr(start))
+        captions.append(
+            f"orange: the paths from {who} to {_html(names[graph.output])}"
+            if found
+            else f"{who} is not in the graph of {_html(names[graph.output])}: no path to highlight"
+        )
+    if show_grad and _no_backward_yet(graph):
+        captions.append(_html(NO_BACKWARD_NOTE))
+    if captions:
+        color = PATH if found else INK
+        drawing.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
 
 
 def _summary_reason(graph: Graph, max_nodes: int | None) -> str:
