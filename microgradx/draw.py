@@ -3,9 +3,10 @@
 The picture is the one a teacher draws on the board: a box per Value with its name, data and
 grad, a small circle per operation, arrows in the forward direction, and on request the local
 derivative on every arrow (formula and number, from the engine's rule table) or the paths along
-which one weight's gradient flows. `render` writes SVG/PNG/PDF/DOT files atomically with whichever
-renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure`` command that comes with
-``pip install microgradx``.
+which one weight's gradient flows. Each call reads one `graph.snapshot` of the graph (its order,
+names, edges, local derivatives and highlighted paths). `render` writes SVG/PNG/PDF/DOT files
+atomically with whichever renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure``
+command that comes with ``pip install microgradx``.
 """
 
 from __future__ import annotations
