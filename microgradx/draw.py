@@ -3,9 +3,10 @@
 The picture is the one a teacher draws on the board: a box per Value with its name, data and
 grad, a small circle per operation, arrows in the forward direction, and on request the local
 derivative on every arrow (formula and number, from the engine's rule table) or the paths along
-which one weight's gradient flows. `render` writes SVG/PNG/PDF/DOT files atomically with whichever
-renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure`` command that comes with
-``pip install microgradx``.
+which one weight's gradient flows. Each call reads one `graph.snapshot` of the graph (its order,
+names, edges, local derivatives and highlighted paths). `render` writes SVG/PNG/PDF/DOT files
+atomically with whichever renderer is installed: Graphviz's ``dot``, else the ``graphviz-pure``
+command that comes with ``pip install microgradx``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections import Counter
 import graphviz
 
 from microgradx._files import write_atomically
-from microgradx.engine import RULES, Value, local_derivatives, topological_order
-from microgradx.formatting import OP_GLYPH, derivative_name, fmt, local_formula, node_names, one_line
-from microgradx.renderer import RendererNotFound, find_renderer, run_renderer
+from microgradx.engine import RULES, Value
+from microgradx.formatting import OP_GLYPH, derivative_name, fmt, one_line
+from microgradx.graph import Edge, Graph, snapshot
+from microgradx.renderer import RendererDigraph, RendererNotFound, find_renderer, run_renderer
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -93,17 +95,21 @@ def _font(text: str, color: str | None = None, *, bold: bool = False) -> str:
 # --- draw ------------------------------------------------------------------------------------------
 
 
-class Drawing(graphviz.Digraph):
-    """A `graphviz.Digraph` that renders with ``dot`` when installed, else with ``graphviz-pure``.
+class Drawing(RendererDigraph):
+    """What `draw` returns: a `graphviz.Digraph` that renders with ``dot`` when installed, else with
+    ``graphviz-pure`` (see `renderer.RendererDigraph`), so ``draw(E).render("graph", format="png")``,
+    ``.pipe()`` and Jupyter's inline display work after a plain ``pip install microgradx``.
 
-    So ``draw(E).render("graph", format="png")``, ``.pipe()`` and Jupyter's inline display work after
-    a plain ``pip install microgradx``; where neither exists, `RendererNotFound` says how to get one.
     In a notebook with no renderer at all (in the browser, under Pyodide, which runs no programs) the
-    inline display is the stepper's own picture of the graph instead, drawn by microgradx alone.
+    inline display is the stepper's own picture of the graph instead, drawn by microgradx alone,
+    with the same paths highlighted.
     """
 
     value: Value | None = None
     """The Value `draw` drew (the browser's display draws it with the stepper)."""
+
+    highlight: Value | None = None
+    """The Value whose paths `draw` coloured, if it is in the graph (the stepper colours them too)."""
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # type: ignore[no-untyped-def]
         """Jupyter's display: graphviz's SVG, or the stepper's picture where nothing can render it."""
@@ -111,82 +117,9 @@ class Drawing(graphviz.Digraph):
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         from microgradx.notebook import stepper  # (notebook does not import draw: no circle)
 
-        page = stepper(self.value)
+        page = stepper(self.value, highlight=self.highlight)
         note = f'<p style="font-size:small;color:#6c757d">{BROWSER_NOTE}</p>'
         return {"text/html": note + page._repr_html_(), "text/plain": BROWSER_NOTE}
-
-    def pipe(  # type: ignore[override]
-        self,
-        format: str | None = None,
-        renderer: str | None = None,
-        formatter: str | None = None,
-        neato_no_op: bool | int | None = None,
-        quiet: bool = False,
-        *,
-        engine: str | None = None,
-        encoding: str | None = None,
-    ) -> bytes | str:
-        """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
-        data = self._run(format or self.format, renderer, formatter, neato_no_op, quiet, engine)
-        return data if encoding is None else data.decode(encoding)
-
-    def render(  # type: ignore[override]
-        self,
-        filename: str | os.PathLike[str] | None = None,
-        directory: str | os.PathLike[str] | None = None,
-        view: bool = False,
-        cleanup: bool = False,
-        format: str | None = None,
-        renderer: str | None = None,
-        formatter: str | None = None,
-        neato_no_op: bool | int | None = None,
-        quiet: bool = False,
-        quiet_view: bool = False,
-        *,
-        outfile: str | os.PathLike[str] | None = None,
-        engine: str | None = None,
-        raise_if_result_exists: bool = False,
-        overwrite_source: bool = False,
-    ) -> str:
-        """`graphviz.Digraph.render`: save the DOT source, then write the picture beside it (or to
-        `outfile`) with our renderer, atomically; returns the picture's path."""
-        if outfile is not None:
-            outfile = pathlib.Path(outfile)
-            format = format or outfile.suffix[1:].lower() or None
-            if directory is None:
-                outfile = pathlib.Path(self.directory, outfile)
-            if filename is None:
-                filename = outfile.with_suffix(".gv")
-        format = format or self.format
-        source = pathlib.Path(self.save(filename, directory=directory))
-        suffix = ".".join(part for part in (formatter, renderer, format) if part)
-        target = outfile or source.with_name(f"{source.name}.{suffix}")
-        if raise_if_result_exists and target.exists():
-            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
-        data = self._run(format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
-        write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
-        if cleanup:
-            source.unlink()
-        if view or quiet_view:
-            graphviz.view(target, quiet=quiet_view)
-        return os.fspath(target)
-
-    def _run(
-        self,
-        format: str,
-        renderer: str | None,
-        formatter: str | None,
-        neato_no_op: bool | int | None,
-        quiet: bool,
-        engine: str | None,
-        cwd: pathlib.Path | None = None,
-    ) -> bytes:
-        """The picture in `format`, with graphviz's own command-line options (``-K``, ``-T``, ``-n``)."""
-        output = ":".join(part for part in (format, renderer, formatter) if part)
-        arguments = [f"-K{engine or self.engine}", f"-T{output}"]
-        if neato_no_op:
-            arguments.append(f"-n{int(neato_no_op)}")
-        return run_renderer(self.source.encode(self.encoding), format, arguments, quiet=quiet, cwd=cwd)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -226,75 +159,92 @@ def draw(
     gets the caption "every grad is 0: no backward() yet?".
     """
     _check_options(output, rankdir, highlight, max_nodes)
-    order = topological_order(output)[::-1]  # forward order: operands before results
-    graph = Drawing(name="microgradx", format="svg")
-    graph.value = output
-    graph.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
-    graph.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
-    graph.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
-    reason = _summary_reason(order, max_nodes)
+    graph = snapshot(output, highlight=highlight, caller="draw")
+    drawing = Drawing(name="microgradx", format="svg")
+    drawing.value = output
+    drawing.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
+    drawing.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
+    drawing.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
+    drawing.highlight = highlight if highlight is not None and highlight in graph else None
+    reason = _summary_reason(graph, max_nodes)
     if reason:
-        _draw_summary(graph, output, order, show_grad, highlight, reason)
-        return graph
+        _draw_summary(drawing, graph, show_grad, reason)
+    else:
+        _draw_graph(drawing, graph, show_grad, show_local, stacked=rankdir in ("LR", "RL"))
+        _caption(drawing, graph, show_grad)
+    return drawing
 
-    names = node_names(output)
-    stacked = rankdir in ("LR", "RL")
-    on_path = _on_paths(order, highlight) if highlight in names else None
-    ids = {node: f"v{i}" for i, node in enumerate(order)}
-    for node in order:
+
+def _draw_graph(drawing: Drawing, graph: Graph, show_grad: bool, show_local: bool, stacked: bool) -> None:
+    """Every Value as a box (`stacked`: see `_value_label`), every operation as a circle, every
+    operand as an arrow into it; with a highlighted node of the graph, its paths to the output are
+    coloured and the rest dimmed."""
+    output, names, index = graph.output, graph.names, graph.index
+    start = graph.highlight[0] if graph.highlight else None
+    on_path = graph.on_path if start is not None and start in graph else None
+    for node in graph.forward:
+        node_id = f"v{index[node]}"
         state = None if on_path is None else node in on_path
-        label = _value_label(node, names[node], output, show_grad, state, stacked, node is highlight)
-        graph.node(ids[node], label, shape="plain")
+        label = _value_label(node, names[node], output, show_grad, state, stacked, node is start)
+        drawing.node(node_id, label, shape="plain")
         if not node.parents:
             continue
-        op_id = f"{ids[node]}_op"
-        op_state = None if on_path is None else (node in on_path and node is not highlight)
-        graph.node(op_id, **_op_style(node.op, op_state))
-        graph.edge(op_id, ids[node], **_edge_style(op_state))
-        for index, parent in enumerate(node.parents):
+        op_id = f"{node_id}_op"
+        op_state = None if on_path is None else (node in on_path and node is not start)
+        drawing.node(op_id, **_op_style(node.op, op_state))
+        drawing.edge(op_id, node_id, **_edge_style(op_state))
+        for edge in graph.edges_into(node):
+            parent = edge.parent
             label = []
             if RULES[node.op].ordered:  # arrows say which operand is a, which b
-                label.append(_font("ab"[index], bold=True))
+                label.append(_font("ab"[edge.operand], bold=True))
             if show_local and (parent.parents or parent.label):  # not for constants
-                label.append(_local_label(node, index, names))
+                label.append(_local_label(graph, edge))
             edge_state = None if on_path is None else (parent in on_path and node in on_path)
             style = _edge_style(edge_state)
             if label:
                 style["label"] = f"<{'  '.join(label)}>"
-            graph.edge(ids[parent], op_id, **style)
-    captions = []
-    if highlight is not None:
-        who = _html(names[highlight]) if highlight in names else _html(highlight.label or repr(highlight))
+            drawing.edge(f"v{index[parent]}", op_id, **style)
+
+
+def _caption(drawing: Drawing, graph: Graph, show_grad: bool) -> None:
+    """The note under a full drawing: whose paths are orange (or that the highlighted Value is not
+    in the graph), and that no grad is set yet."""
+    names, captions = graph.names, []
+    start = graph.highlight[0] if graph.highlight else None
+    found = start is not None and start in graph
+    if start is not None:
+        who = _html(names[start]) if found else _html(start.label or repr(start))
         captions.append(
-            f"orange: the paths from {who} to {_html(names[output])}"
-            if highlight in names
-            else f"{who} is not in the graph of {_html(names[output])}: no path to highlight"
+            f"orange: the paths from {who} to {_html(names[graph.output])}"
+            if found
+            else f"{who} is not in the graph of {_html(names[graph.output])}: no path to highlight"
         )
-    if show_grad and _no_backward_yet(order):
+    if show_grad and _no_backward_yet(graph):
         captions.append(_html(NO_BACKWARD_NOTE))
     if captions:
-        color = PATH if highlight is not None and highlight in names else INK
-        graph.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
-    return graph
+        color = PATH if found else INK
+        drawing.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
 
 
-def _summary_reason(order: list[Value], max_nodes: int | None) -> str:
+def _summary_reason(graph: Graph, max_nodes: int | None) -> str:
     """Why the graph is drawn as a summary (too many Values, or a slow layout), or "" when it is not."""
     if max_nodes is None:
         return ""
-    if len(order) > max_nodes:
+    if len(graph) > max_nodes:
         return f"more than max_nodes={max_nodes}"
-    if _layout_size(order) > LAYOUT_PER_NODE * max_nodes:
+    if _layout_size(graph.forward) > LAYOUT_PER_NODE * max_nodes:
         return "too many long arrows to lay out quickly"
     return ""
 
 
-def _no_backward_yet(order: list[Value]) -> bool:
+def _no_backward_yet(graph: Graph) -> bool:
     """True for a graph with operations in which every grad is 0, as it is before any ``backward()``.
 
     ``output.backward()`` adds its seed (1 by default) to the output's own grad, so the note does
     not show on a backpropagated graph, unless every grad was reset since (which deserves it too).
     """
+    order = graph.forward
     return any(node.parents for node in order) and all(node.grad == 0.0 for node in order)
 
 
@@ -319,19 +269,6 @@ def to_dot(
         highlight=highlight,
         max_nodes=max_nodes,
     ).source
-
-
-def _on_paths(order: list[Value], start: Value) -> set[Value]:
-    """The nodes on some path from `start` to the output: `start` and every node depending on it.
-
-    Every node of the graph reaches the output, so "depends on `start`" is all a node needs;
-    one pass in forward order finds them (no recursion).
-    """
-    on_path: set[Value] = set()
-    for node in order:
-        if node is start or any(parent in on_path for parent in node.parents):
-            on_path.add(node)
-    return on_path
 
 
 def _layout_size(order: list[Value]) -> int:
@@ -430,32 +367,23 @@ def _edge_style(state: bool | None) -> dict[str, str]:
     return {}
 
 
-def _local_number(node: Value, index: int) -> float:
-    """∂node/∂(operand `index`) at the current data, by the engine's own rule (never a copy of it)."""
-    try:
-        return float(local_derivatives(node)[index])
-    except (ArithmeticError, ValueError):  # data changed since the graph was built, e.g. a ÷ 0
-        return float("nan")
-
-
-def _local_label(node: Value, index: int, names: dict[Value, str]) -> str:
+def _local_label(graph: Graph, edge: Edge) -> str:
     """``∂out/∂operand = formula`` over ``= number``, escaped for an HTML-like edge label."""
-    formula = local_formula(node, index, names)
-    d = f"∂{derivative_name(names[node])}/∂{derivative_name(names[node.parents[index]])}"
-    number = fmt(_local_number(node, index))
+    formula = graph.formula(edge)
+    d = f"∂{derivative_name(graph.names[edge.child])}/∂{derivative_name(graph.names[edge.parent])}"
+    try:
+        local = graph.local(edge)  # by the engine's own rule (never a copy of it)
+    except (ArithmeticError, ValueError):  # data changed since the graph was built, e.g. a ÷ 0
+        local = float("nan")
+    number = fmt(local)
     text = f"{d} = {formula}" if formula == number else f"{d} = {formula}\n= {number}"
     return _html(text)
 
 
-def _draw_summary(
-    graph: Drawing,
-    output: Value,
-    order: list[Value],
-    show_grad: bool,
-    highlight: Value | None,
-    reason: str,
-) -> None:
+def _draw_summary(drawing: Drawing, graph: Graph, show_grad: bool, reason: str) -> None:
     """Too many Values to lay out: draw the output, the inputs that matter most and counts per op."""
+    output, order = graph.output, graph.forward
+    highlight = graph.highlight[0] if graph.highlight else None
     shown_leaves = 12
     leaves = [node for node in order if not node.parents and node.label]
     constants = sum(1 for node in order if not node.parents and not node.label)
@@ -475,23 +403,23 @@ def _draw_summary(
         f"{count_rows}"
         f'<TR><TD COLSPAN="2">{constants} constants</TD></TR></TABLE>>'
     )
-    graph.node("summary", body, shape="plain")
+    drawing.node("summary", body, shape="plain")
     for i, leaf in enumerate(chosen):
         state = None if highlight is None else (leaf is highlight)
         label = _value_label(leaf, leaf.label, output, show_grad, state, False, leaf is highlight)
-        graph.node(f"leaf{i}", label, shape="plain")
-        graph.edge(f"leaf{i}", "summary", **_edge_style(state))
+        drawing.node(f"leaf{i}", label, shape="plain")
+        drawing.edge(f"leaf{i}", "summary", **_edge_style(state))
     if len(leaves) > len(chosen):
-        graph.node("more", f"<… and {len(leaves) - len(chosen)} more inputs>", shape="plaintext")
-        graph.edge("more", "summary", style="dashed")
+        drawing.node("more", f"<… and {len(leaves) - len(chosen)} more inputs>", shape="plaintext")
+        drawing.edge("more", "summary", style="dashed")
     name = output.label or "output"
-    reached = None if highlight is None else highlight in set(order)
-    graph.node("output", _value_label(output, name, output, show_grad, reached), shape="plain")
-    graph.edge("summary", "output", **_edge_style(reached))
+    reached = None if highlight is None else highlight in graph
+    drawing.node("output", _value_label(output, name, output, show_grad, reached), shape="plain")
+    drawing.edge("summary", "output", **_edge_style(reached))
     note = f"graph has {len(order)} nodes ({reason}); showing a summary; pass max_nodes=None to draw all"
-    if show_grad and _no_backward_yet(order):
+    if show_grad and _no_backward_yet(graph):
         note += "\n" + NO_BACKWARD_NOTE
-    graph.attr(label=f"<{_html(note)}>", labelloc="b")
+    drawing.attr(label=f"<{_html(note)}>", labelloc="b")
 
 
 # --- to_text -----------------------------------------------------------------------------------------
@@ -512,14 +440,12 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     ├── x = 2  #1
     └── x  (see #1)
     """
-    if type(output) is not Value:
-        raise TypeError(f"to_text(output) must be a Value, got {type(output).__name__}")
+    graph = snapshot(output, caller="to_text")
     if max_lines is not None and (type(max_lines) is not int or max_lines < 1):
         raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
-    order = topological_order(output)
     # One node, one line: control characters in labels are shown escaped (a newline as \n).
-    names = {node: one_line(name) for node, name in node_names(output).items()}
-    uses = Counter(parent for node in order for parent in node.parents)
+    names = {node: one_line(name) for node, name in graph.names.items()}
+    uses = graph.uses
     numbers: dict[Value, int] = {}
     lines: list[str] = []
     # Depth-first with an explicit stack of (node, prefix for its line, prefix for its children).
@@ -527,7 +453,7 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     while stack:
         if max_lines is not None and len(lines) >= max_lines:
             lines.append(
-                f"… (stopped after {max_lines} lines; the graph has {len(order)} nodes; "
+                f"… (stopped after {max_lines} lines; the graph has {len(graph)} nodes; "
                 "pass max_lines=None to print all)"
             )
             break
@@ -552,7 +478,7 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
             stack.append(
                 (children[i], indent + ("└── " if last else "├── "), indent + ("    " if last else "│   "))
             )
-    if show_grad and _no_backward_yet(order):
+    if show_grad and _no_backward_yet(graph):
         lines.append(f"({NO_BACKWARD_NOTE})")
     return "\n".join(lines)
 

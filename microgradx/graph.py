@@ -62,7 +62,7 @@ class Graph:
         return len(self.forward)
 
     def __contains__(self, node: object) -> bool:
-        return node in self.index
+        return node in self.members
 
     @cached_property
     def index(self) -> dict[Value, int]:
@@ -168,6 +168,12 @@ class Graph:
             for parent in node.parents:
                 counts[parent] = min(counts.get(parent, 0) + n, 2**53)
         return counts
+
+    @cached_property
+    def members(self) -> frozenset[Value]:
+        """The nodes as a set, what ``node in graph`` reads: a summary of a huge graph asks only
+        that of its highlighted node, and a set is several times cheaper to build than `index`."""
+        return frozenset(self.forward)
 
 
 def snapshot(

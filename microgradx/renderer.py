@@ -3,8 +3,9 @@
 `draw` builds the picture as DOT text; turning that text into SVG, PNG or PDF takes a program.
 Graphviz's ``dot`` is preferred when it is on PATH; otherwise ``graphviz-pure``, which comes with
 ``pip install microgradx``, writes SVG and PNG. `run_renderer` is the one place a program is
-started, for `Drawing.pipe`, `Drawing.render` and `render` alike; where nothing can run (no program
-installed, or the browser, where Python starts no programs) `RendererNotFound` says what to do.
+started, for `RendererDigraph` (what `draw` returns is one: its ``pipe``, ``render`` and inline
+display) and `draw.render` alike; where nothing can run (no program installed, or the browser,
+where Python starts no programs) `RendererNotFound` says what to do.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from collections.abc import Sequence
 
 import graphviz
 
-__all__ = ["WIDTH_NOTICE", "RendererFailed", "RendererNotFound", "find_renderer", "run_renderer"]
+from microgradx._files import write_atomically
+
+__all__ = [
+    "WIDTH_NOTICE",
+    "RendererDigraph",
+    "RendererFailed",
+    "RendererNotFound",
+    "find_renderer",
+    "run_renderer",
+]
 
 _PURE_FORMATS = {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "canon", "json", "json0", "plain"}
 _INSTALL = (
@@ -162,3 +172,84 @@ def run_renderer(
         sys.stderr.write(message)
         sys.stderr.flush()
     return result.stdout
+
+
+class RendererDigraph(graphviz.Digraph):
+    """A `graphviz.Digraph` whose ``pipe`` and ``render`` run `run_renderer`: ``dot`` when installed,
+    else ``graphviz-pure``; where neither exists, `RendererNotFound` says how to get one.
+
+    Jupyter's inline display goes through ``pipe`` too, so it works after ``pip install microgradx``.
+    """
+
+    def pipe(  # type: ignore[override]
+        self,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        *,
+        engine: str | None = None,
+        encoding: str | None = None,
+    ) -> bytes | str:
+        """`graphviz.Digraph.pipe`: the picture's bytes (or text, given `encoding`), from our renderer."""
+        data = self._run(format or self.format, renderer, formatter, neato_no_op, quiet, engine)
+        return data if encoding is None else data.decode(encoding)
+
+    def render(  # type: ignore[override]
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """`graphviz.Digraph.render`: save the DOT source, then write the picture beside it (or to
+        `outfile`) with our renderer, atomically; returns the picture's path."""
+        if outfile is not None:
+            outfile = pathlib.Path(outfile)
+            format = format or outfile.suffix[1:].lower() or None
+            if directory is None:
+                outfile = pathlib.Path(self.directory, outfile)
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        format = format or self.format
+        source = pathlib.Path(self.save(filename, directory=directory))
+        suffix = ".".join(part for part in (formatter, renderer, format) if part)
+        target = outfile or source.with_name(f"{source.name}.{suffix}")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        data = self._run(format, renderer, formatter, neato_no_op, quiet, engine, source.parent)
+        write_atomically(target, data)  # (the source was read from memory: overwriting it is harmless)
+        if cleanup:
+            source.unlink()
+        if view or quiet_view:
+            graphviz.view(target, quiet=quiet_view)
+        return os.fspath(target)
+
+    def _run(
+        self,
+        format: str,
+        renderer: str | None,
+        formatter: str | None,
+        neato_no_op: bool | int | None,
+        quiet: bool,
+        engine: str | None,
+        cwd: pathlib.Path | None = None,
+    ) -> bytes:
+        """The picture in `format`, with graphviz's own command-line options (``-K``, ``-T``, ``-n``)."""
+        output = ":".join(part for part in (format, renderer, formatter) if part)
+        arguments = [f"-K{engine or self.engine}", f"-T{output}"]
+        if neato_no_op:
+            arguments.append(f"-n{int(neato_no_op)}")
+        return run_renderer(self.source.encode(self.encoding), format, arguments, quiet=quiet, cwd=cwd)

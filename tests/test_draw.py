@@ -12,6 +12,7 @@ import stat
 import struct
 import sys
 import xml.etree.ElementTree as ET
+from html import unescape
 
 import graphviz
 import pytest
@@ -495,6 +496,39 @@ def test_pdf_without_dot_asks_for_graphviz(tmp_path, monkeypatch):
         D.render(E, tmp_path / "g.pdf")
     with pytest.raises(D.RendererNotFound, match="PDF needs Graphviz's dot"):
         mg.draw(E).render(tmp_path / "g", format="pdf")
+
+
+def _marked_in_fallback(drawing) -> tuple[set[str], int]:
+    """The names of the Values, and the number of arrows, the no-renderer display marks as on a path."""
+    page = unescape(re.search(r'srcdoc="([^"]*)"', drawing._repr_mimebundle_()["text/html"])[1])
+    picture = re.search(r'<svg id="graph".*?</svg>', page, re.S)[0]
+    cards = re.findall(r'<g id="n\d+" class="([^"]*)"><title>([^<]*)</title>', picture)
+    arrows = re.findall(r'<path id="e\d+" class="([^"]*)"', picture)
+    return {unescape(name) for cls, name in cards if "onpath" in cls.split()}, sum(
+        "onpath" in cls.split() for cls in arrows
+    )
+
+
+def test_the_no_renderer_display_highlights_the_same_paths(tmp_path, monkeypatch):
+    without_any_renderer(monkeypatch, tmp_path)
+    E, w, _, y, *_ = seed_neuron(backward=True)
+    names = mg.formatting.node_names(E)
+
+    def depends_on(node, start):  # plain recursion over operands: the truth for a small graph
+        return node is start or any(depends_on(p, start) for p in node.parents)
+
+    everything = list(names)  # every node of the graph
+    for start in (w, y):
+        on_path = {n for n in everything if depends_on(n, start)}
+        arrows = sum(p in on_path and n in on_path for n in everything for p in n.parents)
+        drawn = mg.draw(E, highlight=start, show_local=True)
+        assert _marked_in_fallback(drawn) == ({names[n] for n in on_path}, arrows)
+    assert _marked_in_fallback(mg.draw(E, highlight=w))[0] >= {"w", "z", "ŷ", "E"}
+    assert "x" not in _marked_in_fallback(mg.draw(E, highlight=w))[0]
+    assert _marked_in_fallback(mg.draw(E)) == (set(), 0)  # nothing highlighted: nothing marked
+    outsider = Value(0.3, "w")  # not in the graph: draw's caption says so; the display marks nothing
+    assert "no path to highlight" in mg.to_dot(E, highlight=outsider)
+    assert _marked_in_fallback(mg.draw(E, highlight=outsider)) == (set(), 0)
 
 
 def test_digraph_render_and_pipe_work_out_of_the_box_with_graphviz_pure(tmp_path, monkeypatch):

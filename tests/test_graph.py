@@ -113,3 +113,17 @@ def test_path_counts_stop_at_their_cap() -> None:
     assert g.path_counts(x, cap=10**100)[top] == 2**70
     assert g.path_counts(x, cap=1000)[top] == 1000
     assert g.paths_to_output()[x] == 2**53
+
+
+def test_membership_is_the_graphs_nodes_and_needs_no_index() -> None:
+    E, w, x, y, z, yhat = seed_neuron()
+    reached, todo = set(), [E]  # the graph by plain search over operands
+    while todo:
+        node = todo.pop()
+        if node not in reached:
+            reached.add(node)
+            todo.extend(node.parents)
+    g = snapshot(E)
+    assert g.members == reached and all(n in g for n in (E, w, x, y, z, yhat))
+    assert mg.Value(0.3, "w") not in g and "w" not in g
+    assert "index" not in vars(g)  # a summary of a huge graph asks `in` only: no index built for it
