@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from html import escape
 from importlib import resources
 
-from microgradx.formatting import derivative_name, expression, fmt
+from microgradx.formatting import ATOM, derivative_name, expression, fmt
 from microgradx.picture import static_svg
 from microgradx.practice import Exercise
 from microgradx.slips import Use, uses
 
 __all__ = ["answers_html", "worksheet_html"]
-
-_ATOM = 99  # a name, never parenthesised, in a node's definition (`expression`)
 
 
 def _css() -> str:
@@ -56,7 +54,7 @@ def _definition(ex: Exercise, node: object) -> str:
     parents = node.parents  # type: ignore[attr-defined]
     if not parents:
         return "given"
-    text, _ = expression(node, {p: (ex.names[p], _ATOM) for p in parents})  # type: ignore[arg-type]
+    text, _ = expression(node, {p: (ex.names[p], ATOM) for p in parents})  # type: ignore[arg-type]
     return text
 
 
