@@ -23,6 +23,7 @@ from microgradx.engine import RULES, Value
 from microgradx.formatting import OP_GLYPH, derivative_name, fmt, one_line
 from microgradx.graph import Edge, Graph, snapshot
 from microgradx.renderer import RendererDigraph, RendererNotFound, find_renderer, run_renderer
+from microgradx.steps import MAX_PAGE_NODES
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -58,6 +59,15 @@ BROWSER_NOTE = (
     "picture of the graph (step through it with its buttons); print(mg.to_text(value)) prints it as text."
 )
 """What a drawing displayed with no renderer (the browser) says above the stepper it shows instead."""
+
+BROWSER_SUMMARY_NOTE = (
+    "No Graphviz renderer here (in the browser, Python cannot run programs), and the graph is too "
+    "large to step through: its first lines as text (print(mg.to_text(value)) prints it all)."
+)
+"""What a summarised drawing displayed with no renderer says above its text."""
+
+SUMMARY_LINES = 60
+"""How many lines of `to_text` a summarised drawing shows where no renderer exists."""
 
 NO_BACKWARD_NOTE = "every grad is 0: no backward() yet?"
 """What `draw` (as a caption) and `to_text` (as a last line) add when no grad in the graph is set."""
@@ -111,10 +121,20 @@ class Drawing(RendererDigraph):
     highlight: Value | None = None
     """The Value whose paths `draw` coloured, if it is in the graph (the stepper colours them too)."""
 
+    summary: bool = False
+    """Whether `draw` drew a summary (see `max_nodes`) or the graph is too large to step through
+    (`steps.MAX_PAGE_NODES`): the browser's display then shows its first lines as `to_text` does."""
+
+    show_grad: bool = True
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # type: ignore[no-untyped-def]
         """Jupyter's display: graphviz's SVG, or the stepper's picture where nothing can render it."""
         if self.value is None or find_renderer("svg") is not None:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
+        if self.summary:  # too large to step through: the summary's words, as to_text prints them
+            text = to_text(self.value, show_grad=self.show_grad, max_lines=SUMMARY_LINES)
+            note = f'<p style="font-size:small;color:#6c757d">{html.escape(BROWSER_SUMMARY_NOTE)}</p>'
+            return {"text/html": f"{note}<pre>{html.escape(text)}</pre>", "text/plain": text}
         from microgradx.notebook import stepper  # (notebook does not import draw: no circle)
 
         page = stepper(self.value, highlight=self.highlight)
@@ -167,6 +187,8 @@ def draw(
     drawing.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
     drawing.highlight = highlight if highlight is not None and highlight in graph else None
     reason = _summary_reason(graph, max_nodes)
+    drawing.summary = bool(reason) or len(graph) > MAX_PAGE_NODES  # (the stepper refuses more)
+    drawing.show_grad = show_grad
     if reason:
         _draw_summary(drawing, graph, show_grad, reason)
     else:

@@ -3,6 +3,7 @@ highlighting, the node limit, and real SVG/PNG files from Graphviz's dot and fro
 
 from __future__ import annotations
 
+import html
 import importlib
 import math
 import os
@@ -607,3 +608,23 @@ def test_to_text_keeps_a_label_with_a_newline_on_one_line():
     text = mg.to_text(a * b, show_grad=False)
     assert len(text.splitlines()) == 3
     assert "two\\nlines" in text and "tab\\there" in text
+
+
+def test_a_graph_too_large_to_step_through_displays_as_text_where_no_renderer_exists(tmp_path, monkeypatch):
+    # 6,000 Values: more than the stepper takes (MAX_PAGE_NODES), so draw summarises it; with no
+    # renderer the display is the graph's first lines as to_text prints them, not an error.
+    without_any_renderer(monkeypatch, tmp_path)
+    w = Value(0.5, "w")
+    total = w
+    for _ in range(3000):
+        total = total + w * 1.0
+    total.backward()
+    bundle = mg.draw(total)._repr_mimebundle_()
+    expected = mg.to_text(total, max_lines=60)
+    assert bundle["text/plain"] == expected and expected.count("\n") == 60  # 60 lines, then the note
+    assert html.escape(expected) in bundle["text/html"] and "too large to step through" in bundle["text/html"]
+    assert "<svg" not in bundle["text/html"]
+    whole = mg.draw(total, max_nodes=None)  # drawn whole, but still too large to step through
+    assert "<svg" not in whole._repr_mimebundle_()["text/html"]
+    small = seed_neuron(backward=True).E  # a small graph still shows the stepper's picture
+    assert "<svg" in html.unescape(mg.draw(small)._repr_mimebundle_()["text/html"])
