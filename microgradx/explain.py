@@ -244,6 +244,7 @@ def explain_graph(
     grads = dict(zip(on_paths, map(float, grad(output, on_paths)), strict=True)) if on_paths else {}
     edge_count = _count_edges(on_paths, counts) if 0 < path_count <= max_paths else 0
     if not 0 < path_count <= max_paths or (max_edges is not None and edge_count > max_edges):
+        _read_now(graph, on_paths, wrt)
         return Explanation(
             output, wrt, paths=[], path_count=path_count, max_paths=max_paths, grads=grads,
             graph=graph, edge_count=edge_count, max_edges=max_edges,
@@ -264,6 +265,17 @@ def explain_graph(
         output, wrt, paths=paths, path_count=path_count, max_paths=max_paths, grads=grads,
         graph=graph, edge_count=edge_count, max_edges=max_edges,
     )  # fmt: skip
+
+
+def _read_now(graph: Graph, on_paths: list[Value], wrt: Value) -> None:
+    """Read the names and the on-path local derivatives the accumulation shows now, with the grads:
+    it is written when first printed, and a graph changed in between (an optimizer's step) must not
+    mix today's local derivatives with the grads of then."""
+    graph.names  # noqa: B018  (a cached part of the snapshot, read for its effect)
+    for node in on_paths:
+        if node is not wrt:
+            for step in graph.edges_into(node):
+                graph.local(step)
 
 
 def _check(wrt: object, max_paths: object, max_edges: object) -> None:

@@ -6,10 +6,13 @@ the local derivative ∂child/∂operand as a number and as a formula, and the p
 highlighted input to the output. `snapshot(output)` gathers them once, so each view reads the
 same names and numbers instead of walking and naming the graph itself.
 
-The snapshot fixes the graph's shape and names as they are when it is made. The numbers it
-shows (``.data``, ``.grad``, the local derivatives) are read from the Values, so make a new
-snapshot after changing a graph. Parts a view may not need (the edges, the formulas, the LaTeX
-names) are worked out on first use, so a large graph drawn as a summary costs one walk.
+The order is read when the snapshot is made; every other part (the names, the edges, each local
+derivative and formula) is worked out the first time it is asked for and then kept, so a large
+graph drawn as a summary costs one walk and no naming. A snapshot is therefore a picture of the
+graph as it was when it was read: after changing a graph (a label, a number, an operand), make a
+new one. Each view makes its own, once per picture or report. (``.data`` and ``.grad`` are not
+copied: a view reads them from the Values as it draws.) Working out a part twice in two threads
+gives the same result, so a snapshot may be read from several threads.
 """
 
 from __future__ import annotations
@@ -43,11 +46,17 @@ class Edge(NamedTuple):
 class Graph:
     """A snapshot of `output`'s graph (make one with `snapshot`).
 
-    ``forward`` lists the nodes operands first, ``backward`` the engine's backward order (the
-    output first); ``index`` is each node's place in ``forward``, ``names`` its readable name.
-    ``edges`` has one `Edge` per operand, ``edges_into(node)`` a node's own; ``local(edge)`` and
-    ``formula(edge)`` are its local derivative as a number and in node names. ``highlight`` holds
-    the highlighted nodes and ``on_path`` every node on a path from one of them to the output.
+    - ``forward``: the nodes, operands first; ``backward``: the engine's backward order (the
+      output first); ``index``: each node's place in ``forward``; ``node in graph``, ``len(graph)``.
+    - ``names``: each node's readable name (`formatting.node_names`: a label, a number, a short
+      expression or ``mul3``; a repeated label or expression gets ``#2``); ``latex_names``: the
+      same in LaTeX; ``written``: each name with its precedence, for writing it beside an operator.
+    - ``edges``: one `Edge` per operand; ``edges_into(node)``: a node's own; ``uses``: how many
+      times each node is an operand; ``local(edge)`` and ``formula(edge)`` (``latex_formula``):
+      its local derivative ∂child/∂parent as a number and in node names.
+    - ``highlight``: the highlighted nodes (each once); ``on_path``: the nodes of the graph on a
+      path from one of them to the output; ``path_counts(start)`` and ``paths_to_output()``: how
+      many paths lead from `start` to each node, and from each node to the output.
     """
 
     def __init__(self, output: Value, highlight: tuple[Value, ...], max_expression: int) -> None:
@@ -131,8 +140,9 @@ class Graph:
 
     @cached_property
     def on_path(self) -> frozenset[Value]:
-        """The nodes on a path from a highlighted node to the output (one pass in forward order)."""
-        on_path = set(self.highlight)
+        """The nodes of the graph on a path from a highlighted node to the output (one pass in
+        forward order); empty when no highlighted node is in the graph."""
+        on_path = {node for node in self.highlight if node in self}
         if on_path:
             for node in self.forward:
                 if node not in on_path and any(parent in on_path for parent in node.parents):
@@ -157,8 +167,8 @@ class Graph:
                 counts[node] = min(n, cap)
         return counts
 
-    def paths_to_output(self) -> dict[Value, int]:
-        """How many paths lead from each node to the output (``x*x``: two from x), at most 2**53.
+    def paths_to_output(self, cap: int = 2**53) -> dict[Value, int]:
+        """How many paths lead from each node to the output (``x*x``: two from x), at most `cap`.
 
         One pass in backward order: a node's count is the sum of its consumers' counts, once per use.
         """
@@ -166,7 +176,7 @@ class Graph:
         for node in self.backward:
             n = counts.get(node, 0)
             for parent in node.parents:
-                counts[parent] = min(counts.get(parent, 0) + n, 2**53)
+                counts[parent] = min(counts.get(parent, 0) + n, cap)
         return counts
 
     @cached_property
@@ -183,7 +193,7 @@ def snapshot(
     max_expression: int = MAX_EXPRESSION,
     caller: str = "snapshot",
 ) -> Graph:
-    """Walk and name `output`'s graph once (see `Graph`); `highlight` is a Value or Values of it.
+    """Walk `output`'s graph once (see `Graph`); `highlight` is a Value or Values of it.
 
     `caller` names the function a bad argument was given to, so its errors read
     ``draw(output) must be a Value``.
@@ -195,7 +205,7 @@ def snapshot(
     elif type(highlight) is Value:
         chosen = (highlight,)
     elif isinstance(highlight, Iterable) and not isinstance(highlight, str | bytes):
-        chosen = tuple(highlight)
+        chosen = tuple(dict.fromkeys(highlight))  # each once, in the order given
     else:
         raise TypeError(
             f"{caller}(highlight) must be a Value or Values of the graph, got {type(highlight).__name__}"

@@ -423,3 +423,18 @@ def test_every_text_stops_at_max_text_and_says_how_much_it_left_out():
     for text in (str(result), result.to_markdown(), result.to_latex()):
         assert len(text) <= MAX_TEXT + 200
         assert re.search(r"[\d,]+ more (lines|rows) left out", text)
+
+
+def test_an_explanation_printed_after_the_graph_changed_shows_the_graph_as_explained() -> None:
+    # The accumulation is written when first printed; an optimizer step in between (b changes)
+    # must not mix the new local derivatives with the old grads: the sum printed must hold.
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    L = (a * b + a).tanh()
+    ex = mg.explain(L, a, max_paths=0)
+    t = math.tanh(-4.0)
+    upstream = 1 - t * t  # dL/d(a·b + a), by hand
+    b.data = 0.5
+    (row,) = [r for r in ex.accumulation if r.node is a]
+    assert sorted(local for *_, local in row.terms) == [-3.0, 1.0]  # ∂(a·b)/∂a = b as it was, ∂(…+a)/∂a = 1
+    assert row.grad == pytest.approx(upstream * (-3.0 + 1.0), rel=1e-12) == ex.total
+    assert sum(up * local for _, _, up, local in row.terms) == pytest.approx(ex.total, rel=1e-12)

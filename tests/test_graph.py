@@ -71,7 +71,7 @@ def test_edges_paths_and_locals_agree_with_brute_force(graph) -> None:
         for node in g.forward:
             assert counts.get(node, 0) == len(_all_paths(node, start))
     on_some_path = {n for n in g.forward if _all_paths(n, leaves[0])} if leaves[0] in g else set()
-    assert g.on_path == (on_some_path | {leaves[0]})
+    assert g.on_path == on_some_path  # (a highlight outside the graph is on no path)
     for edge in g.edges:  # ∂child/∂parent by central differences through the child's own forward
         child, k = edge.child, edge.operand
         h = 1e-6
@@ -127,3 +127,16 @@ def test_membership_is_the_graphs_nodes_and_needs_no_index() -> None:
     assert g.members == reached and all(n in g for n in (E, w, x, y, z, yhat))
     assert mg.Value(0.3, "w") not in g and "w" not in g
     assert "index" not in vars(g)  # a summary of a huge graph asks `in` only: no index built for it
+
+
+def test_highlights_are_kept_once_and_only_the_graphs_nodes_are_on_a_path() -> None:
+    E, w, x, *_ = seed_neuron()
+    g = snapshot(E, highlight=[w, w, x])
+    assert g.highlight == (w, x)  # each once, in the order given (a page updates w once)
+    outsider = mg.Value(0.3, "w")
+    assert snapshot(E, highlight=outsider).on_path == frozenset()  # not in the graph: no path
+    assert snapshot(E, highlight=[outsider, w]).on_path == snapshot(E, highlight=w).on_path
+    from microgradx.steps import page_data
+
+    data = page_data(E, highlight=[w, w], lr=0.1)
+    assert data["focus"] == [0] and sum(s["phase"] == "update" for s in data["steps"]) == 1
