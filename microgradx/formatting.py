@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from microgradx.engine import RULES, Value, topological_order
-from microgradx.rules import Rule, latex_function
+from microgradx.rules import ATOM, Rule, latex_function
 
 __all__ = [
     "ATOM",
     "LATEX",
+    "MAX_EXPRESSION",
     "NEGATIVE",
     "OP_GLYPH",
     "TEXT",
@@ -45,8 +46,6 @@ __all__ = [
 ]
 
 # How each op is written (its text, LaTeX, glyph, precedence, name) is declared in its rule.
-ATOM = 9
-"""The precedence of a name, a non-negative number or a call: it never needs parentheses."""
 NEGATIVE = RULES["neg"].precedence
 """The precedence of a negative number: it binds like unary minus, (-0.4)² but 0.5·-0.4."""
 
@@ -220,7 +219,7 @@ def latex_escape(label: str) -> str:
 
 def latex_number(x: float, digits: int = 4) -> str:
     """A number as `fmt` writes it, in LaTeX: ``-0.25``, ``1.5 \\times 10^{-7}``, ``\\infty``."""
-    text = fmt(x, digits).replace("−", "-")
+    text = fmt(x, digits)
     if text.endswith("inf"):
         return text.replace("inf", "\\infty")
     if text == "nan":
@@ -381,12 +380,15 @@ def written_names(
     taken: dict[str, int] = {}
     counters: dict[str, int] = {}
     for node in forward:
+        out_prec = None  # the LaTeX name's own precedence, where it differs from the text's
         if node.label:
             text, prec = node.label, ATOM
             out = dialect.label(node.label)
         elif not node.parents:
             text, prec = number_written(node.data)
             out = dialect.number(node.data)
+            if dialect is not TEXT and "\\times" in out:  # 1 \times 10^{20} is a product: (…)^{x}
+                out_prec = RULES["*"].precedence
         else:
             text, prec = expression(node, text_of)
             if len(text) > max_expression:
@@ -402,16 +404,17 @@ def written_names(
             text, prec = f"{text}#{seen + 1}", ATOM
             out = f"{out}{dialect.repeat}{seen + 1}"
         text_of[node] = (text, prec)
-        written[node] = (out, prec)
+        written[node] = (out, prec if out_prec is None else out_prec)
     return written
 
 
 def node_names(root: Value, max_expression: int = MAX_EXPRESSION) -> dict[Value, str]:
-    """A readable, unique name for every node of `root`'s graph.
+    """A readable name for every node of `root`'s graph.
 
     A label is used as it is; an unlabelled constant is its number; an unlabelled result is its
     expression in its operands' names (``yhat − y``) while that stays short, else its op and an
-    index in forward order (``mul3``). Names are unique: a repeat gets ``#2``, ``#3``, ...
+    index in forward order (``mul3``). A repeated label or expression gets ``#2``, ``#3``, ...;
+    equal constants share their number (``x·2 + x·2`` has two ``2``).
     """
     return {node: name for node, (name, _) in written_names(root, max_expression).items()}
 

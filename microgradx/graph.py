@@ -86,7 +86,7 @@ class Graph:
 
     @cached_property
     def names(self) -> dict[Value, str]:
-        """A readable, unique name for every node (`formatting.node_names`)."""
+        """A readable name for every node (`formatting.node_names`; a repeat gets ``#2``)."""
         return {node: name for node, (name, _) in self.written.items()}
 
     @cached_property

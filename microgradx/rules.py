@@ -19,7 +19,10 @@ from typing import Any, NamedTuple
 
 from microgradx import realmath
 
-__all__ = ["BUILT_IN", "RULES", "Rule", "latex_function"]
+__all__ = ["ATOM", "BUILT_IN", "RULES", "Rule", "latex_function"]
+
+ATOM = 9
+"""The precedence of a call (and of a name or a non-negative number): it never needs parentheses."""
 
 
 class Rule(NamedTuple):
@@ -34,7 +37,7 @@ class Rule(NamedTuple):
     latex: str = ""  # the same in LaTeX
     glyph: str = ""  # in its circle in a picture
     name: str = ""  # in node names (mul3); for a call, its function in the expression language
-    precedence: int = 9  # how tightly it binds (9: a call)
+    precedence: int = ATOM  # how tightly it binds (ATOM: a call)
     ordered: bool = False  # pictures say which operand is which (a − b)
     sympy: Callable[..., Any] | None = None  # (the sympy module, *operands) -> the op in SymPy
     doc: str = ""  # for a function of one value, the docstring of its method (x.exp())
@@ -44,12 +47,12 @@ class Rule(NamedTuple):
     @property
     def is_function(self) -> bool:
         """True for a function of one value, written as a call ``op(a)`` (|a| included)."""
-        return self.precedence == 9 and len(self.formulas) == 1
+        return self.precedence == ATOM and len(self.formulas) == 1
 
     @property
     def is_call(self) -> bool:
         """True for a function written as a call, of one value or two (``atan2(a, b)``)."""
-        return self.precedence == 9
+        return self.precedence == ATOM
 
 
 # LaTeX's own named operators (\exp, \tanh): any other function name is written \operatorname{name}.

@@ -295,3 +295,20 @@ def test_a_rule_without_latex_formulas_is_spelled_from_its_text(monkeypatch):
     y = apply("cube", x - Value(1.0, "c"))
     assert local_formula(y, 0, node_names(y)) == "3·(x − c)²"
     assert latex_formula(y, 0, latex_names(y)) == "3 \\cdot \\left(x - c\\right)^{2}"
+
+
+def test_a_number_written_as_a_power_of_ten_is_parenthesised_where_latex_needs_it() -> None:
+    # 1 \times 10^{20} is a product in LaTeX: as a power's base it needs \left( \right) (a second
+    # ^ would be a "Double superscript" error in TeX), as a divisor too; as a factor it does not.
+    from microgradx.formatting import latex_names
+
+    x, big = Value(2.0, "x"), Value(1e20)
+    cases = {
+        big**x: r"\left(1 \times 10^{20}\right)^{x}",
+        big**2: r"\left(1 \times 10^{20}\right)^{2}",
+        x / big: r"x / \left(1 \times 10^{20}\right)",
+        big * x: r"1 \times 10^{20} \cdot x",
+        x**big: r"x^{1 \times 10^{20}}",
+    }
+    for node, expected in cases.items():
+        assert latex_names(node)[node] == expected
