@@ -116,7 +116,10 @@ class Drawing(RendererDigraph):
     """
 
     value: Value | None = None
-    """The Value `draw` drew (the browser's display draws it with the stepper)."""
+    """The Value `draw` drew."""
+
+    graph: Graph | None = None
+    """The snapshot `draw` drew from: the browser's display draws the same one with the stepper."""
 
     highlight: Value | None = None
     """The Value whose paths `draw` coloured, if it is in the graph (the stepper colours them too)."""
@@ -129,15 +132,19 @@ class Drawing(RendererDigraph):
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # type: ignore[no-untyped-def]
         """Jupyter's display: graphviz's SVG, or the stepper's picture where nothing can render it."""
-        if self.value is None or find_renderer("svg") is not None:
+        if self.graph is None or find_renderer("svg") is not None:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         if self.summary:  # too large to step through: the summary's words, as to_text prints them
-            text = to_text(self.value, show_grad=self.show_grad, max_lines=SUMMARY_LINES)
+            text = to_text(self.graph, show_grad=self.show_grad, max_lines=SUMMARY_LINES)
             note = f'<p style="font-size:small;color:#6c757d">{html.escape(BROWSER_SUMMARY_NOTE)}</p>'
             return {"text/html": f"{note}<pre>{html.escape(text)}</pre>", "text/plain": text}
-        from microgradx.notebook import stepper  # (notebook does not import draw: no circle)
+        from microgradx.html import page_of  # (html does not import draw: no circle)
+        from microgradx.notebook import Stepper
 
-        page = stepper(self.value, highlight=self.highlight)
+        graph = self.graph
+        if graph.highlight and self.highlight is None:  # outside the graph: the caption says so
+            graph = snapshot(graph.output, caller="draw")
+        page = Stepper(page_of(graph))
         note = f'<p style="font-size:small;color:#6c757d">{BROWSER_NOTE}</p>'
         return {"text/html": note + page._repr_html_(), "text/plain": BROWSER_NOTE}
 
@@ -182,6 +189,7 @@ def draw(
     graph = snapshot(output, highlight=highlight, caller="draw")
     drawing = Drawing(name="microgradx", format="svg")
     drawing.value = output
+    drawing.graph = graph
     drawing.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
     drawing.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
     drawing.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
@@ -447,7 +455,7 @@ def _draw_summary(drawing: Drawing, graph: Graph, show_grad: bool, reason: str) 
 # --- to_text -----------------------------------------------------------------------------------------
 
 
-def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 200) -> str:
+def to_text(output: Value | Graph, *, show_grad: bool = True, max_lines: int | None = 200) -> str:
     """The graph of `output` as an indented tree for a terminal, output at the top, leaves below.
 
     Each line shows a node's name, its operation in brackets, data and grad (a constant just its
@@ -462,7 +470,8 @@ def to_text(output: Value, *, show_grad: bool = True, max_lines: int | None = 20
     ├── x = 2  #1
     └── x  (see #1)
     """
-    graph = snapshot(output, caller="to_text")
+    graph = output if isinstance(output, Graph) else snapshot(output, caller="to_text")
+    output = graph.output
     if max_lines is not None and (type(max_lines) is not int or max_lines < 1):
         raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
     # One node, one line: control characters in labels are shown escaped (a newline as \n).

@@ -69,8 +69,22 @@ def to_html(
     """
     if title is not None and type(title) is not str:
         raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
+    return page_of(output, highlight=highlight, title=title, lr=lr, iterations=iterations, path=path)
+
+
+def page_of(
+    output: Value | Graph,
+    *,
+    highlight: Value | Iterable[Value] | None = None,
+    title: str | None = None,
+    lr: float | None = None,
+    iterations: int = 1,
+    path: str | os.PathLike[str] | None = None,
+) -> str:
+    """`to_html`'s page, of a Value or of a snapshot already made (`graph.snapshot`, with its own
+    highlight): `draw`'s display in the browser shows the snapshot it drew."""
     graph, data = page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)
-    heading = title if title is not None else f"Backpropagation step by step: {graph.names[output]}"
+    heading = title if title is not None else f"Backpropagation step by step: {graph.names[graph.output]}"
     return stepper_page(graph, data, heading, path)
 
 

@@ -132,18 +132,19 @@ def page_data(
 
 
 def page_graph_and_data(
-    output: Value,
+    output: Value | Graph,
     *,
     highlight: Value | Iterable[Value] | None = None,
     lr: float | None = None,
     iterations: int = 1,
 ) -> tuple[Graph, dict]:
     """`page_data`, and the graph snapshot it read (`graph.snapshot`): the page's picture is drawn
-    from the same snapshot, so the graph is walked and named once."""
-    if type(output) is not Value:
+    from the same snapshot, so the graph is walked and named once. `output` may be a snapshot
+    already made (its own highlight is then the page's)."""
+    if type(output) is not Value and not (isinstance(output, Graph) and highlight is None):
         raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
     lr = _checked_rate(lr, iterations)
-    graph = snapshot(output, highlight=highlight, caller="to_html")
+    graph = output if isinstance(output, Graph) else snapshot(output, highlight=highlight, caller="to_html")
     _check_size(graph, iterations)
     _check_highlight(graph)
     targets = _targets(graph, lr)

@@ -628,3 +628,16 @@ def test_a_graph_too_large_to_step_through_displays_as_text_where_no_renderer_ex
     assert "<svg" not in whole._repr_mimebundle_()["text/html"]
     small = seed_neuron(backward=True).E  # a small graph still shows the stepper's picture
     assert "<svg" in html.unescape(mg.draw(small)._repr_mimebundle_()["text/html"])
+
+
+def test_the_no_renderer_display_shows_the_snapshot_draw_drew(tmp_path, monkeypatch):
+    # draw() reads one snapshot; its DOT source and its display in the browser show that one, even
+    # if a label changes before the cell's output is displayed.
+    without_any_renderer(monkeypatch, tmp_path)
+    E, w, *_ = seed_neuron(backward=True)
+    drawn = mg.draw(E, highlight=w)
+    w.label = "omega"
+    shown = html.unescape(drawn._repr_mimebundle_()["text/html"])
+    assert "omega" not in shown and "omega" not in drawn.source
+    assert _marked_in_fallback(drawn)[0] >= {"w", "z", "ŷ", "E"}
+    assert "omega" in html.unescape(mg.draw(E)._repr_mimebundle_()["text/html"])  # a new drawing: new names
