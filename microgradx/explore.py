@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from microgradx.check import HandFormula, Point, call_with, compare, validate_point
 from microgradx.engine import Value, grad
 from microgradx.explain import explain_graph
-from microgradx.formatting import derivative_name, fmt, json_number
+from microgradx.formatting import derivative_name, factor, fmt, json_number
 from microgradx.graph import Graph, snapshot
 from microgradx.html import asset
 from microgradx.picture import svg
@@ -299,7 +299,7 @@ class Exploration:
                     "route": " → ".join(names[node] for node in path.nodes),
                     "edges": [[e.derivative, e.formula, fmt(e.value)] for e in path.edges],
                     "product": fmt(path.product),
-                    "factors": " · ".join(_paren(fmt(e.value)) for e in path.edges),
+                    "factors": " · ".join(factor(fmt(e.value)) for e in path.edges),
                 }
             )
         result: dict[str, Any] = {
@@ -337,7 +337,7 @@ class Exploration:
             if not math.isfinite(new):
                 return point, {"error": f"no step: {name} would become {fmt(new)} (lower the learning rate)"}
             moved[name] = new
-            updates.append(f"{name} ← {fmt(point[name])} − {fmt(lr)} · {_paren(fmt(g))} = {fmt(new)}")
+            updates.append(f"{name} ← {fmt(point[name])} − {fmt(lr)} · {factor(fmt(g))} = {fmt(new)}")
         after = self.state(moved)
         if after["error"]:
             return point, {"error": f"no step: after it, {after['error']}"}
@@ -375,10 +375,6 @@ def _undetailed(out: Value, name: str, names: dict[Value, str], g: float, count:
 def row_tolerance(autograd: float, rtol: float = 1e-5, atol: float = 1e-8) -> float:
     """How far a hand value may be from autograd and still agree (compare's default tolerances)."""
     return atol + rtol * abs(autograd)
-
-
-def _paren(text: str) -> str:
-    return f"({text})" if text.startswith(("−", "-")) else text
 
 
 # --- the static display (no kernel, no widget) --------------------------------------------------

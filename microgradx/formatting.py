@@ -28,6 +28,7 @@ __all__ = [
     "Dialect",
     "derivative_name",
     "expression",
+    "factor",
     "fmt",
     "json_number",
     "latex_escape",
@@ -515,6 +516,12 @@ def _exponent(tokens: list[str], start: int) -> tuple[str, int] | None:
         if depth == 0:
             return "".join(tokens[start + 1 : end - 1]), end
     return None
+
+
+def factor(text: str) -> str:
+    """A number as `fmt` writes it (or a formula), as the right-hand factor of a product: one that
+    starts with a minus gets parentheses, ``0.5 · (-0.25)``, as the pages and the widget write it."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def one_line(text: str) -> str:

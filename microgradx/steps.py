@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 
 from microgradx.engine import RULES, Value, apply, backward_steps
-from microgradx.formatting import derivative_name, expression, fmt, number_written
+from microgradx.formatting import derivative_name, expression, factor, fmt, number_written
 from microgradx.gradmode import enable_grad
 from microgradx.graph import Edge, Graph, snapshot
 
@@ -38,11 +38,6 @@ MAX_ITERATIONS = 100
 def _raw(x: float) -> float | str:
     """A float for JSON: finite numbers as they are, nan/inf as strings (JSON has no such numbers)."""
     return x if math.isfinite(x) else repr(x)
-
-
-def _paren(text: str) -> str:
-    """A formatted number as the right operand of a product: negative ones get parentheses."""
-    return f"({text})" if text.startswith("-") else text
 
 
 def is_constant(node: Value) -> bool:
@@ -370,12 +365,12 @@ def _backward_step(
     contribution = upstream * local
     rows = [
         [[f"grad({target})", "t"], [" += ", ""], [f"grad({source})", "u"], [" · ", ""],
-         [_paren(formula), "l"]],
+         [factor(formula), "l"]],
         [
             [" = ", ""],
             [fmt(upstream), "u"],
             [" · ", ""],
-            [_paren(fmt(local)), "l"],
+            [factor(fmt(local)), "l"],
             [" = ", ""],
             [fmt(contribution), "r"],
         ],
@@ -383,7 +378,7 @@ def _backward_step(
     if before is None:
         total = f"grad({target}) = {fmt(after)}"
     else:
-        total = f"grad({target}) = {fmt(before)} + {_paren(fmt(contribution))} = {fmt(after)}"
+        total = f"grad({target}) = {fmt(before)} + {factor(fmt(contribution))} = {fmt(after)}"
     d_source, d_target = derivative_name(source), derivative_name(target)
     why = f"Chain rule along {target} → {source}: ∂{d_source}/∂{d_target} = {formula}."
     if not final:
@@ -421,7 +416,7 @@ def _update_step(
             [" − ", ""],
             [fmt(lr), ""],
             [" · ", ""],
-            [_paren(fmt(grad)), "u"],
+            [factor(fmt(grad)), "u"],
             [" = ", ""],
             [fmt(new), "r"],
         ],

@@ -312,3 +312,9 @@ def test_a_number_written_as_a_power_of_ten_is_parenthesised_where_latex_needs_i
     }
     for node, expected in cases.items():
         assert latex_names(node)[node] == expected
+
+
+def test_a_negative_factor_is_parenthesised_as_the_pages_write_it() -> None:
+    from microgradx.formatting import factor
+
+    assert [factor(fmt(x)) for x in (-0.25, 0.25, 0.0, -1e-9)] == ["(-0.25)", "0.25", "0", "(-1e-9)"]
