@@ -468,7 +468,10 @@ def latex_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
     return _formula(node, index, names, LATEX)
 
 
-_FORMULA_TOKEN = re.compile(r"[A-Za-z]{2,}|\{(?:a|b|out)\}|\d+|.", re.DOTALL)
+_FORMULA_TOKEN = re.compile(
+    r"[A-Za-z]{2,}|\{(?:a|b|out)\}|\d+(?:\.\d+)?(?:e[-−+]?\d+)?|[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|.", re.DOTALL
+)  # a function's name, a placeholder, a number (2, 0.5, 1e-3), a superscript (⁻²), any one character
+_FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 _FORMULA_SYMBOL = {"·": " \\cdot ", "√": "\\surd{}", "′": "'", "π": "\\pi{}"}
 
 
@@ -492,6 +495,10 @@ def latex_from_text(formula: str) -> str:
             continue
         if token.startswith("{") or token.isdecimal():
             out.append(token)
+        elif token[0] in "⁻⁰¹²³⁴⁵⁶⁷⁸⁹":  # x⁻² is x^{-2}
+            out.append(f"^{{{token.translate(_FROM_SUPERSCRIPT)}}}")
+        elif token[0] in "0123456789":  # 0.5 as it is; 1e-3 as 1 \times 10^{-3}
+            out.append(latex_number(float(token.replace("−", "-"))) if "e" in token else token)
         elif len(token) > 1:
             out.append(latex_function(token))
         elif token in "−-":
@@ -503,10 +510,13 @@ def latex_from_text(formula: str) -> str:
 
 
 def _exponent(tokens: list[str], start: int) -> tuple[str, int] | None:
-    """The exponent after a ``^`` at `start` (one token, or a parenthesized group without its
-    parentheses) and where the formula goes on; None when there is none (a lone or unclosed ^)."""
+    """The exponent after a ``^`` at `start` (one token with its sign, or a parenthesized group
+    without its parentheses) and where the formula goes on; None when there is none (a lone or
+    unclosed ^)."""
     if start >= len(tokens):
         return None
+    if tokens[start] in ("-", "−") and start + 1 < len(tokens) and tokens[start + 1] != "(":
+        return tokens[start] + tokens[start + 1], start + 2  # x^-2.5, 2^-{a}
     if tokens[start] != "(":
         return tokens[start], start + 1
     depth, end = 0, start

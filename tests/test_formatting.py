@@ -318,3 +318,21 @@ def test_a_negative_factor_is_parenthesised_as_the_pages_write_it() -> None:
     from microgradx.formatting import factor
 
     assert [factor(fmt(x)) for x in (-0.25, 0.25, 0.0, -1e-9)] == ["(-0.25)", "0.25", "0", "(-1e-9)"]
+
+
+@pytest.mark.parametrize(
+    ("formula", "latex"),
+    [
+        ("{a}^0.5", "{a}^{0.5}"),  # a decimal exponent is one exponent (was x^{0}.5)
+        ("-1.5·{a}^-2.5", "-1.5 \\cdot {a}^{-2.5}"),  # a signed exponent (was x^{-}2.5)
+        ("2^-{a}", "2^{-{a}}"),
+        ("{a}⁻²", "{a}^{-2}"),  # superscript digits (was x⁻^{2}: a double superscript)
+        ("3·{a}²", "3 \\cdot {a}^{2}"),
+        ("1e20·{a}", "1 \\times 10^{20} \\cdot {a}"),  # as the built-in writer writes 1e20
+        ("{a}^(b−1)", "{a}^{b - 1}"),
+    ],
+)
+def test_an_own_ops_formula_becomes_the_same_math_in_latex(formula, latex) -> None:
+    from microgradx.formatting import latex_from_text
+
+    assert latex_from_text(formula) == latex
