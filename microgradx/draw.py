@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import os
 import pathlib
+import sys
 from collections import Counter
 
 import graphviz
@@ -54,15 +55,19 @@ PATH = "#e8590c"  # highlight: nodes and arrows on a path from `highlight` to th
 PATH_FILL = "#ffe8cc"
 DIM = "#c4c8cc"  # highlight: everything off those paths
 
+IN_THE_BROWSER = "in the browser, Python cannot run programs"
+NOT_INSTALLED = "neither Graphviz's dot nor graphviz-pure is installed: pip install graphviz-pure"
+
 BROWSER_NOTE = (
-    "No Graphviz renderer here (in the browser, Python cannot run programs): this is the stepper's "
-    "picture of the graph (step through it with its buttons); print(mg.to_text(value)) prints it as text."
+    f"No Graphviz renderer here ({IN_THE_BROWSER}): this is the stepper's picture of the graph "
+    "(step through it with its buttons); print(mg.to_text(value)) prints it as text."
 )
-"""What a drawing displayed with no renderer (the browser) says above the stepper it shows instead."""
+"""What a drawing displayed with no renderer (the browser) says above the stepper it shows instead
+(on a machine that has none installed, the parenthesis says `NOT_INSTALLED`)."""
 
 BROWSER_SUMMARY_NOTE = (
-    "No Graphviz renderer here (in the browser, Python cannot run programs), and the graph is too "
-    "large to step through: its first lines as text (print(mg.to_text(value)) prints it all)."
+    f"No Graphviz renderer here ({IN_THE_BROWSER}), and the graph is too large to step through: "
+    "its first lines as text (print(mg.to_text(value, max_lines=None)) prints it all)."
 )
 """What a summarised drawing displayed with no renderer says above its text."""
 
@@ -130,13 +135,17 @@ class Drawing(RendererDigraph):
 
     show_grad: bool = True
 
+    captions: tuple[str, ...] = ()
+    """The notes under the drawing (whose paths are orange, no backward() yet), as plain text: the
+    browser's display writes them above the stepper's picture."""
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # type: ignore[no-untyped-def]
         """Jupyter's display: graphviz's SVG, or the stepper's picture where nothing can render it."""
         if self.graph is None or find_renderer("svg") is not None:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         if self.summary:  # too large to step through: the summary's words, as to_text prints them
             text = to_text(self.graph, show_grad=self.show_grad, max_lines=SUMMARY_LINES)
-            note = f'<p style="font-size:small;color:#6c757d">{html.escape(BROWSER_SUMMARY_NOTE)}</p>'
+            note = _small(_here(BROWSER_SUMMARY_NOTE), "color:#6c757d")
             return {"text/html": f"{note}<pre>{html.escape(text)}</pre>", "text/plain": text}
         from microgradx.html import page_of  # (html does not import draw: no circle)
         from microgradx.notebook import Stepper
@@ -145,8 +154,19 @@ class Drawing(RendererDigraph):
         if graph.highlight and self.highlight is None:  # outside the graph: the caption says so
             graph = snapshot(graph.output, caller="draw")
         page = Stepper(page_of(graph))
-        note = f'<p style="font-size:small;color:#6c757d">{BROWSER_NOTE}</p>'
-        return {"text/html": note + page._repr_html_(), "text/plain": BROWSER_NOTE}
+        note = _here(BROWSER_NOTE)
+        shown = _small(note, "color:#6c757d") + "".join(_small(caption) for caption in self.captions)
+        return {"text/html": shown + page._repr_html_(), "text/plain": "\n".join((note, *self.captions))}
+
+
+def _small(text: str, style: str = "") -> str:
+    """`text` as a small paragraph of the display (escaped: a label is shown as typed)."""
+    return f'<p style="font-size:small;{style}">{html.escape(text, quote=False)}</p>'
+
+
+def _here(note: str) -> str:
+    """`note` as it is in the browser; elsewhere it says what to install instead."""
+    return note if sys.platform == "emscripten" else note.replace(IN_THE_BROWSER, NOT_INSTALLED)
 
 
 def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
@@ -244,17 +264,19 @@ def _caption(drawing: Drawing, graph: Graph, show_grad: bool) -> None:
     start = graph.highlight[0] if graph.highlight else None
     found = start is not None and start in graph
     if start is not None:
-        who = _html(names[start]) if found else _html(start.label or repr(start))
+        who = names[start] if found else (start.label or repr(start))
         captions.append(
-            f"orange: the paths from {who} to {_html(names[graph.output])}"
+            f"orange: the paths from {who} to {names[graph.output]}"
             if found
-            else f"{who} is not in the graph of {_html(names[graph.output])}: no path to highlight"
+            else f"{who} is not in the graph of {names[graph.output]}: no path to highlight"
         )
     if show_grad and _no_backward_yet(graph):
-        captions.append(_html(NO_BACKWARD_NOTE))
+        captions.append(NO_BACKWARD_NOTE)
+    drawing.captions = tuple(captions)
     if captions:
         color = PATH if found else INK
-        drawing.attr(label=f"<{'<BR/>'.join(captions)}>", labelloc="b", fontcolor=color)
+        label = "<BR/>".join(_html(caption) for caption in captions)
+        drawing.attr(label=f"<{label}>", labelloc="b", fontcolor=color)
 
 
 def _summary_reason(graph: Graph, max_nodes: int | None) -> str:

@@ -641,3 +641,18 @@ def test_the_no_renderer_display_shows_the_snapshot_draw_drew(tmp_path, monkeypa
     assert "omega" not in shown and "omega" not in drawn.source
     assert _marked_in_fallback(drawn)[0] >= {"w", "z", "ŷ", "E"}
     assert "omega" in html.unescape(mg.draw(E)._repr_mimebundle_()["text/html"])  # a new drawing: new names
+
+
+def test_the_no_renderer_display_keeps_draws_captions_and_says_what_to_install(tmp_path, monkeypatch):
+    without_any_renderer(monkeypatch, tmp_path)  # a desktop with neither dot nor graphviz-pure
+    E, w, *_ = seed_neuron()  # before backward(): every grad is 0
+    outsider = Value(3.0, "w")
+    bundle = mg.draw(E, highlight=outsider)._repr_mimebundle_()
+    for caption in ("w is not in the graph of E: no path to highlight", D.NO_BACKWARD_NOTE):
+        assert caption in mg.to_dot(E, highlight=outsider)  # the same notes as the DOT source's
+        assert caption in bundle["text/plain"] and html.escape(caption, quote=False) in bundle["text/html"]
+    note = bundle["text/plain"]
+    assert "pip install graphviz-pure" in note and "in the browser" not in note
+    E.backward()
+    shown = mg.draw(E, highlight=w)._repr_mimebundle_()["text/plain"]
+    assert "orange: the paths from w to E" in shown and D.NO_BACKWARD_NOTE not in shown
