@@ -80,10 +80,14 @@ def page_of(
     lr: float | None = None,
     iterations: int = 1,
     path: str | os.PathLike[str] | None = None,
+    caller: str = "to_html",
 ) -> str:
     """`to_html`'s page, of a Value or of a snapshot already made (`graph.snapshot`, with its own
-    highlight): `draw`'s display in the browser shows the snapshot it drew."""
-    graph, data = page_graph_and_data(output, highlight=highlight, lr=lr, iterations=iterations)
+    highlight): `draw`'s display in the browser shows the snapshot it drew. `caller` names the
+    function in the messages of bad arguments (``stepper(lr) must be ...``)."""
+    graph, data = page_graph_and_data(
+        output, highlight=highlight, lr=lr, iterations=iterations, caller=caller
+    )
     heading = title if title is not None else f"Backpropagation step by step: {graph.names[graph.output]}"
     return stepper_page(graph, data, heading, path)
 

@@ -19,7 +19,7 @@ from html import escape
 from microgradx._files import write_atomically
 from microgradx.engine import Value
 from microgradx.formatting import one_line
-from microgradx.html import to_html
+from microgradx.html import page_of
 
 __all__ = ["Stepper", "stepper"]
 
@@ -145,4 +145,9 @@ def stepper(
     >>> str(page) == mg.to_html(w * 3.0)
     True
     """
-    return Stepper(to_html(output, highlight=highlight, title=title, lr=lr, iterations=iterations))
+    if title is not None and type(title) is not str:
+        raise TypeError(f"stepper(title) must be a str or None, got {type(title).__name__}")
+    if type(output) is not Value:  # (page_of also takes a snapshot; stepper takes what to_html takes)
+        raise TypeError(f"stepper(output) must be a Value, got {type(output).__name__}")
+    page = page_of(output, highlight=highlight, title=title, lr=lr, iterations=iterations, caller="stepper")
+    return Stepper(page)

@@ -83,7 +83,7 @@ def quiz(
     the page, ``.save(path)`` writes it. Offline, keyboard-usable, the stepper's CSP."""
     if title is not None and type(title) is not str:
         raise TypeError(f"quiz(title) must be a str or None, got {type(title).__name__}")
-    graph, data = page_graph_and_data(output, highlight=highlight)
+    graph, data = page_graph_and_data(output, highlight=highlight, caller="quiz")
     data = quiz_data(graph, data)
     heading = title if title is not None else f"Backpropagation quiz: {graph.names[output]}"
     return notebook.Stepper(stepper_page(graph, data, heading, quiz=True))

@@ -45,33 +45,33 @@ def is_constant(node: Value) -> bool:
     return not node.parents and not node.label
 
 
-def _check_highlight(graph: Graph) -> None:
+def _check_highlight(graph: Graph, caller: str) -> None:
     for node in graph.highlight:
         if node not in graph:
-            raise ValueError(f"to_html(highlight): {node!r} is not in the graph of the output")
+            raise ValueError(f"{caller}(highlight): {node!r} is not in the graph of the output")
 
 
-def _checked_rate(lr: float | None, iterations: int) -> float | None:
+def _checked_rate(lr: float | None, iterations: int, caller: str) -> float | None:
     """`lr` as a float (or None), after checking it and `iterations` (clear errors for bad input)."""
     if lr is not None:
         if type(lr) is bool or not isinstance(lr, int | float) or not math.isfinite(lr):
-            raise ValueError(f"to_html(lr) must be a finite number (the learning rate) or None, got {lr!r}")
+            raise ValueError(f"{caller}(lr) must be a finite number (the learning rate) or None, got {lr!r}")
         lr = float(lr)
     if type(iterations) is not int or not 1 <= iterations <= MAX_ITERATIONS:
         raise ValueError(
-            f"to_html(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
+            f"{caller}(iterations) must be a whole number from 1 to {MAX_ITERATIONS}, got {iterations!r}"
         )
     if iterations > 1 and lr is None:
         raise ValueError(
-            "to_html(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
+            f"{caller}(iterations=...) repeats gradient descent, so it needs lr= (the learning rate)"
         )
     return lr
 
 
-def _check_size(graph: Graph, iterations: int) -> None:
+def _check_size(graph: Graph, iterations: int, caller: str) -> None:
     if len(graph) * iterations > MAX_PAGE_NODES:
         raise ValueError(
-            f"to_html: the graph has {len(graph):,} Values"
+            f"{caller}: the graph has {len(graph):,} Values"
             + (f" × {iterations} iterations" if iterations > 1 else "")
             + f", more than a step-through page takes "
             f"(MAX_PAGE_NODES = {MAX_PAGE_NODES:,}: about {3 * MAX_PAGE_NODES:,} steps to click through); "
@@ -79,7 +79,7 @@ def _check_size(graph: Graph, iterations: int) -> None:
         )
 
 
-def _targets(graph: Graph, lr: float | None) -> list[Value]:
+def _targets(graph: Graph, lr: float | None, caller: str) -> list[Value]:
     """The Values gradient descent updates: the highlighted ones, else every labelled leaf."""
     chosen = list(graph.highlight)
     targets = chosen if chosen else [n for n in graph.forward if not n.parents and n.label]
@@ -87,7 +87,7 @@ def _targets(graph: Graph, lr: float | None) -> list[Value]:
         for node in targets:
             if node.parents:
                 raise ValueError(
-                    f"to_html(lr=...): {graph.names[node]} is computed by {node.op!r}, so gradient descent "
+                    f"{caller}(lr=...): {graph.names[node]} is computed by {node.op!r}, so gradient descent "
                     "cannot update it; highlight leaves (weights) only"
                 )
     return targets
@@ -132,17 +132,18 @@ def page_graph_and_data(
     highlight: Value | Iterable[Value] | None = None,
     lr: float | None = None,
     iterations: int = 1,
+    caller: str = "to_html",
 ) -> tuple[Graph, dict]:
     """`page_data`, and the graph snapshot it read (`graph.snapshot`): the page's picture is drawn
     from the same snapshot, so the graph is walked and named once. `output` may be a snapshot
     already made (its own highlight is then the page's)."""
     if type(output) is not Value and not (isinstance(output, Graph) and highlight is None):
-        raise TypeError(f"to_html(output) must be a Value, got {type(output).__name__}")
-    lr = _checked_rate(lr, iterations)
-    graph = output if isinstance(output, Graph) else snapshot(output, highlight=highlight, caller="to_html")
-    _check_size(graph, iterations)
-    _check_highlight(graph)
-    targets = _targets(graph, lr)
+        raise TypeError(f"{caller}(output) must be a Value, got {type(output).__name__}")
+    lr = _checked_rate(lr, iterations, caller)
+    graph = output if isinstance(output, Graph) else snapshot(output, highlight=highlight, caller=caller)
+    _check_size(graph, iterations, caller)
+    _check_highlight(graph, caller)
+    targets = _targets(graph, lr, caller)
     nodes, edges = _nodes_and_edges(graph)
     rounds = iterations + 1 if lr is not None else 1  # with lr, a last forward pass shows the new E
     steps = _all_steps(graph, nodes, targets, lr, iterations, rounds)

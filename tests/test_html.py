@@ -456,3 +456,16 @@ def test_the_page_and_its_picture_read_one_walk_of_the_graph(monkeypatch):
     walks.clear()
     str(mg.quiz(E, highlight=w))
     assert len(walks) == 1, walks
+
+
+def test_a_bad_argument_is_named_for_the_function_called():
+    # stepper and quiz build to_html's page; their errors name them, not to_html
+    E = seed_neuron().E
+    outsider = Value(1.0, "o")
+    for name, call in (("to_html", mg.to_html), ("stepper", mg.stepper), ("quiz", mg.quiz)):
+        with pytest.raises(TypeError, match=rf"^{name}\(output\) must be a Value, got int$"):
+            call(1)
+        with pytest.raises(ValueError, match=rf"^{name}\(highlight\): .* is not in the graph of the output$"):
+            call(E, highlight=outsider)
+    with pytest.raises(ValueError, match=r"^stepper\(lr\) must be a finite number"):
+        mg.stepper(E, lr="x")
