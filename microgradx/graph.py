@@ -115,6 +115,8 @@ class Graph:
         """`node`'s own edges, one per operand, in operand order (none for a leaf)."""
         if not node.parents:
             return []
+        if node not in self._first_edge:
+            raise ValueError(f"edges_into: {node!r} is not in the graph of this snapshot")
         start = self._first_edge[node]
         return self.edges[start : start + len(node.parents)]
 

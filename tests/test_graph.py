@@ -140,3 +140,11 @@ def test_highlights_are_kept_once_and_only_the_graphs_nodes_are_on_a_path() -> N
 
     data = page_data(E, highlight=[w, w], lr=0.1)
     assert data["focus"] == [0] and sum(s["phase"] == "update" for s in data["steps"]) == 1
+
+
+def test_edges_into_a_node_of_another_graph_is_a_clear_error() -> None:
+    g = snapshot(seed_neuron().E)
+    stranger = mg.Value(1.0, "a") * 2.0
+    with pytest.raises(ValueError, match=r"edges_into: .* is not in the graph of this snapshot"):
+        g.edges_into(stranger)
+    assert g.edges_into(mg.Value(1.0)) == []  # a leaf has no edges, wherever it is
