@@ -299,10 +299,17 @@ TEXT = Dialect(
 )
 """Text for reading: ``(ŷ − y)²``, ``σ(z)·(1−σ(z))``."""
 
+def _latex_power_base(base: str) -> str:
+    """A power's base in LaTeX: one with a superscript of its own (a label σ²) gets parentheses,
+    so that two exponents never stack (``\\left(\\mathrm{\\sigma{}^{2}}\\right)^{-0.5}``)."""
+    return f"\\left({base}\\right)" if "^" in base and not base.startswith("\\left(") else base
+
+
 LATEX = Dialect(
     template="latex", open="\\left(", close="\\right)", number=latex_number, label=latex_escape,
     generated=lambda name: f"\\mathrm{{{name}}}", repeat="\\#", operand=latex_operand, enclosing=("()", "{}"),
-    times=" \\cdot ", power=lambda base, name, exponent: f"{base}^{{{latex_number(exponent)}}}",
+    times=" \\cdot ",
+    power=lambda base, name, exponent: f"{_latex_power_base(base)}^{{{latex_number(exponent)}}}",
     superscripts=False, braced_exponent=True,
 )
 """LaTeX math: ``\\left(\\hat{y} - y\\right)^{2}``, ``\\sigma(z) \\cdot (1 - \\sigma(z))``."""
@@ -385,6 +392,10 @@ def written_names(
         if node.label:
             text, prec = node.label, ATOM
             out = dialect.label(node.label)
+            if text[-1] in _SUPERSCRIPT_DIGITS:  # σ² binds as a power: (σ²)^0.5, not σ²^0.5
+                prec = RULES["**"].precedence
+            if dialect is not TEXT and "^" in out:  # \mathrm{\sigma{}^{2}}: the same, in LaTeX
+                out_prec = RULES["**"].precedence
         elif not node.parents:
             text, prec = number_written(node.data)
             out = dialect.number(node.data)

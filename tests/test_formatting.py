@@ -336,3 +336,18 @@ def test_an_own_ops_formula_becomes_the_same_math_in_latex(formula, latex) -> No
     from microgradx.formatting import latex_from_text
 
     assert latex_from_text(formula) == latex
+
+
+def test_a_label_with_a_superscript_is_a_power_base_in_parentheses() -> None:
+    # a variance labelled σ²: its square root is (σ²)^0.5, never σ²^0.5 or a stacked σ^{2}^{0.5}
+    from microgradx.formatting import latex_formula, latex_names, local_formula, node_names
+
+    v = Value(4.0, "σ²")
+    root = v**0.5
+    names = node_names(root)
+    assert names[root] == "(σ²)^0.5" and local_formula(root, 0, names) == "0.5·(σ²)^-0.5"
+    tex = latex_names(root)
+    assert tex[root] == r"\left(\mathrm{\sigma{}^{2}}\right)^{0.5}"
+    assert latex_formula(root, 0, tex) == r"0.5 \cdot \left(\mathrm{\sigma{}^{2}}\right)^{-0.5}"
+    product = v * 3.0
+    assert node_names(product)[product] == "σ²·3"  # as a factor it needs nothing
