@@ -239,6 +239,8 @@ def latex_operand(name: str, *, factor: bool = False) -> str:
     """
     depth = 0
     for i, ch in enumerate(name):
+        if ch in "{}" and name[i - 1 : i] == "\\":  # a label's own brace, \{ or \}: not a group
+            continue
         if ch in "({[" or name.startswith("\\left", i):
             depth += 1
         elif ch in ")}]" or name.startswith("\\right", i):
@@ -248,8 +250,6 @@ def latex_operand(name: str, *, factor: bool = False) -> str:
         ):
             return f"\\left({name}\\right)"
     return name
-
-
 
 
 # --- the one expression writer, in two dialects ---------------------------------------------------

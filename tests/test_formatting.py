@@ -351,3 +351,13 @@ def test_a_label_with_a_superscript_is_a_power_base_in_parentheses() -> None:
     assert latex_formula(root, 0, tex) == r"0.5 \cdot \left(\mathrm{\sigma{}^{2}}\right)^{-0.5}"
     product = v * 3.0
     assert node_names(product)[product] == "σ²·3"  # as a factor it needs nothing
+
+
+def test_a_labels_own_brace_does_not_hide_a_sum_from_latex_operand() -> None:
+    from microgradx.formatting import latex_operand
+
+    # \{ in a label ("a{b") is a character, not a group: the sum still gets its parentheses
+    assert latex_operand(r"\mathrm{a\{b} \cdot y + \mathrm{a\{b}^{2}") == (
+        r"\left(\mathrm{a\{b} \cdot y + \mathrm{a\{b}^{2}\right)"
+    )
+    assert latex_operand(r"\mathrm{a\}b}") == r"\mathrm{a\}b}"  # one name alone needs none
