@@ -135,14 +135,21 @@ HandFunction = Callable[[Sample], float]
 
 
 def hand_function(
-    name: str, formula: object, call: Callable[[Callable[..., Any], dict[str, float]], Any], given: Sample
+    name: str,
+    formula: object,
+    call: Callable[[Callable[..., Any], dict[str, float]], Any],
+    given: Sample,
+    *,
+    where: str | None = None,
+    may: str = "",
 ) -> HandFunction:
     """`formula` (a callable, a formula string or a SymPy expression) as a function of a `Sample`.
 
     `call` calls a Python function with the point's floats (by keyword or by position, as `f`).
     Formulas are parsed and their names checked against `given` now, so a typo is an error at once.
+    Errors name it `where` (``hand['w']`` unless given) and say which names it `may` use.
     """
-    where = f"hand[{name!r}]"
+    where = where or f"hand[{name!r}]"
     sympy = sys.modules.get("sympy")  # a SymPy expression can only exist once SymPy is imported
     if sympy is not None and isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.Expr):
         side = " (for an equation, its .rhs)" if isinstance(formula, sympy.Equality) else ""
@@ -158,7 +165,7 @@ def hand_function(
         except ExpressionError as e:  # a ParseError keeps its type and .column
             e.args = (f"{where}: {e}",)
             raise e from None
-        check_names(where, expression.inputs, expression.assigned, given.names(), _MAY)
+        check_names(where, expression.inputs, expression.assigned, given.names(), may or _MAY)
         return lambda sample: _formula_value(where, expression, expression.inputs, sample)
     if callable(formula):
         return lambda sample: returned_number(where, call(formula, dict(sample.point)))

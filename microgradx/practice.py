@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 LEVELS = (1, 2, 3)
+
+ANSWER_NAMES = "an answer's formula may use the labels of the exercise's graph"
+"""What a wrong name in an answer's formula is told (`Exercise.check`), before the labels."""
 """1: a neuron; 2: two layers, or an input used twice; 3: a larger graph with several paths."""
 
 
@@ -305,7 +308,10 @@ class Exercise:
                 return parse_number(answer)
             except ValueError:
                 pass
-            formula = hand_function(label, answer, lambda f, point: f(**point), self._sample(self.point))
+            formula = hand_function(
+                label, answer, lambda f, point: f(**point), self._sample(self.point),
+                where=f"answers[{label!r}]", may=ANSWER_NAMES,
+            )  # fmt: skip
             return formula(self._sample(self.point))
         if isinstance(answer, bool) or not isinstance(answer, int | float):
             raise TypeError(
@@ -316,7 +322,9 @@ class Exercise:
     def _formula_note(self, label: str, formula: str) -> str:
         """For a formula for an input: what the hand diagnosis finds at points near this one."""
         given = self._sample(self.point)
-        hand = hand_function(label, formula, lambda f, point: f(**point), given)
+        hand = hand_function(
+            label, formula, lambda f, point: f(**point), given, where=f"answers[{label!r}]", may=ANSWER_NAMES
+        )
         found = diagnose(label, hand, [given, *nearby(self._sample, given, 0)], 1e-6, 1e-9)
         return found.text if found is not None else ""
 

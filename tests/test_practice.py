@@ -328,3 +328,14 @@ def test_quiz_data_asks_with_the_uses_summed_so_far():
         asked += 1
     # every use of a node that is not a constant is asked (nobody differentiates by the number 2)
     assert asked == sum(len(us) for node, us in all_uses.items() if node.parents or node.label)
+
+
+def test_a_bad_formula_answer_is_named_as_the_learner_wrote_it():
+    # check's errors speak of the learner's answers, not of compare's hand formulas or f
+    ex = mg.exercise(3, level=2)
+    label = next(iter(ex.answers()))
+    said = rf"^answers\['{label}'\]: no value for abc \(an answer's formula may use the labels"
+    with pytest.raises(ValueError, match=said):
+        ex.check({label: "abc"})
+    with pytest.raises(ValueError, match=rf"^answers\['{label}'\]: column 3"):  # a ParseError
+        ex.check({label: "2*("})
