@@ -169,15 +169,25 @@ def _here(note: str) -> str:
     return note if sys.platform == "emscripten" else note.replace(IN_THE_BROWSER, NOT_INSTALLED)
 
 
-def _check_options(output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None) -> None:
+def _check_options(
+    output: Value, rankdir: str, highlight: Value | None, max_nodes: int | None, **switches: object
+) -> None:
     if type(output) is not Value:
         raise TypeError(f"draw(output) must be a Value, got {type(output).__name__}")
+    _check_switches(**switches)
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     if highlight is not None and type(highlight) is not Value:
         raise TypeError(f"highlight must be a Value of the graph (or None), got {type(highlight).__name__}")
     if max_nodes is not None and (type(max_nodes) is not int or max_nodes < 1):
         raise ValueError(f"max_nodes must be a whole number >= 1 (or None for no limit), got {max_nodes!r}")
+
+
+def _check_switches(**switches: object) -> None:
+    """``show_grad=True`` and the like: a bool, so that ``show_grad="no"`` is not silently on."""
+    for name, value in switches.items():
+        if type(value) is not bool:
+            raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def draw(
@@ -205,7 +215,7 @@ def draw(
     and everything else is light grey. A graph whose grads are all 0 (drawn before ``backward()``)
     gets the caption "every grad is 0: no backward() yet?".
     """
-    _check_options(output, rankdir, highlight, max_nodes)
+    _check_options(output, rankdir, highlight, max_nodes, show_grad=show_grad, show_local=show_local)
     graph = snapshot(output, highlight=highlight, caller="draw")
     drawing = Drawing(name="microgradx", format="svg")
     drawing.value = output
@@ -494,6 +504,7 @@ def to_text(output: Value | Graph, *, show_grad: bool = True, max_lines: int | N
     """
     graph = output if isinstance(output, Graph) else snapshot(output, caller="to_text")
     output = graph.output
+    _check_switches(show_grad=show_grad)
     if max_lines is not None and (type(max_lines) is not int or max_lines < 1):
         raise ValueError(f"max_lines must be a whole number >= 1 (or None for no limit), got {max_lines!r}")
     # One node, one line: control characters in labels are shown escaped (a newline as \n).

@@ -656,3 +656,13 @@ def test_the_no_renderer_display_keeps_draws_captions_and_says_what_to_install(t
     E.backward()
     shown = mg.draw(E, highlight=w)._repr_mimebundle_()["text/plain"]
     assert "orange: the paths from w to E" in shown and D.NO_BACKWARD_NOTE not in shown
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, None])
+def test_a_switch_that_is_not_a_bool_is_refused_not_read_as_on(value):
+    # show_grad="no" is a true value: taken silently it would draw the grads the user turned off
+    y = Value(1.0, "x") * 2.0
+    for call, switch in ((mg.draw, "show_grad"), (mg.to_dot, "show_local"), (mg.to_text, "show_grad")):
+        said = rf"^{switch} must be True or False, got {re.escape(repr(value))}$"
+        with pytest.raises(TypeError, match=said):
+            call(y, **{switch: value})
