@@ -7,7 +7,7 @@ at MAX_TEXT characters and says how much it left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from microgradx import notebook
@@ -22,7 +22,7 @@ from microgradx.formatting import (
 from microgradx.graph import Graph
 from microgradx.notebook import md as _md
 
-__all__ = ["Report", "html_report", "latex_report", "markdown_report", "text_report"]
+__all__ = ["Report", "html_report", "latex_report", "markdown_report", "route", "text_report"]
 
 NodeGrad = Path = Any  # `microgradx.explain`'s classes (that module imports this one, not back)
 
@@ -172,7 +172,19 @@ def _terms_text(row: NodeGrad) -> str:
 
 
 def _route(ex: Report, path: Path) -> str:
-    return " → ".join(ex.names[node] for node in path.nodes) or ex.names[ex.output]
+    return route(path, ex.names) or ex.names[ex.output]
+
+
+def route(path: Path, names: Mapping[Value, str]) -> str:
+    """The nodes along `path` (``x → z → E``); where a node is both operands of the next (x·x),
+    which one this path goes through: ``x → E (x as operand a of E)``, so that the paths differ."""
+    text = " → ".join(names[node] for node in path.nodes)
+    which = [
+        f"{names[e.parent]} as operand {'ab'[e.index]} of {names[e.child]}"
+        for e in reversed(path.edges)
+        if e.child.parents.count(e.parent) > 1
+    ]
+    return f"{text} ({'; '.join(which)})" if which else text
 
 
 # --- plain text ------------------------------------------------------------------------------------
@@ -199,10 +211,9 @@ def text_report(ex: Report) -> str:
 
 
 def _path_lines(number: int, path: Path, names: dict) -> list[str]:
-    route = " → ".join(names[node] for node in path.nodes)
     if not path.edges:
         return [f"path {number}: the output itself; its derivative with respect to itself is 1"]
-    lines = [f"path {number}: {route}"]
+    lines = [f"path {number}: {route(path, names)}"]
     lhs = [e.derivative for e in path.edges]
     formulas = [e.formula for e in path.edges]
     wl, wf = max(map(len, lhs)), max(map(len, formulas))

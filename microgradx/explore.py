@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from microgradx.check import HandFormula, Point, call_with, compare, validate_point
 from microgradx.engine import Value, grad
 from microgradx.explain import explain_graph
+from microgradx.explain_writers import route
 from microgradx.formatting import derivative_name, factor, fmt, json_number
 from microgradx.graph import Graph, snapshot
 from microgradx.html import asset
@@ -296,7 +297,7 @@ class Exploration:
         for path in explanation.paths:
             paths.append(
                 {
-                    "route": " → ".join(names[node] for node in path.nodes),
+                    "route": route(path, names),
                     "edges": [[e.derivative, e.formula, fmt(e.value)] for e in path.edges],
                     "product": fmt(path.product),
                     "factors": " · ".join(factor(fmt(e.value)) for e in path.edges),

@@ -438,3 +438,17 @@ def test_an_explanation_printed_after_the_graph_changed_shows_the_graph_as_expla
     assert sorted(local for *_, local in row.terms) == [-3.0, 1.0]  # ∂(a·b)/∂a = b as it was, ∂(…+a)/∂a = 1
     assert row.grad == pytest.approx(upstream * (-3.0 + 1.0), rel=1e-12) == ex.total
     assert sum(up * local for _, _, up, local in row.terms) == pytest.approx(ex.total, rel=1e-12)
+
+
+def test_the_two_paths_through_x_times_x_say_which_operand_each_goes_through() -> None:
+    # d(x·x)/dx = x + x: two paths with the same nodes; each says its operand, as the quiz's notes do
+    x = Value(3.0, "x")
+    E = x * x
+    E.label = "E"
+    ex = mg.explain(E, x)
+    assert [p.product for p in ex.paths] == [3.0, 3.0] and ex.total == 6.0  # 2x at x = 3, by hand
+    text = str(ex)
+    assert "path 1: x → E (x as operand a of E)" in text and "path 2: x → E (x as operand b of E)" in text
+    assert "Path 2: x → E (x as operand b of E)" in ex.to_markdown()
+    y = Value(2.0, "y")
+    assert "(" not in str(mg.explain(x * y, x)).splitlines()[2]  # one use: nothing to tell apart
