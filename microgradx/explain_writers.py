@@ -98,7 +98,8 @@ def headline(ex: Report) -> str:
             f"{route} (max_edges = {ex.max_edges})"
         )
     if ex.truncated:
-        return f"{g}: too many paths to list: {count_text(n)} paths {route} (max_paths = {ex.max_paths})"
+        paths = f"{count_text(n)} path{'s' * (n != 1)}"
+        return f"{g}: too many paths to list: {paths} {route} (max_paths = {ex.max_paths})"
     return f"{g} by the chain rule: {n} path{'s' * (n != 1)} {route}"
 
 

@@ -452,3 +452,9 @@ def test_the_two_paths_through_x_times_x_say_which_operand_each_goes_through() -
     assert "Path 2: x → E (x as operand b of E)" in ex.to_markdown()
     y = Value(2.0, "y")
     assert "(" not in str(mg.explain(x * y, x)).splitlines()[2]  # one use: nothing to tell apart
+
+
+def test_one_path_over_max_paths_is_said_in_the_singular() -> None:
+    x = Value(1.0, "x")
+    headline = str(mg.explain(x * 2.0, x, max_paths=0)).splitlines()[0]
+    assert "too many paths to list: 1 path from x" in headline  # not "1 paths"
