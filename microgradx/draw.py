@@ -120,14 +120,19 @@ class Drawing(RendererDigraph):
     with the same paths highlighted.
     """
 
-    value: Value | None = None
-    """The Value `draw` drew."""
-
     graph: Graph | None = None
     """The snapshot `draw` drew from: the browser's display draws the same one with the stepper."""
 
-    highlight: Value | None = None
-    """The Value whose paths `draw` coloured, if it is in the graph (the stepper colours them too)."""
+    @property
+    def value(self) -> Value | None:
+        """The Value `draw` drew."""
+        return None if self.graph is None else self.graph.output
+
+    @property
+    def highlight(self) -> Value | None:
+        """The Value whose paths `draw` coloured, if it is in the graph (the stepper colours them too)."""
+        chosen = () if self.graph is None else self.graph.highlight
+        return chosen[0] if chosen and chosen[0] in self.graph else None
 
     summary: bool = False
     """Whether `draw` drew a summary (see `max_nodes`) or the graph is too large to step through
@@ -218,12 +223,10 @@ def draw(
     _check_options(output, rankdir, highlight, max_nodes, show_grad=show_grad, show_local=show_local)
     graph = snapshot(output, highlight=highlight, caller="draw")
     drawing = Drawing(name="microgradx", format="svg")
-    drawing.value = output
     drawing.graph = graph
     drawing.attr(rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35")
     drawing.attr("node", fontname=FONT, fontsize="12", color=INK, fontcolor=INK)
     drawing.attr("edge", fontname=FONT, fontsize="10", color=INK, fontcolor=INK, arrowsize="0.7")
-    drawing.highlight = highlight if highlight is not None and highlight in graph else None
     reason = _summary_reason(graph, max_nodes)
     drawing.summary = bool(reason) or len(graph) > MAX_PAGE_NODES  # (the stepper refuses more)
     drawing.show_grad = show_grad
