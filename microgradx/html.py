@@ -67,8 +67,6 @@ def to_html(
     update (default 1) before that last forward pass. Returns the HTML; with `path`
     also writes it (atomically). No network access: it works from ``file://`` and on a projector.
     """
-    if title is not None and type(title) is not str:
-        raise TypeError(f"to_html(title) must be a str or None, got {type(title).__name__}")
     return page_of(output, highlight=highlight, title=title, lr=lr, iterations=iterations, path=path)
 
 
@@ -85,6 +83,8 @@ def page_of(
     """`to_html`'s page, of a Value or of a snapshot already made (`graph.snapshot`, with its own
     highlight): `draw`'s display in the browser shows the snapshot it drew. `caller` names the
     function in the messages of bad arguments (``stepper(lr) must be ...``)."""
+    if title is not None and type(title) is not str:
+        raise TypeError(f"{caller}(title) must be a str or None, got {type(title).__name__}")
     graph, data = page_graph_and_data(
         output, highlight=highlight, lr=lr, iterations=iterations, caller=caller
     )
