@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from microgradx.engine import RULES, Value
 from microgradx.formatting import OP_GLYPH, fmt
+from microgradx.graph import Graph
 from microgradx.steps import is_constant, page_graph_and_data
 
 __all__ = ["static_svg", "svg"]
@@ -362,10 +363,10 @@ _FIELD = re.compile(
 _EDGE_LABEL = re.compile(r'<text id="l\d+" class="elabel"[^>]*>[^<]*</text>')
 
 
-def static_svg(output: Value, *, grads: bool) -> str:
-    """The step-through page's picture of `output` with its numbers written in, for paper: every
-    forward value, and every grad when `grads`, else an empty box for it (a worksheet's blank).
-    The edges' local derivatives are left out (a worksheet asks for them)."""
+def static_svg(output: Value | Graph, *, grads: bool) -> str:
+    """The step-through page's picture of `output` (or of its snapshot) with its numbers written in,
+    for paper: every forward value, and every grad when `grads`, else an empty box for it (a
+    worksheet's blank). The edges' local derivatives are left out (a worksheet asks for them)."""
     graph, data = page_graph_and_data(output)
     picture = _EDGE_LABEL.sub("", svg(data, graph.forward))
 

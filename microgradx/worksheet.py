@@ -45,7 +45,7 @@ def _page(title: str, body: str, kind: str) -> str:
 
 def _picture(ex: Exercise, number: int, *, grads: bool) -> str:
     """The exercise's graph; its ids made unique on the page (several graphs share one document)."""
-    svg = static_svg(ex.output, grads=grads)
+    svg = static_svg(ex.graph, grads=grads)  # the exercise's own snapshot: named once
     svg = re.sub(r'id="', f'id="x{number}-', svg)
     return svg.replace("url(#", f"url(#x{number}-")
 
