@@ -280,6 +280,7 @@ class Dialect(NamedTuple):
     enclosing: tuple[str, ...]  # pairs inside which a formula's placeholder alone needs no parentheses
     times: str  # the product sign of a worked-out power's derivative, 2·x
     power: Callable[[str, str, float], str]  # (base beside an operator, name, constant exponent)
+    base: Callable[[str], str]  # a power's base, after `operand`: LaTeX's σ² needs \left( \right)
     superscripts: bool  # a whole constant exponent is written as superscript digits (x²)
     braced_exponent: bool  # an exponent sits in braces and needs no parentheses
 
@@ -294,22 +295,23 @@ class Dialect(NamedTuple):
 
 TEXT = Dialect(
     template="text", open="(", close=")", number=fmt, label=str, generated=str, repeat="#",
-    operand=parenthesize, enclosing=("()",), times="·", power=_text_power, superscripts=True,
+    operand=parenthesize, enclosing=("()",), times="·", power=_text_power, base=str, superscripts=True,
     braced_exponent=False,
 )
 """Text for reading: ``(ŷ − y)²``, ``σ(z)·(1−σ(z))``."""
 
+
 def _latex_power_base(base: str) -> str:
     """A power's base in LaTeX: one with a superscript of its own (a label σ²) gets parentheses,
     so that two exponents never stack (``\\left(\\mathrm{\\sigma{}^{2}}\\right)^{-0.5}``)."""
-    return f"\\left({base}\\right)" if "^" in base and not base.startswith("\\left(") else base
+    return f"\\left({base}\\right)" if base.startswith("\\mathrm{") and "^" in base else base
 
 
 LATEX = Dialect(
     template="latex", open="\\left(", close="\\right)", number=latex_number, label=latex_escape,
     generated=lambda name: f"\\mathrm{{{name}}}", repeat="\\#", operand=latex_operand, enclosing=("()", "{}"),
     times=" \\cdot ",
-    power=lambda base, name, exponent: f"{_latex_power_base(base)}^{{{latex_number(exponent)}}}",
+    power=lambda base, name, exponent: f"{base}^{{{latex_number(exponent)}}}", base=_latex_power_base,
     superscripts=False, braced_exponent=True,
 )
 """LaTeX math: ``\\left(\\hat{y} - y\\right)^{2}``, ``\\sigma(z) \\cdot (1 - \\sigma(z))``."""
@@ -444,7 +446,10 @@ def _fill(template: str, raw: dict[str, str], dialect: Dialect) -> str:
         start, end = match.span()
         around = template[start - 1 : start] + template[end : end + 1]
         alone = (start == 0 and end == len(template)) or around in dialect.enclosing
-        return name if alone else dialect.operand(name)
+        if alone:
+            return name
+        operand = dialect.operand(name)
+        return dialect.base(operand) if template[end : end + 1] == "^" else operand
 
     return _PLACEHOLDER.sub(substitute, template)
 
@@ -459,7 +464,7 @@ def _formula(node: Value, index: int, names: Mapping[Value, str], dialect: Diale
         lowered = exponent - 1.0
         if lowered == 0.0:
             return dialect.number(exponent)
-        power = a if lowered == 1.0 else dialect.power(a, name, lowered)
+        power = a if lowered == 1.0 else dialect.power(dialect.base(a), name, lowered)
         return power if exponent == 1.0 else f"{dialect.number(exponent)}{dialect.times}{power}"
     raw = {"a": names[parents[0]], "b": names[parents[-1]], "out": names[node]}
     return _fill(dialect.formula(RULES[node.op], index), raw, dialect)

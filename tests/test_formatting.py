@@ -349,6 +349,9 @@ def test_a_label_with_a_superscript_is_a_power_base_in_parentheses() -> None:
     tex = latex_names(root)
     assert tex[root] == r"\left(\mathrm{\sigma{}^{2}}\right)^{0.5}"
     assert latex_formula(root, 0, tex) == r"0.5 \cdot \left(\mathrm{\sigma{}^{2}}\right)^{-0.5}"
+    power = v ** Value(0.5, "b")  # an exponent of its own: the rule's template writes the base
+    expected = r"b \cdot \left(\mathrm{\sigma{}^{2}}\right)^{b - 1}"
+    assert latex_formula(power, 0, latex_names(power)) == expected
     product = v * 3.0
     assert node_names(product)[product] == "σ²·3"  # as a factor it needs nothing
 
